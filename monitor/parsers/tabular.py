@@ -1,0 +1,95 @@
+"""Rows of cells → a ParsedList: the header, repeated headers, title lines and ragged rows.
+
+Every tabular format (text, CSV, HTML, PDF, Excel) ends here, so they all treat a repeated
+header at a page break, a page-number line or a short row the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..cells import read_edition
+from ..errors import ParseError
+from ..records import ParsedList, Record, normalize_text
+
+__all__ = ["Row", "rows_to_list"]
+
+# (where the row began, its cells, the URLs behind each cell if the format has them)
+Row = tuple[str, Sequence[str], Sequence[Sequence[str]] | None]
+
+
+def _filled(cells: Sequence[str]) -> int:
+    return sum(1 for cell in cells if normalize_text(cell))
+
+
+def _is_header(cells: Sequence[str], header_contains: str | None) -> bool:
+    if _filled(cells) < 2:
+        return False
+    if header_contains is None:
+        return True
+    return any(normalize_text(cell) == normalize_text(header_contains) for cell in cells)
+
+
+def _column_names(cells: Sequence[str]) -> list[str]:
+    names = [normalize_text(cell) for cell in cells]
+    while names and not names[-1]:
+        names.pop()
+    seen: dict[str, int] = {}
+    columns = []
+    for index, name in enumerate(names, start=1):
+        name = name or f"列{index}"
+        seen[name] = seen.get(name, 0) + 1
+        columns.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return columns
+
+
+def rows_to_list(rows: Iterable[Row], *, where: str, header_contains: str | None = None) -> ParsedList:
+    """Find the header, then turn every later row into a Record.
+
+    A row that repeats the header, or that has a single cell and no separators (a title, a
+    page number, 「令和4年4月1日時点」), is not a record. A short row is padded and warned
+    about; a long row whose extra cells hold text is an error, since text would be lost.
+    """
+    titles: list[str] = []
+    columns: list[str] | None = None
+    header_key: list[str] = []
+    parsed = ParsedList(columns=[], records=[])
+    for line, cells, links in rows:
+        if columns is None:
+            if _is_header(cells, header_contains):
+                columns = _column_names(cells)
+                header_key = columns
+                parsed.columns = columns
+            elif _filled(cells):
+                titles.append(" ".join(normalize_text(c) for c in cells if normalize_text(c)))
+            continue
+        if not _filled(cells):
+            continue
+        if _column_names(cells) == header_key:
+            continue
+        if len(cells) == 1 and len(columns) > 1:
+            titles.append(normalize_text(cells[0]))
+            continue
+        parsed.records.append(_record(line, cells, links, columns, parsed))
+    if columns is None:
+        wanted = f" containing {header_contains!r}" if header_contains else ""
+        raise ParseError(f"{where}: no header row{wanted} (no row with two or more filled cells)")
+    parsed.title = next((t for t in titles if t), "")
+    parsed.edition, parsed.as_of = next(((e, d) for e, d in map(read_edition, titles) if e), ("", None))
+    return parsed
+
+
+def _record(line: str, cells: Sequence[str], links: Sequence[Sequence[str]] | None, columns: list[str], parsed: ParsedList) -> Record:
+    cells = list(cells)
+    if len(cells) < len(columns):
+        parsed.warnings.append(f"{line}: {len(cells)} cells where the header has {len(columns)}; the missing cells are taken as empty")
+        cells += [""] * (len(columns) - len(cells))
+    elif len(cells) > len(columns):
+        extra = [cell for cell in cells[len(columns):] if normalize_text(cell)]
+        if extra:
+            parsed.errors.append(f"{line}: {len(cells)} cells where the header has {len(columns)}; extra text {normalize_text(extra[0])[:40]!r}")
+        cells = cells[: len(columns)]
+    record = Record(cells=dict(zip(columns, cells)), line=line)
+    if links:
+        record.links = {column: list(urls) for column, urls in zip(columns, links) if urls}
+    return record

@@ -1,0 +1,39 @@
+"""``text-table``: tab-separated text as extracted from a published table (the seed files)."""
+
+from __future__ import annotations
+
+import re
+
+from ..encoding import decode_text
+from ..errors import ParseError
+from ..records import ParsedList
+from . import Document, ListFormat, ParserOptions, register
+from .tabular import rows_to_list
+
+_HTML_START = re.compile(r"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
+
+
+class TextTableOptions(ParserOptions):
+    header_contains: str | None = None
+    """A column name that marks the header row; by default the first row with two or more cells."""
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(_HTML_START.match(text[:512]))
+
+
+def parse(document: Document, options: TextTableOptions) -> ParsedList:
+    where = document.url or "document"
+    text, _ = decode_text(document.body, document.content_type, where)
+    if looks_like_html(text):
+        raise ParseError(f"{where}: got an HTML page where a tab-separated list was expected")
+    rows = ((f"line {number}", line.split("\t"), None) for number, line in enumerate(text.splitlines(), start=1))
+    return rows_to_list(rows, where=where, header_contains=options.header_contains)
+
+
+def sniff(document: Document) -> bool:
+    head = document.body[:65536]
+    return head.count(b"\t") >= 2 and not head.lstrip().startswith(b"<")
+
+
+register(ListFormat("text-table", "tab-separated text extracted from a published table", TextTableOptions, parse, sniff, sniff_rank=60))

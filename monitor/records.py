@@ -1,0 +1,63 @@
+"""What a parser produces: plain records with raw and normalised cells."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+__all__ = ["EMPTY_MARKS", "ParsedList", "Record", "normalize_text", "normalize_cell"]
+
+# Cells that mean "nothing here" in Japanese government tables.
+EMPTY_MARKS = frozenset({"-", "－", "―", "‐", "ー", "—", "–"})
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(value: str) -> str:
+    """NFKC, every run of whitespace (full-width spaces and line breaks included) as one space."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+
+
+def normalize_cell(value: str) -> str:
+    """Like :func:`normalize_text`, and an empty mark (``-``) becomes the empty string."""
+    text = normalize_text(value)
+    return "" if text in EMPTY_MARKS else text
+
+
+@dataclass(slots=True)
+class Record:
+    """One row of a list.
+
+    ``cells`` keeps the text exactly as published (column name → text); ``links`` holds the
+    URLs a format carries beside the text (HTML ``href``, Excel hyperlinks), in cell order;
+    ``line`` says where the row began (line, row or page:row) for error messages.
+    """
+
+    cells: dict[str, str]
+    line: str = ""
+    links: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def normalized(self) -> dict[str, str]:
+        return {column: normalize_cell(text) for column, text in self.cells.items()}
+
+
+@dataclass(slots=True)
+class ParsedList:
+    """A whole parsed document: its columns, its rows and what was noticed on the way.
+
+    ``warnings`` are problems that lost nothing (a short row padded); ``errors`` are problems
+    that make the document untrustworthy (the snapshot becomes ``suspect``). ``title`` is the
+    document's title line; ``edition`` and ``as_of`` are read from it where it says
+    (「令和4年4月1日時点」).
+    """
+
+    columns: list[str]
+    records: list[Record]
+    title: str = ""
+    edition: str = ""
+    as_of: date | None = None
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
