@@ -4,15 +4,20 @@
     ├── ConfigError              the configuration is wrong (a key, a value, a file)
     ├── FetchError               a document could not be fetched whole
     ├── ParseError               a document could not be read as the list it should be
-    ├── StoreError               the database refused or is out of date
     └── NotifyError              a digest could not be delivered
+
+    store.errors.StoreError      the database refused, is locked or is out of date
+                                 (store/ imports nothing from monitor/, so it is not a
+                                 MonitorError; the command line catches both)
 
 Errors of the libraries underneath (httpx, SQLAlchemy, smtplib, …) are turned into one of
 these where they enter our code, with ``raise … from exc``, so that callers and the command
-line only ever catch ``MonitorError``.
+line catch ``MonitorError`` (and ``StoreError``) only.
 """
 
 from __future__ import annotations
+
+from store.errors import StoreError
 
 __all__ = ["MonitorError", "ConfigError", "FetchError", "ParseError", "StoreError", "NotifyError"]
 
@@ -31,10 +36,6 @@ class FetchError(MonitorError):
 
 class ParseError(MonitorError):
     """Raised when fetched bytes cannot be read as a list of the configured format."""
-
-
-class StoreError(MonitorError):
-    """Raised when the database cannot be opened, is locked for too long, or needs an upgrade."""
 
 
 class NotifyError(MonitorError):

@@ -80,4 +80,4 @@ def parse_document(document: Document, format_name: str, options: dict[str, Any]
     return fmt.parse(document, options)
 
 
-from . import delimited, html_table, text_table  # noqa: E402,F401  (registers the built-in formats)
+from . import delimited, html_table, pdf_table, text_table, xlsx_table  # noqa: E402,F401  (registers the built-in formats)

@@ -1,0 +1,205 @@
+"""The configuration: one typed object, loaded once from config.yaml and passed in.
+
+``${VAR}`` anywhere in a value is replaced from the environment before validation, so
+secrets never need to be written in the file. Every problem is reported as one line that
+names the file and the key (``config.yaml: sources[1].format: unknown format 'xml'``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .parsers import get_format, known_formats
+
+__all__ = ["Config", "SourceConfig", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV"]
+
+DATABASE_URL_ENV = "SESAKU_DATABASE_URL"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///data/monitor.db"
+    busy_timeout_s: float = Field(30.0, gt=0)
+
+
+class HttpSettings(_Strict):
+    user_agent: str = "sesaku-monitor/0.1 (+https://github.com/sesaku-monitor; change-monitoring of public measure lists)"
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(30.0, gt=0)
+    total_timeout_s: float = Field(120.0, gt=0)
+    max_bytes: int = Field(20_000_000, gt=0)
+    max_redirects: int = Field(10, ge=0, le=50)
+    allow_private_addresses: bool = False
+
+
+class GuardSettings(_Strict):
+    max_loss_share: float = Field(0.5, gt=0, le=1)
+    min_records: int = Field(1, ge=1)
+
+
+class SourceConfig(_Strict):
+    id: str
+    title: str
+    url: str
+    format: str = "auto"
+    key_columns: list[str] = Field(min_length=1)
+    name_column: str
+    url_columns: list[str] = Field(default_factory=list)
+    end_date_columns: list[str] = Field(default_factory=list)
+    ignore_columns: list[str] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    max_loss_share: float | None = Field(None, gt=0, le=1)
+    match_threshold: float = Field(70.0, ge=0, le=100)
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be lower-case letters, digits, '.', '_' or '-' (it names the source forever)")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.lower().startswith(("https://", "http://", "file://")):
+            raise ValueError(f"must start with https://, http:// or file:// (got {value[:60]!r})")
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _check_format(cls, value: str) -> str:
+        if value not in known_formats():
+            raise ValueError(f"unknown format {value!r} (known: {', '.join(known_formats())})")
+        return value
+
+    @model_validator(mode="after")
+    def _check_options(self) -> "SourceConfig":
+        if self.format != "auto":
+            try:
+                get_format(self.format).options.model_validate(self.options)
+            except ValidationError as exc:
+                raise ValueError(f"options: {_first_problem(exc)}") from None
+        return self
+
+    @property
+    def columns(self) -> set[str]:
+        """Every column this source's configuration names: the header must have them all."""
+        return {*self.key_columns, self.name_column, *self.url_columns, *self.end_date_columns, *(self.ignore_columns or [])}
+
+
+class Config(_Strict):
+    database: DatabaseSettings = DatabaseSettings()
+    timezone: str = "Asia/Tokyo"
+    http: HttpSettings = HttpSettings()
+    guard: GuardSettings = GuardSettings()
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "Config":
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.id in seen:
+                raise ValueError(f"source id {source.id!r} is used twice")
+            seen.add(source.id)
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def source(self, source_id: str) -> SourceConfig:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise ConfigError(f"no source with id {source_id!r} (configured: {', '.join(s.id for s in self.sources) or 'none'})")
+
+
+def _expand(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set")
+            return os.environ[name]
+        return _VAR.sub(replace, value)
+    if isinstance(value, dict):
+        return {key: _expand(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expand(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    return value
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not str(part).startswith(("function-", "model-")):
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def _first_problem(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{_location(first['loc'])}: {message}{more}"
+
+
+def parse_config(data: Any, where: str = "config") -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys at the top level")
+    data = _expand(data, where)
+    if os.environ.get(DATABASE_URL_ENV):
+        data = {**data, "database": {**(data.get("database") or {}), "url": os.environ[DATABASE_URL_ENV]}}
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {_first_problem(exc)}") from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; a missing file or bad YAML is a ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(data, str(path))

@@ -1,0 +1,42 @@
+"""From a parsed row to what identity and change are judged on: key, name, other fields (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from .config import SourceConfig
+from .match import Entry
+from .records import Record, normalize_cell
+
+__all__ = ["ignored_columns", "row_number_columns", "make_entry", "KEY_SEPARATOR"]
+
+KEY_SEPARATOR = " | "
+_ROW_NUMBER_HEADERS = {"no", "no.", "番号", "通番", "項番", "№", "連番", "#"}
+
+
+def ignored_columns(source: SourceConfig, columns: Sequence[str], records: Sequence[Record]) -> list[str]:
+    """The configured ``ignore_columns``, or else the row-number columns found in the list."""
+    if source.ignore_columns is not None:
+        return list(source.ignore_columns)
+    keep = {*source.key_columns, source.name_column}
+    return [column for column in row_number_columns(columns, records) if column not in keep]
+
+
+def row_number_columns(columns: Sequence[str], records: Sequence[Record]) -> list[str]:
+    """Columns that only number the rows (No. 1, 2, 3 …): they shift whenever a row is inserted,
+    so they never identify a measure nor count as its change."""
+    found = []
+    for column in columns:
+        values = [normalize_cell(record.cells.get(column, "")) for record in records]
+        numbered = bool(values) and all(v.isdigit() for v in values) and [int(v) for v in values] == list(range(int(values[0]), int(values[0]) + len(values)))
+        if column.strip().lower() in _ROW_NUMBER_HEADERS or numbered:
+            found.append(column)
+    return found
+
+
+def make_entry(fields: Mapping[str, str], source: SourceConfig, ignore: Sequence[str], ref: int = 0) -> Entry:
+    normalized = {column: normalize_cell(value) for column, value in fields.items()}
+    key = KEY_SEPARATOR.join(normalized.get(column, "") for column in source.key_columns)
+    skip = {source.name_column, *ignore}
+    others = " ".join(value for column, value in sorted(normalized.items()) if column not in skip)
+    return Entry(key=key, name=normalized.get(source.name_column, ""), others=others, ref=ref)

@@ -1,0 +1,148 @@
+"""Identity of a measure across two versions of a list (pure: no database, no network).
+
+Lists have no stable ids, so identity is found in three steps (DESIGN.md):
+
+1. the configured key, normalised, pairs rows that kept it; where a key occurs several times
+   (the same name under two departments) the rows sharing it are paired by similarity, so a
+   reordering never swaps them;
+2. what is left is paired one-to-one by similarity of name and other fields above a
+   threshold: an edited name is a *rename*, never an end plus an addition;
+3. the rest are *added* and *ended*.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+__all__ = ["Entry", "Matching", "match_records", "similarity"]
+
+NAME_WEIGHT = 0.55
+# Above this many candidate pairs the remainder is compared within blocks only (same first
+# characters of the name), so a mis-set key cannot make a run quadratic in the list size.
+MAX_PAIRS = 4_000_000
+NAME_FLOOR = 35
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One measure in one version: its key, its name and its other fields, all normalised."""
+
+    key: str
+    name: str
+    others: str
+    ref: int = 0
+
+
+@dataclass(slots=True)
+class Matching:
+    """``pairs`` are (old, new) positions; ``similar`` marks pairs found in step 2."""
+
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+    similar: set[tuple[int, int]] = field(default_factory=set)
+    added: list[int] = field(default_factory=list)
+    ended: list[int] = field(default_factory=list)
+
+
+def similarity(old: Entry, new: Entry) -> float:
+    """0–100: how alike two entries are, weighing the name most."""
+    return NAME_WEIGHT * fuzz.ratio(old.name, new.name) + (1 - NAME_WEIGHT) * fuzz.ratio(old.others, new.others)
+
+
+def match_records(old: Sequence[Entry], new: Sequence[Entry], threshold: float = 70.0) -> Matching:
+    matching = Matching()
+    old_rest, new_rest = _pair_by_key(old, new, matching)
+    for pair in _pair_by_similarity(old, new, old_rest, new_rest, threshold):
+        matching.pairs.append(pair)
+        matching.similar.add(pair)
+    paired_old = {o for o, _ in matching.pairs}
+    paired_new = {n for _, n in matching.pairs}
+    matching.ended = [i for i in range(len(old)) if i not in paired_old]
+    matching.added = [j for j in range(len(new)) if j not in paired_new]
+    return matching
+
+
+def _pair_by_key(old: Sequence[Entry], new: Sequence[Entry], matching: Matching) -> tuple[list[int], list[int]]:
+    old_by_key: dict[str, list[int]] = defaultdict(list)
+    for index, entry in enumerate(old):
+        old_by_key[entry.key].append(index)
+    new_by_key: dict[str, list[int]] = defaultdict(list)
+    for index, entry in enumerate(new):
+        new_by_key[entry.key].append(index)
+    old_rest: list[int] = []
+    new_rest: list[int] = []
+    for key, news in new_by_key.items():
+        olds = old_by_key.pop(key, [])
+        if len(olds) == 1 and len(news) == 1:
+            matching.pairs.append((olds[0], news[0]))
+            continue
+        taken = _greedy(olds, news, lambda o, n: similarity(old[o], new[n]), floor=-1.0)
+        matching.pairs.extend(taken)
+        old_rest += [o for o in olds if o not in {p[0] for p in taken}]
+        new_rest += [n for n in news if n not in {p[1] for p in taken}]
+    for olds in old_by_key.values():
+        old_rest += olds
+    return sorted(old_rest), sorted(new_rest)
+
+
+def _greedy(olds: Sequence[int], news: Sequence[int], score, floor: float) -> list[tuple[int, int]]:
+    """Best-first one-to-one pairing; ties go to list order."""
+    scored = sorted(((-score(o, n), o, n) for o in olds for n in news), key=lambda t: t)
+    return _take_best(scored, floor)
+
+
+def _take_best(scored: list[tuple[float, int, int]], floor: float) -> list[tuple[int, int]]:
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    pairs = []
+    for negative, o, n in scored:
+        if -negative < floor:
+            break
+        if o in used_old or n in used_new:
+            continue
+        used_old.add(o)
+        used_new.add(n)
+        pairs.append((o, n))
+    return pairs
+
+
+def _pair_by_similarity(old: Sequence[Entry], new: Sequence[Entry], old_rest: list[int], new_rest: list[int], threshold: float) -> list[tuple[int, int]]:
+    if not old_rest or not new_rest:
+        return []
+    if len(old_rest) * len(new_rest) <= MAX_PAIRS:
+        blocks = [(old_rest, new_rest)]
+    else:
+        blocks = _blocks(old, new, old_rest, new_rest)
+    scored: list[tuple[float, int, int]] = []
+    for olds, news in blocks:
+        scored += _score_block(old, new, olds, news, threshold)
+    scored.sort()
+    return _take_best(scored, threshold)
+
+
+def _score_block(old: Sequence[Entry], new: Sequence[Entry], olds: list[int], news: list[int], threshold: float) -> list[tuple[float, int, int]]:
+    names = process.cdist([old[o].name for o in olds], [new[n].name for n in news], scorer=fuzz.ratio, dtype=np.uint8, workers=-1)
+    # A pair whose name alone cannot lift it over the threshold is not worth the field comparison.
+    best_possible = NAME_WEIGHT * names.astype(np.float32) + (1 - NAME_WEIGHT) * 100
+    rows, cols = np.nonzero((names >= NAME_FLOOR) & (best_possible >= threshold))
+    scored = []
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        o, n = olds[r], news[c]
+        total = NAME_WEIGHT * float(names[r, c]) + (1 - NAME_WEIGHT) * fuzz.ratio(old[o].others, new[n].others)
+        if total >= threshold:
+            scored.append((-total, o, n))
+    return scored
+
+
+def _blocks(old: Sequence[Entry], new: Sequence[Entry], old_rest: list[int], new_rest: list[int]) -> list[tuple[list[int], list[int]]]:
+    by_prefix_old: dict[str, list[int]] = defaultdict(list)
+    by_prefix_new: dict[str, list[int]] = defaultdict(list)
+    for o in old_rest:
+        by_prefix_old[old[o].name[:2]].append(o)
+    for n in new_rest:
+        by_prefix_new[new[n].name[:2]].append(n)
+    return [(olds, by_prefix_new[p]) for p, olds in by_prefix_old.items() if p in by_prefix_new]

@@ -1,0 +1,108 @@
+"""The run report (DESIGN.md "The run report"): what ``check --json`` prints, as plain data."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["MeasureChange", "SourceReport", "LinkEntry", "LinkReport", "RunReport", "new_run_id"]
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(slots=True)
+class MeasureChange:
+    measure_id: int
+    key: str
+    name: str
+    fields: dict[str, dict[str, str]] | None = None
+    old_name: str | None = None
+    new_name: str | None = None
+    end_date: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(slots=True)
+class SourceReport:
+    id: str
+    status: str
+    records: int | None = None
+    error: str | None = None
+    snapshot_id: int | None = None
+    edition: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    added: list[MeasureChange] = field(default_factory=list)
+    ended: list[MeasureChange] = field(default_factory=list)
+    changed: list[MeasureChange] = field(default_factory=list)
+    renamed: list[MeasureChange] = field(default_factory=list)
+    expired: list[MeasureChange] = field(default_factory=list)
+    reappeared: list[MeasureChange] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in ("failed", "suspect")
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id, "status": self.status, "records": self.records, "error": self.error,
+            "snapshot_id": self.snapshot_id, "edition": self.edition, "warnings": self.warnings,
+        }
+        for kind in ("added", "ended", "changed", "renamed", "expired", "reappeared"):
+            data[kind] = [change.as_dict() for change in getattr(self, kind)]
+        return data
+
+
+@dataclass(slots=True)
+class LinkEntry:
+    url: str
+    outcome: str
+    http_status: int | None
+    final_url: str | None
+    measures: list[int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class LinkReport:
+    checked: int = 0
+    dead: list[LinkEntry] = field(default_factory=list)
+    recovered: list[LinkEntry] = field(default_factory=list)
+    moved: list[LinkEntry] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "dead": [e.as_dict() for e in self.dead],
+            "recovered": [e.as_dict() for e in self.recovered],
+            "moved": [e.as_dict() for e in self.moved],
+        }
+
+
+@dataclass(slots=True)
+class RunReport:
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    sources: list[SourceReport] = field(default_factory=list)
+    links: LinkReport = field(default_factory=LinkReport)
+
+    @property
+    def ok(self) -> bool:
+        return all(source.ok for source in self.sources)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "sources": [source.as_dict() for source in self.sources],
+            "links": self.links.as_dict(),
+        }

@@ -1,0 +1,174 @@
+"""Writing a good new version of a list: measures, versions, links cited, events.
+
+Called inside the pipeline's one transaction, so a crash leaves either the whole new version
+or nothing. Matching and diffing are pure (match.py, diff.py); this module only turns their
+answers into rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.links import cite_links
+from store.models import Event, Measure, MeasureVersion, Snapshot
+from store.queries import current_versions
+
+from .cells import extract_end_date, extract_urls
+from .config import SourceConfig
+from .diff import content_hash, field_changes, is_expired
+from .identity import ignored_columns, make_entry
+from .match import match_records
+from .records import ParsedList, Record, normalize_cell
+from .report import MeasureChange, SourceReport
+
+__all__ = ["apply_list", "report_expiries", "source_event", "cited_urls"]
+
+
+@dataclass(slots=True)
+class _Context:
+    session: Session
+    source: SourceConfig
+    snapshot: Snapshot
+    now: datetime
+    ignore: list[str]
+    baseline: bool
+    report: SourceReport
+
+
+def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snapshot: Snapshot, now: datetime, report: SourceReport, *, baseline: bool) -> None:
+    """Match ``parsed`` against the current list and write what changed."""
+    ctx = _Context(session, source, snapshot, now, ignored_columns(source, parsed.columns, parsed.records), baseline, report)
+    current = current_versions(session, source.id)
+    old_entries = [make_entry(version.fields, source, ctx.ignore, ref=i) for i, (_, version) in enumerate(current)]
+    new_entries = [make_entry(record.cells, source, ctx.ignore, ref=j) for j, record in enumerate(parsed.records)]
+    matching = match_records(old_entries, new_entries, source.match_threshold)
+    for o, n in matching.pairs:
+        _update(ctx, *current[o], parsed.records[n], new_entries[n].key)
+    for o in matching.ended:
+        _end(ctx, *current[o])
+    for n in matching.added:
+        _add(ctx, parsed.records[n], new_entries[n].key)
+
+
+def _update(ctx: _Context, measure: Measure, version: MeasureVersion, record: Record, key: str) -> None:
+    if content_hash(version.fields, ctx.ignore) == content_hash(record.cells, ctx.ignore):
+        return
+    changes = field_changes(version.fields, record.cells, ctx.ignore)
+    old_name = measure.name
+    _close(ctx, version)
+    new_version = _open_version(ctx, measure, record)
+    measure.key = key
+    measure.name = new_version.name
+    if not changes:
+        return
+    if normalize_cell(old_name) != normalize_cell(new_version.name):
+        change = MeasureChange(measure.id, key, measure.name, fields=changes, old_name=old_name, new_name=measure.name)
+        _event(ctx, "renamed", measure, change, ctx.report.renamed)
+    else:
+        _event(ctx, "changed", measure, MeasureChange(measure.id, key, measure.name, fields=changes), ctx.report.changed)
+
+
+def _end(ctx: _Context, measure: Measure, version: MeasureVersion) -> None:
+    _close(ctx, version)
+    measure.ended_at = ctx.now
+    measure.ended_snapshot_id = ctx.snapshot.id
+    _event(ctx, "ended", measure, MeasureChange(measure.id, measure.key, measure.name), ctx.report.ended)
+
+
+def _add(ctx: _Context, record: Record, key: str) -> None:
+    measure = _ended_with_key(ctx, key)
+    kind = "reappeared"
+    if measure is None:
+        kind = "added"
+        measure = Measure(
+            source_id=ctx.source.id, key=key, name=normalize_cell(record.cells.get(ctx.source.name_column, "")),
+            first_seen_snapshot_id=ctx.snapshot.id, first_seen_at=ctx.now,
+        )
+        ctx.session.add(measure)
+        ctx.session.flush()
+    measure.ended_at = None
+    measure.ended_snapshot_id = None
+    version = _open_version(ctx, measure, record)
+    measure.name = version.name
+    change = MeasureChange(measure.id, key, measure.name)
+    if kind == "added":
+        change.fields = {column: {"old": "", "new": value} for column, value in record.cells.items() if normalize_cell(value)}
+    _event(ctx, kind, measure, change, ctx.report.added if kind == "added" else ctx.report.reappeared)
+
+
+def _ended_with_key(ctx: _Context, key: str) -> Measure | None:
+    return ctx.session.scalar(
+        select(Measure).where(Measure.source_id == ctx.source.id, Measure.key == key, Measure.ended_at.is_not(None)).order_by(Measure.ended_at.desc()).limit(1)
+    )
+
+
+def _close(ctx: _Context, version: MeasureVersion) -> None:
+    version.valid_to = ctx.now
+    version.valid_to_snapshot_id = ctx.snapshot.id
+
+
+def _open_version(ctx: _Context, measure: Measure, record: Record) -> MeasureVersion:
+    version = MeasureVersion(
+        measure_id=measure.id,
+        source_id=ctx.source.id,
+        fields=dict(record.cells),
+        content_hash=content_hash(record.cells, ctx.ignore),
+        name=normalize_cell(record.cells.get(ctx.source.name_column, "")),
+        end_date=_end_date(ctx.source, record),
+        valid_from_snapshot_id=ctx.snapshot.id,
+        valid_from=ctx.now,
+    )
+    ctx.session.add(version)
+    ctx.session.flush()
+    cite_links(ctx.session, version.id, cited_urls(ctx.source, record), ctx.now)
+    return version
+
+
+def cited_urls(source: SourceConfig, record: Record) -> list[str]:
+    """Every URL a row cites: in any cell's text, and behind any cell (HTML href, Excel link)."""
+    urls: list[str] = []
+    columns = source.url_columns + [c for c in record.cells if c not in source.url_columns]
+    for column in columns:
+        for url in [*extract_urls(record.cells.get(column, "")), *record.links.get(column, [])]:
+            if url not in urls:
+                urls.append(url)
+    return urls
+
+
+def _end_date(source: SourceConfig, record: Record) -> date | None:
+    dates = [extract_end_date(record.cells.get(column, "")) for column in source.end_date_columns]
+    found = [d for d in dates if d is not None]
+    return max(found) if found else None
+
+
+def _event(ctx: _Context, kind: str, measure: Measure, change: MeasureChange, bucket: list[MeasureChange]) -> None:
+    if ctx.baseline:
+        return
+    bucket.append(change)
+    ctx.session.add(Event(
+        created_at=ctx.now, kind=kind, source_id=ctx.source.id, snapshot_id=ctx.snapshot.id,
+        measure_id=measure.id, payload=change.as_dict(),
+    ))
+
+
+def report_expiries(session: Session, source: SourceConfig, snapshot: Snapshot, now: datetime, today: date, report: SourceReport, *, baseline: bool) -> None:
+    """An ``expired`` event, once per measure and end date, for measures listed past their end."""
+    for measure, version in current_versions(session, source.id):
+        if not is_expired(version.end_date, today) or measure.expired_end_date == version.end_date:
+            continue
+        measure.expired_end_date = version.end_date
+        if baseline:
+            continue
+        change = MeasureChange(measure.id, measure.key, measure.name, end_date=version.end_date.isoformat())
+        report.expired.append(change)
+        session.add(Event(created_at=now, kind="expired", source_id=source.id, snapshot_id=snapshot.id, measure_id=measure.id, payload=change.as_dict()))
+
+
+def source_event(session: Session, kind: str, source_id: str, snapshot: Snapshot | None, now: datetime, payload: dict[str, Any]) -> None:
+    session.add(Event(created_at=now, kind=kind, source_id=source_id, snapshot_id=snapshot.id if snapshot else None, payload=payload))
+

@@ -1,0 +1,237 @@
+"""The versioned schema: plain, typed tables that any SQL tool can open.
+
+Every list fetch is a ``snapshots`` row; every distinct content of a measure is a
+``measure_versions`` row valid from one snapshot until another; everything a person or a
+notifier is told is an ``events`` row. Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base", "Source", "Blob", "Snapshot", "Measure", "MeasureVersion", "Link", "LinkCheck", "MeasureLink",
+    "Event", "Delivery", "NotifierCursor", "JobState", "RunLock", "UTCDateTime",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime in, an aware UTC datetime out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(40))
+    parent_id: Mapped[str | None] = mapped_column(String(120), ForeignKey("sources.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Blob(Base):
+    """Raw bytes, content-addressed; fetched lists and page snapshots share this table."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    compression: Mapped[str] = mapped_column(String(16))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Snapshot(Base):
+    __tablename__ = "snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    record_count: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(Text)
+    edition: Mapped[str | None] = mapped_column(Text)
+    as_of: Mapped[date | None] = mapped_column(Date)
+    error: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[str] | None] = mapped_column(JSON)
+    __table_args__ = (Index("ix_snapshots_source_fetched", "source_id", "fetched_at"),)
+
+
+class Measure(Base):
+    __tablename__ = "measures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    key: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    first_seen_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_end_date: Mapped[date | None] = mapped_column(Date)
+    __table_args__ = (Index("ix_measures_source_ended", "source_id", "ended_at"),)
+
+
+class MeasureVersion(Base):
+    __tablename__ = "measure_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"))
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    valid_from_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_to_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        Index("ix_measure_versions_measure_from", "measure_id", "valid_from"),
+        Index("ix_measure_versions_source_from", "source_id", "valid_from"),
+        Index("ix_measure_versions_source_open", "source_id", "valid_to"),
+    )
+
+
+class Link(Base):
+    __tablename__ = "links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    host: Mapped[str] = mapped_column(Text, index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cited: Mapped[bool] = mapped_column(Boolean, default=True)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dead_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    moved_to: Mapped[str | None] = mapped_column(Text)
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (Index("ix_links_due", "cited", "next_check_at"),)
+
+
+class LinkCheck(Base):
+    __tablename__ = "link_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(20))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    redirect_chain: Mapped[list[Any] | None] = mapped_column(JSON)
+    elapsed_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    body_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    __table_args__ = (Index("ix_link_checks_link_checked", "link_id", "checked_at"),)
+
+
+class MeasureLink(Base):
+    __tablename__ = "measure_links"
+    measure_version_id: Mapped[int] = mapped_column(ForeignKey("measure_versions.id"), primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id"), primary_key=True, index=True)
+
+
+class Event(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(30))
+    source_id: Mapped[str | None] = mapped_column(ForeignKey("sources.id"))
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"))
+    measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("links.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    __table_args__ = (
+        Index("ix_events_created", "created_at"),
+        Index("ix_events_source_created", "source_id", "created_at"),
+        Index("ix_events_kind_created", "kind", "created_at"),
+        Index("ix_events_measure", "measure_id"),
+        Index("ix_events_link", "link_id"),
+    )
+
+
+class NotifierCursor(Base):
+    """The last event id each notifier has put into a delivery."""
+
+    __tablename__ = "notifier_cursors"
+    notifier_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """The outbox: one digest for one notifier, written with the cursor move, then sent."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notifier_id: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    first_event_id: Mapped[int | None] = mapped_column(Integer)
+    last_event_id: Mapped[int | None] = mapped_column(Integer)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    __table_args__ = (Index("ix_deliveries_status_next", "status", "next_attempt_at"), Index("ix_deliveries_notifier", "notifier_id", "created_at"))
+
+
+class JobState(Base):
+    """When each scheduled job last started and last succeeded, for catch-up after a restart."""
+
+    __tablename__ = "job_state"
+    job_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RunLock(Base):
+    """A lease on a unit of work (a source, a host, a notifier) so two runners never overlap."""
+
+    __tablename__ = "run_locks"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
