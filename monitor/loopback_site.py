@@ -102,7 +102,7 @@ class LoopbackSite:
         self._lock = threading.Lock()
         self._server = _Server((host, port), _Handler)
         self._server.site = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-site", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="loopback-site", daemon=True)
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,120 @@
+"""Commands over the lists: check, history, diff, snapshots, formats."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from store.database import transaction
+from store.queries import snapshots_of
+
+from ..check import open_store, run_check
+from ..config import load_config
+from ..parsers import get_format, known_formats
+from ..textreport import print_history, print_run_report, print_snapshots, print_source_changes
+from ..views import diff_snapshots, history_of
+from . import cli
+from .common import EXIT_SOURCE, clean_errors, config_option, json_option, print_json
+
+
+@cli.command()
+@config_option
+@json_option
+@click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable).")
+@click.option("--no-links", is_flag=True, help="Do not check the links the lists cite.")
+@clean_errors
+def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links: bool) -> None:
+    """Fetch every list once, store what changed, print the run report.
+
+    The first run of a source stores a baseline and reports no changes.
+
+    \b
+    Example:
+      sesaku-monitor check --config config.yaml --no-links --json
+    """
+    config = load_config(config_path)
+    report = run_check(config, open_store(config), source_ids=source_ids)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        print_run_report(Console(), report)
+    if not report.ok:
+        sys.exit(EXIT_SOURCE)
+
+
+@cli.command()
+@click.argument("measure_id", type=int)
+@config_option
+@json_option
+@clean_errors
+def history(measure_id: int, config_path: str, as_json: bool) -> None:
+    """Every version of one measure, with dates and what changed.
+
+    \b
+    Example:
+      sesaku-monitor history 12
+    """
+    config = load_config(config_path)
+    with transaction(open_store(config)) as session:
+        found = history_of(session, measure_id)
+    print_json(found.as_dict()) if as_json else print_history(Console(), found)
+
+
+@cli.command()
+@click.argument("source_id")
+@click.option("--from", "from_id", type=int, required=True, help="Snapshot id of the older version.")
+@click.option("--to", "to_id", type=int, required=True, help="Snapshot id of the newer version.")
+@config_option
+@json_option
+@clean_errors
+def diff(source_id: str, from_id: int, to_id: int, config_path: str, as_json: bool) -> None:
+    """The changes between two stored versions of a list (ids from `snapshots`).
+
+    \b
+    Example:
+      sesaku-monitor diff tokyo-tama-strategy2 --from 1 --to 5
+    """
+    config = load_config(config_path)
+    with transaction(open_store(config)) as session:
+        report = diff_snapshots(session, config.source(source_id), from_id, to_id)
+    print_json(report.as_dict()) if as_json else print_source_changes(Console(), report)
+
+
+@cli.command()
+@click.argument("source_id")
+@click.option("--limit", default=50, show_default=True, help="How many of the newest snapshots.")
+@config_option
+@json_option
+@clean_errors
+def snapshots(source_id: str, limit: int, config_path: str, as_json: bool) -> None:
+    """The stored fetches of one list, newest first.
+
+    \b
+    Example:
+      sesaku-monitor snapshots tokyo-tama-strategy2
+    """
+    config = load_config(config_path)
+    config.source(source_id)
+    with transaction(open_store(config)) as session:
+        rows = snapshots_of(session, source_id, limit)
+    if as_json:
+        print_json([{"id": s.id, "fetched_at": s.fetched_at, "status": s.status, "records": s.record_count, "edition": s.edition, "error": s.error} for s in rows])
+    else:
+        print_snapshots(Console(), rows)
+
+
+@cli.command()
+def formats() -> None:
+    """The list formats `format:` accepts, and their options.
+
+    \b
+    Example:
+      sesaku-monitor formats
+    """
+    click.echo("auto: detect the format from the bytes, the Content-Type and the URL")
+    for name in known_formats()[1:]:
+        fmt = get_format(name)
+        options = ", ".join(fmt.options.model_fields) or "none"
+        click.echo(f"{name}: {fmt.description} (options: {options})")
