@@ -1,0 +1,379 @@
+"""Build a digest: one notifier's events, grouped by source then kind, counts before details.
+
+:func:`build_digest` is pure: events and the clock in, a frozen :class:`Digest` out, ready
+for any template. It decides everything a reader sees except layout: labels in the
+notifier's language, times in Japan time, old → new for short fields and a word diff for
+long ones, and links only where they lead somewhere (``base_url`` configured, http(s) only:
+a URL taken from a published list must never become a ``javascript:`` link).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from monitor.errors import ConfigError
+
+from .events import KINDS, LINK_KINDS, MEASURE_KINDS, SOURCE_KINDS, EventView
+from .labels import check_language, fact_label, kind_label, outcome_label, ui_labels
+from .textdiff import DiffRun, word_diff
+
+__all__ = [
+    "JST",
+    "LONG_TEXT",
+    "Count",
+    "Digest",
+    "Entry",
+    "Fact",
+    "FieldChange",
+    "KindGroup",
+    "MeasureRef",
+    "SourceGroup",
+    "build_digest",
+    "idempotency_key",
+]
+
+# Japan has no daylight saving time, so a fixed offset is exact and needs no tz database.
+JST = timezone(timedelta(hours=9), "JST")
+# Texts longer than this are shown as a word diff rather than in full, twice.
+LONG_TEXT = 80
+# A new measure's field values are cut here; the whole text is one click away.
+_FIELD_PREVIEW = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    label: str
+    value: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One column's old and new value; ``diff`` is set when either is a long text."""
+
+    column: str
+    old: str
+    new: str
+    diff: tuple[DiffRun, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureRef:
+    id: int | None
+    name: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event as a reader sees it: a title (measure name or URL), facts, changes, measures."""
+
+    event_id: int
+    kind: str
+    title: str
+    url: str | None
+    facts: tuple[Fact, ...] = ()
+    changes: tuple[FieldChange, ...] = ()
+    measures: tuple[MeasureRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KindGroup:
+    kind: str
+    label: str
+    entries: tuple[Entry, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceGroup:
+    """The events of one list; ``id`` is None for link events shared by several lists."""
+
+    id: str | None
+    title: str
+    url: str | None
+    kinds: tuple[KindGroup, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(group.count for group in self.kinds)
+
+    def count_of(self, kind: str) -> int:
+        return sum(group.count for group in self.kinds if group.kind == kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    kind: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    notifier_id: str
+    language: str
+    generated_at: datetime
+    generated_at_text: str
+    event_ids: tuple[int, ...]
+    counts: tuple[Count, ...]
+    sources: tuple[SourceGroup, ...]
+    labels: Mapping[str, str]
+    idempotency_key: str
+    all_quiet: bool = False
+    base_url: str | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.event_ids)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.event_ids
+
+    @property
+    def should_send(self) -> bool:
+        """Nothing to say, nothing sent, unless the notifier asked for an all-quiet message."""
+        return bool(self.event_ids) or self.all_quiet
+
+
+def idempotency_key(notifier_id: str, event_ids: Iterable[int], *, now: datetime) -> str:
+    """A stable key for one digest: the same events for the same notifier give the same key.
+
+    An all-quiet digest has no events, so its key is made unique by the time instead.
+    """
+    ids = sorted(set(event_ids))
+    basis = ",".join(map(str, ids)) if ids else f"quiet@{now.isoformat()}"
+    return hashlib.sha256(f"{notifier_id}\n{basis}".encode()).hexdigest()[:32]
+
+
+def build_digest(
+    notifier_id: str,
+    events: Sequence[EventView],
+    *,
+    now: datetime,
+    language: str = "ja",
+    base_url: str | None = None,
+    all_quiet: bool = False,
+    tz: tzinfo = JST,
+) -> Digest:
+    """Group ``events`` by source then kind (in :data:`KINDS` order) and describe each one."""
+    check_language(language)
+    base = _base(base_url)
+    ctx = _Context(language, base, tz)
+    ordered = sorted(events, key=lambda event: event.id)
+    sources = _group(ordered, ctx)
+    return Digest(
+        notifier_id=notifier_id,
+        language=language,
+        generated_at=now,
+        generated_at_text=ctx.when(now),
+        event_ids=tuple(event.id for event in ordered),
+        counts=_counts(ordered, language),
+        sources=sources,
+        labels=ui_labels(language),
+        idempotency_key=idempotency_key(notifier_id, (e.id for e in ordered), now=now),
+        all_quiet=all_quiet,
+        base_url=base,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    language: str
+    base_url: str | None
+    tz: tzinfo
+
+    def view(self, *parts: object) -> str | None:
+        """A link into the web view, or None when there is no web view to link to."""
+        if self.base_url is None or any(part is None for part in parts):
+            return None
+        return self.base_url + "/" + "/".join(quote(str(part), safe="") for part in parts)
+
+    def fact(self, name: str, value: object, url: str | None = None) -> Fact:
+        return Fact(fact_label(name, self.language), _text(value), url)
+
+    def when(self, value: object) -> str:
+        return _format_time(value, self.tz)
+
+
+def _base(base_url: str | None) -> str | None:
+    if not base_url:
+        return None
+    if _web_url(base_url) is None:
+        raise ConfigError(f"base_url must be an http:// or https:// URL, not {base_url!r}")
+    return base_url.rstrip("/")
+
+
+def _web_url(url: object) -> str | None:
+    """``url`` when it is a web address a reader can click, else None (``javascript:``, junk)."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _format_time(value: object, tz: tzinfo) -> str:
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value  # shown as given rather than dropped
+    if not isinstance(moment, datetime):
+        return _text(value)
+    if moment.tzinfo is None:  # the store writes UTC
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} ({local.tzname()})"
+
+
+def _counts(events: Sequence[EventView], language: str) -> tuple[Count, ...]:
+    found = {event.kind: 0 for event in events}
+    for event in events:
+        found[event.kind] += 1
+    return tuple(Count(kind, kind_label(kind, language), found[kind]) for kind in _kind_order(found))
+
+
+def _kind_order(kinds: Iterable[str]) -> list[str]:
+    rank = {kind: index for index, kind in enumerate(KINDS)}
+    return sorted(set(kinds), key=lambda kind: (rank.get(kind, len(KINDS)), kind))
+
+
+def _group(events: Sequence[EventView], ctx: _Context) -> tuple[SourceGroup, ...]:
+    titles = {e.source_id: e.source_title for e in events if e.source_id and e.source_title}
+    by_source: dict[str | None, list[EventView]] = {}
+    for event in events:
+        by_source.setdefault(_source_of(event), []).append(event)
+    # Lists in the order their first event happened; events spanning several lists go last.
+    order = sorted(by_source, key=lambda source: source is None)
+    return tuple(_source_group(source, by_source[source], titles, ctx) for source in order)
+
+
+def _source_of(event: EventView) -> str | None:
+    """A link event belongs to a list when every measure citing it comes from that list."""
+    if event.source_id:
+        return event.source_id
+    sources = {m.get("source_id") for m in _measures(event.payload)}
+    return sources.pop() if len(sources) == 1 else None
+
+
+def _source_group(source: str | None, events: list[EventView], titles: dict[str, str], ctx: _Context) -> SourceGroup:
+    by_kind: dict[str, list[Entry]] = {}
+    for event in events:
+        by_kind.setdefault(event.kind, []).append(_entry(event, ctx))
+    kinds = tuple(KindGroup(k, kind_label(k, ctx.language), tuple(by_kind[k])) for k in _kind_order(by_kind))
+    if source is None:
+        return SourceGroup(None, ui_labels(ctx.language)["other_sources"], None, kinds)
+    return SourceGroup(source, titles.get(source, source), ctx.view("sources", source), kinds)
+
+
+def _measures(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    measures = payload.get("measures") or []
+    return [m for m in measures if isinstance(m, Mapping)]
+
+
+def _entry(event: EventView, ctx: _Context) -> Entry:
+    describe = _DESCRIBERS.get(event.kind, _describe_other)
+    return describe(event, ctx)
+
+
+def _describe_measure(event: EventView, ctx: _Context) -> Entry:
+    p = event.payload
+    facts: list[Fact] = []
+    changes: list[FieldChange] = []
+    if event.kind == "added":
+        facts = [Fact(column, _preview(value)) for column, value in (p.get("fields") or {}).items()]
+    elif event.kind == "expired":
+        facts = [ctx.fact("end_date", p.get("end_date"))]
+    elif event.kind == "renamed":
+        changes = [_change(fact_label("name", ctx.language), p.get("old_name"), p.get("new_name"))]
+    if event.kind in ("changed", "renamed"):
+        changes += [
+            _change(column, (c or {}).get("old"), (c or {}).get("new")) for column, c in (p.get("fields") or {}).items()
+        ]
+    name = p.get("new_name") if event.kind == "renamed" else p.get("name")
+    return Entry(
+        event.id,
+        event.kind,
+        _text(name or p.get("key")),
+        ctx.view("measures", event.measure_id),
+        tuple(facts),
+        tuple(changes),
+    )
+
+
+def _describe_link(event: EventView, ctx: _Context) -> Entry:
+    p = event.payload
+    facts: list[Fact] = []
+    if event.kind == "link_moved":
+        facts.append(ctx.fact("final_url", p.get("final_url"), _web_url(p.get("final_url"))))
+    if p.get("outcome"):
+        facts.append(ctx.fact("outcome", outcome_label(str(p["outcome"]), ctx.language)))
+    if p.get("http_status"):
+        facts.append(ctx.fact("http_status", p["http_status"]))
+    for name in ("since", "dead_since"):
+        if p.get(name):
+            facts.append(ctx.fact(name, ctx.when(p[name])))
+    if p.get("summary"):
+        facts.append(ctx.fact("summary", p["summary"]))
+    # A dead URL leads nowhere: link our page about it instead; a live one may be clicked.
+    url = ctx.view("links", event.link_id) if event.kind == "link_dead" else _web_url(p.get("url"))
+    return Entry(event.id, event.kind, _text(p.get("url")), url, tuple(facts), (), _measure_refs(p, ctx))
+
+
+def _describe_source(event: EventView, ctx: _Context) -> Entry:
+    p = event.payload
+    facts: list[Fact] = []
+    changes: tuple[FieldChange, ...] = ()
+    if p.get("error"):
+        facts.append(ctx.fact("error", p["error"]))
+    for name in ("since", "failed_since"):
+        if p.get(name):
+            facts.append(ctx.fact(name, ctx.when(p[name])))
+    if event.kind == "edition_changed":
+        changes = (_change(fact_label("edition", ctx.language), p.get("old_edition"), p.get("new_edition")),)
+    title = event.source_title or event.source_id or ""
+    return Entry(event.id, event.kind, title, ctx.view("sources", event.source_id), tuple(facts), changes)
+
+
+def _describe_other(event: EventView, ctx: _Context) -> Entry:
+    p = event.payload
+    title = p.get("name") or p.get("url") or event.source_title or event.kind
+    return Entry(event.id, event.kind, _text(title), ctx.view("measures", event.measure_id))
+
+
+def _measure_refs(payload: Mapping[str, Any], ctx: _Context) -> tuple[MeasureRef, ...]:
+    return tuple(
+        MeasureRef(m.get("id"), _text(m.get("name")), ctx.view("measures", m.get("id"))) for m in _measures(payload)
+    )
+
+
+def _change(column: str, old: object, new: object) -> FieldChange:
+    old_text, new_text = _text(old), _text(new)
+    long = max(len(old_text), len(new_text)) > LONG_TEXT
+    return FieldChange(column, old_text, new_text, word_diff(old_text, new_text) if long else None)
+
+
+def _preview(value: object) -> str:
+    text = _text(value)
+    return text if len(text) <= _FIELD_PREVIEW else text[:_FIELD_PREVIEW] + "…"
+
+
+_DESCRIBERS = {
+    **{kind: _describe_measure for kind in MEASURE_KINDS},
+    **{kind: _describe_link for kind in LINK_KINDS},
+    **{kind: _describe_source for kind in SOURCE_KINDS},
+}

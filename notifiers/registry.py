@@ -1,0 +1,86 @@
+"""Notifier types, keyed by the ``type`` name used in config.yaml.
+
+Each type declares its options model and one ``send(message, options, idempotency_key,
+*, now=None)``; an unknown type or option is a :class:`ConfigError` when the configuration
+loads, with a message that never repeats the values given (they may be passwords).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from monitor.errors import ConfigError
+
+from .email import send_email
+from .options import EmailOptions, NotifierOptions, WebhookOptions
+from .render import Message
+from .webhook import send_webhook
+
+__all__ = ["NotifierType", "Sender", "get_type", "known_types", "parse_options", "send"]
+
+
+class Sender(Protocol):
+    def __call__(
+        self, message: Message, options: Any, idempotency_key: str, *, now: datetime | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NotifierType:
+    name: str
+    description: str
+    options: type[NotifierOptions]
+    send: Sender
+
+
+_TYPES = {
+    t.name: t
+    for t in (
+        NotifierType("email", "SMTP mail: plain text and HTML alternatives", EmailOptions, send_email),
+        NotifierType(
+            "webhook",
+            "HTTP POST of the JSON digest, HMAC-signed; presets slack, discord, teams",
+            WebhookOptions,
+            send_webhook,
+        ),
+    )
+}
+
+
+def known_types() -> list[str]:
+    return sorted(_TYPES)
+
+
+def get_type(name: str) -> NotifierType:
+    try:
+        return _TYPES[name]
+    except KeyError:
+        raise ConfigError(f"unknown notifier type {name!r} (known: {', '.join(known_types())})") from None
+
+
+def parse_options(type_name: str, raw: Mapping[str, Any]) -> NotifierOptions:
+    """Validate a notifier's options; the error lists each bad key and why, never its value."""
+    model = get_type(type_name).options
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or 'options'}: {error['msg']}"
+            for error in exc.errors(include_input=False)
+        )
+        # ``from None``: the ValidationError's own text repeats the input, password included.
+        raise ConfigError(f"{type_name} notifier options: {problems}") from None
+
+
+def send(message: Message, options: NotifierOptions, idempotency_key: str, *, now: datetime | None = None) -> None:
+    """Deliver ``message`` with the type its ``options`` belong to; NotifyError when it fails."""
+    for notifier in _TYPES.values():
+        if isinstance(options, notifier.options):
+            notifier.send(message, options, idempotency_key, now=now)
+            return
+    raise ConfigError(f"no notifier type takes options of type {type(options).__name__}")
