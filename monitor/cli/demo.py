@@ -1,0 +1,30 @@
+"""``demo``: the offline two-version story on a throwaway SQLite database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..demo import run_demo
+from . import cli
+from .common import clean_errors
+
+
+@cli.command()
+@click.option("--dir", "workdir", default="sesaku-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Where the demo database is written.")
+@clean_errors
+def demo(workdir: Path) -> None:
+    """Show the whole story offline: a baseline, a revised list, the report and the digest.
+
+    Needs no network and no configuration; takes well under a minute.
+
+    \b
+    Example:
+      sesaku-monitor demo
+    """
+    console = Console()
+    database = run_demo(workdir, console)
+    console.print(f"\nThe database is [bold]{database}[/] (SQLite; open it with any SQLite tool).")
+    console.print(f"Look around: sesaku-monitor history 1 --config <(echo 'database: {{url: \"sqlite:///{database}\"}}')", markup=False)
