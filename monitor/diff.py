@@ -20,8 +20,12 @@ def comparable(fields: Mapping[str, str], ignore: Iterable[str] = ()) -> dict[st
     return {column: normalize_cell(value) for column, value in fields.items() if column not in skip}
 
 
+# The encoder json.dumps(..., ensure_ascii=False, sort_keys=True) would build on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def content_hash(fields: Mapping[str, str], ignore: Iterable[str] = ()) -> str:
-    payload = json.dumps(comparable(fields, ignore), ensure_ascii=False, sort_keys=True)
+    payload = _ENCODER.encode(comparable(fields, ignore))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -27,16 +27,25 @@ def row_number_columns(columns: Sequence[str], records: Sequence[Record]) -> lis
     so they never identify a measure nor count as its change."""
     found = []
     for column in columns:
-        values = [normalize_cell(record.cells.get(column, "")) for record in records]
-        numbered = bool(values) and all(v.isdigit() for v in values) and [int(v) for v in values] == list(range(int(values[0]), int(values[0]) + len(values)))
-        if column.strip().lower() in _ROW_NUMBER_HEADERS or numbered:
+        if column.strip().lower() in _ROW_NUMBER_HEADERS or _numbered(column, records):
             found.append(column)
     return found
 
 
+def _numbered(column: str, records: Sequence[Record]) -> bool:
+    """Every value is a digit string and they count up by one; stops at the first non-digit."""
+    values = []
+    for record in records:
+        value = normalize_cell(record.cells.get(column, ""))
+        if not value.isdigit():
+            return False
+        values.append(value)
+    return bool(values) and [int(v) for v in values] == list(range(int(values[0]), int(values[0]) + len(values)))
+
+
 def make_entry(fields: Mapping[str, str], source: SourceConfig, ignore: Sequence[str], ref: int = 0) -> Entry:
     normalized = {column: normalize_cell(value) for column, value in fields.items()}
-    key = KEY_SEPARATOR.join(normalized.get(column, "") for column in source.key_columns)
+    key = KEY_SEPARATOR.join([normalized.get(column, "") for column in source.key_columns])
     skip = {source.name_column, *ignore}
-    others = " ".join(value for column, value in sorted(normalized.items()) if column not in skip)
+    others = " ".join([value for column, value in sorted(normalized.items()) if column not in skip])
     return Entry(key=key, name=normalized.get(source.name_column, ""), others=others, ref=ref)

@@ -22,6 +22,19 @@ def _filled(cells: Sequence[str]) -> int:
     return sum(1 for cell in cells if normalize_text(cell))
 
 
+def _any_filled(cells: Sequence[str]) -> bool:
+    """``_filled(cells) > 0``, stopping at the first filled cell."""
+    return any(normalize_text(cell) for cell in cells)
+
+
+def _repeats_header(cells: Sequence[str], header_key: list[str]) -> bool:
+    """``_column_names(cells) == header_key`` for a row with a filled cell; most rows differ
+    from the header in their first cell already, so that one is checked before the others."""
+    if cells and (normalize_text(cells[0]) or "列1") != header_key[0]:
+        return False
+    return _column_names(cells) == header_key
+
+
 def _is_header(cells: Sequence[str], header_contains: str | None) -> bool:
     if _filled(cells) < 2:
         return False
@@ -63,9 +76,9 @@ def rows_to_list(rows: Iterable[Row], *, where: str, header_contains: str | None
             elif _filled(cells):
                 titles.append(" ".join(normalize_text(c) for c in cells if normalize_text(c)))
             continue
-        if not _filled(cells):
+        if not _any_filled(cells):
             continue
-        if _column_names(cells) == header_key:
+        if _repeats_header(cells, header_key):
             continue
         if len(cells) == 1 and len(columns) > 1:
             titles.append(normalize_text(cells[0]))
