@@ -1,0 +1,67 @@
+"""The service: ``run`` (the daemon) and ``status`` (what it did, from the database)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+from rich.console import Console
+
+from ..check import open_store, utc_now
+from ..config import load_config
+from ..daemon import Daemon
+from ..logs import setup_logging
+from ..status import print_status, read_status
+from . import cli
+from .common import clean_errors, config_option, json_option, print_json
+
+
+@cli.command()
+@config_option
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line (for journald, Loki, …).")
+@click.option("--health-port", type=click.IntRange(0, 65535), metavar="PORT",
+              help="Answer GET http://127.0.0.1:PORT/health: 200 while all runs keep their schedule, 503 if not.")
+@click.pass_context
+@clean_errors
+def run(ctx: click.Context, config_path: str, log_json: bool, health_port: int | None) -> None:
+    """Run the daemon: every source on its schedule, until SIGTERM or SIGINT.
+
+    SIGHUP, or saving the config file, reloads the configuration; a bad one is
+    refused and the running one stays. On SIGTERM running jobs may finish for
+    `schedule.stop_timeout_s`, then the daemon exits 0.
+
+    \b
+    Example:
+      sesaku-monitor run --config config.yaml --log-json --health-port 8081
+    """
+    verbose = (ctx.parent.params.get("verbose") or 0) if ctx.parent else 0
+    setup_logging(as_json=log_json, level=logging.DEBUG if verbose > 1 else logging.INFO)
+    daemon = Daemon(config_path, load_config(config_path), health_port=health_port)
+    daemon.run()
+    if daemon.abandoned:
+        # Worker threads still in a job would hold the interpreter open: leave now, the
+        # database rolls their uncommitted transactions back.
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+@cli.command()
+@config_option
+@json_option
+@clean_errors
+def status(config_path: str, as_json: bool) -> None:
+    """Per source: last run and its result, next run, failures in a row; dead links; the outbox.
+
+    \b
+    Example:
+      sesaku-monitor status --json
+    """
+    config = load_config(config_path)
+    found = read_status(config, open_store(config), utc_now())
+    if as_json:
+        print_json(found.as_dict())
+    else:
+        print_status(Console(), found, config.tz)

@@ -1,0 +1,76 @@
+"""The daemon's log: one line per event worth knowing, as text or JSON, never a secret.
+
+Every line goes through :func:`redact`, so a password in a database or webhook URL, or a
+token in a query string, never reaches a log file, whoever wrote the message. Extra fields
+given as ``log.info("…", extra={"job": …})`` become JSON keys.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = ["redact", "setup_logging", "JsonFormatter", "TextFormatter"]
+
+# scheme://user:password@host → scheme://user:***@host
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/?#@\s]*):(?P<password>[^@/?#\s]+)@")
+_SECRET_PARAM = re.compile(r"(?P<key>[?&;](?:[a-z_]*(?:token|secret|password|passwd|apikey|api_key|key|sig|signature)))=(?P<value>[^&#\s\"']+)", re.IGNORECASE)
+# The attributes every LogRecord has; anything else was passed as `extra`.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+
+
+def redact(text: str) -> str:
+    """Hide passwords in URLs and secret-looking query parameters."""
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _SECRET_PARAM.sub(lambda m: f"{m['key']}=***", text)
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {key: value for key, value in record.__dict__.items() if key not in _STANDARD and not key.startswith("_")}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, msg, the extras and any error."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **_extras(record),
+        }
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return redact(json.dumps(data, ensure_ascii=False, default=str))
+
+
+class TextFormatter(logging.Formatter):
+    """``time level logger: message key=value …``"""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = " ".join(f"{key}={value}" for key, value in _extras(record).items())
+        return redact(f"{line} {extras}" if extras else line)
+
+
+def setup_logging(*, as_json: bool, level: int = logging.INFO) -> None:
+    """Send every log line to stderr in the chosen form, replacing earlier handlers."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if as_json else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # APScheduler says "Running job …" at every run and Alembic describes its context at
+    # every start; our own lines say what matters.
+    for chatty in ("apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

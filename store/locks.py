@@ -1,0 +1,99 @@
+"""Run locks: a lease row per unit of work in ``run_locks``, so two runners never overlap.
+
+A runner takes the lease on a name (``source:tama``) for a while, does its work, and gives
+it back. A lease left by a runner that died is free again when it expires, or at once when
+its holder was a process on this machine (same host and PID namespace) that no longer
+exists, so a daemon restarted after SIGKILL does not wait for the lease to run out.
+
+Holders read ``host:pidns:pid:token``; the token is new for every lease, so a lease this
+process left behind (its release failed) is told apart from one it holds now.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+
+from .database import SessionFactory, transaction
+from .models import RunLock
+
+__all__ = ["new_holder", "try_acquire", "release", "holder_is_gone"]
+
+_live_tokens: set[str] = set()
+_live_guard = threading.Lock()
+
+
+def _machine() -> str:
+    # Two containers on one host may share a hostname and both be PID 1: the PID
+    # namespace tells them apart, so neither takes the other's lease for a dead one.
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        namespace = "-"
+    return f"{socket.gethostname()}:{namespace}"
+
+
+def new_holder() -> str:
+    """A fresh holder name for one lease taken by this process."""
+    return f"{_machine()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def holder_is_gone(holder: str) -> bool:
+    """True only when ``holder`` was a process of this machine that surely holds nothing now."""
+    parts = holder.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != _machine() or not parts[1].isdigit():
+        return False
+    pid, token = int(parts[1]), parts[2]
+    if pid == os.getpid():
+        with _live_guard:
+            return token not in _live_tokens
+    return not _pid_alive(pid)
+
+
+def try_acquire(sessions: SessionFactory, name: str, holder: str, now: datetime, lease: timedelta) -> str | None:
+    """Take the lease on ``name`` for ``lease``: None when it is now ours, else who keeps it."""
+    try:
+        with transaction(sessions) as session:
+            row = session.get(RunLock, name)
+            if row is None:
+                session.add(RunLock(name=name, holder=holder, acquired_at=now, expires_at=now + lease))
+            elif row.expires_at > now and not holder_is_gone(row.holder):
+                return row.holder
+            else:
+                # Compare-and-set: of two runners seeing the same stale lease, one wins.
+                taken = session.execute(
+                    update(RunLock).where(RunLock.name == name, RunLock.holder == row.holder)
+                    .values(holder=holder, acquired_at=now, expires_at=now + lease),
+                    execution_options={"synchronize_session": False},
+                ).rowcount
+                if not taken:
+                    return row.holder
+    except IntegrityError:
+        return "(another runner, just now)"
+    with _live_guard:
+        _live_tokens.add(holder.rsplit(":", 1)[-1])
+    return None
+
+
+def release(sessions: SessionFactory, name: str, holder: str) -> None:
+    """Give the lease back (only if it is still ours)."""
+    with _live_guard:
+        _live_tokens.discard(holder.rsplit(":", 1)[-1])
+    with transaction(sessions) as session:
+        session.execute(delete(RunLock).where(RunLock.name == name, RunLock.holder == holder), execution_options={"synchronize_session": False})
