@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from deepdiff import DeepDiff
-
 from .records import normalize_cell
 
-__all__ = ["field_changes", "content_hash", "comparable", "is_expired"]
+__all__ = ["field_changes", "content_hash", "digest_of", "comparable", "is_expired"]
+
+# Separators that cannot occur in normalised text (control characters are whitespace to it).
+_COLUMN, _VALUE = "\x1e", "\x1f"
 
 
 def comparable(fields: Mapping[str, str], ignore: Iterable[str] = ()) -> dict[str, str]:
@@ -20,35 +20,30 @@ def comparable(fields: Mapping[str, str], ignore: Iterable[str] = ()) -> dict[st
     return {column: normalize_cell(value) for column, value in fields.items() if column not in skip}
 
 
-# The encoder json.dumps(..., ensure_ascii=False, sort_keys=True) would build on every call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-
-
-def content_hash(fields: Mapping[str, str], ignore: Iterable[str] = ()) -> str:
-    payload = _ENCODER.encode(comparable(fields, ignore))
+def digest_of(normalized: Mapping[str, str], ignore: Iterable[str] = ()) -> str:
+    """sha256 of already-normalised fields, in column-name order so a moved column is no change."""
+    skip = set(ignore)
+    payload = _COLUMN.join(f"{column}{_VALUE}{normalized[column]}" for column in sorted(normalized) if column not in skip and normalized[column])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def content_hash(fields: Mapping[str, str], ignore: Iterable[str] = ()) -> str:
+    return digest_of(comparable(fields, ignore))
+
+
 def field_changes(old: Mapping[str, str], new: Mapping[str, str], ignore: Iterable[str] = ()) -> dict[str, dict[str, str]]:
-    """Column → {"old", "new"} (the published text) for every column whose meaning changed."""
-    ignore = list(ignore)
-    delta = DeepDiff(comparable(old, ignore), comparable(new, ignore), verbose_level=1)
-    columns: list[str] = []
-    for group in ("values_changed", "dictionary_item_added", "dictionary_item_removed", "type_changes"):
-        for path in delta.get(group, {}):
-            columns.append(_column(path))
-    return {column: {"old": old.get(column, ""), "new": new.get(column, "")} for column in sorted(set(columns), key=_order(old, new))}
+    """Column → {"old", "new"} (the published text) for every column whose meaning changed.
 
-
-def _column(path: str) -> str:
-    # DeepDiff paths look like root['担当部署']; the column name is the quoted key.
-    inner = path[len("root["):-1]
-    return json.loads(inner) if inner.startswith('"') else inner.strip("'")
-
-
-def _order(old: Mapping[str, str], new: Mapping[str, str]):
-    positions = {column: index for index, column in enumerate([*new, *[c for c in old if c not in new]])}
-    return lambda column: positions.get(column, len(positions))
+    A column that appeared or vanished with no text in it is no change. The fields are one
+    flat level of column → text, so a comparison per column is the whole diff.
+    """
+    before, after = comparable(old, ignore), comparable(new, ignore)
+    columns = [*after, *(column for column in before if column not in after)]
+    return {
+        column: {"old": old.get(column, ""), "new": new.get(column, "")}
+        for column in columns
+        if before.get(column, "") != after.get(column, "")
+    }
 
 
 def is_expired(end_date: date | None, today: date) -> bool:

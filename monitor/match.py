@@ -13,11 +13,13 @@ Lists have no stable ids, so identity is found in three steps (DESIGN.md):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz, process
+
+from .records import normalize_cell
 
 __all__ = ["Entry", "Matching", "match_records", "similarity"]
 
@@ -28,14 +30,24 @@ MAX_PAIRS = 4_000_000
 NAME_FLOOR = 35
 
 
-@dataclass(frozen=True, slots=True)
 class Entry:
-    """One measure in one version: its key, its name and its other fields, all normalised."""
+    """One measure in one version: key and name (normalised), a digest of its content, and its
+    other fields as one normalised text, made only when similarity needs it (most entries
+    pair by key and never do)."""
 
-    key: str
-    name: str
-    others: str
-    ref: int = 0
+    __slots__ = ("key", "name", "digest", "ref", "same_as", "_others", "_fields", "_skip")
+
+    def __init__(self, key: str, name: str, others: str | None = None, *, fields: Mapping[str, str] | None = None,
+                 skip: frozenset[str] = frozenset(), digest: str = "", ref: int = 0, same_as: int | None = None) -> None:
+        self.key, self.name, self.digest, self.ref, self.same_as = key, name, digest, ref, same_as
+        self._others, self._fields, self._skip = others, fields, skip
+
+    @property
+    def others(self) -> str:
+        if self._others is None:
+            fields = self._fields or {}
+            self._others = " ".join(normalize_cell(fields[c]) for c in sorted(fields) if c not in self._skip)
+        return self._others
 
 
 @dataclass(slots=True)
@@ -54,8 +66,11 @@ def similarity(old: Entry, new: Entry) -> float:
 
 
 def match_records(old: Sequence[Entry], new: Sequence[Entry], threshold: float = 70.0) -> Matching:
+    """Pair old and new entries one-to-one; a new entry's ``same_as`` names the old entry
+    published with exactly the same text, which pairs before anything else is looked at."""
     matching = Matching()
-    old_rest, new_rest = _pair_by_key(old, new, matching)
+    old_left, new_left = _pair_identical(old, new, matching)
+    old_rest, new_rest = _pair_by_key(old, new, old_left, new_left, matching)
     for pair in _pair_by_similarity(old, new, old_rest, new_rest, threshold):
         matching.pairs.append(pair)
         matching.similar.add(pair)
@@ -66,13 +81,26 @@ def match_records(old: Sequence[Entry], new: Sequence[Entry], threshold: float =
     return matching
 
 
-def _pair_by_key(old: Sequence[Entry], new: Sequence[Entry], matching: Matching) -> tuple[list[int], list[int]]:
-    old_by_key: dict[str, list[int]] = defaultdict(list)
-    for index, entry in enumerate(old):
-        old_by_key[entry.key].append(index)
-    new_by_key: dict[str, list[int]] = defaultdict(list)
+def _pair_identical(old: Sequence[Entry], new: Sequence[Entry], matching: Matching) -> tuple[list[int], list[int]]:
+    taken: set[int] = set()
+    new_left: list[int] = []
     for index, entry in enumerate(new):
-        new_by_key[entry.key].append(index)
+        same = entry.same_as
+        if same is not None and same not in taken:
+            taken.add(same)
+            matching.pairs.append((same, index))
+        else:
+            new_left.append(index)
+    return [index for index in range(len(old)) if index not in taken], new_left
+
+
+def _pair_by_key(old: Sequence[Entry], new: Sequence[Entry], old_left: list[int], new_left: list[int], matching: Matching) -> tuple[list[int], list[int]]:
+    old_by_key: dict[str, list[int]] = defaultdict(list)
+    for index in old_left:
+        old_by_key[old[index].key].append(index)
+    new_by_key: dict[str, list[int]] = defaultdict(list)
+    for index in new_left:
+        new_by_key[new[index].key].append(index)
     old_rest: list[int] = []
     new_rest: list[int] = []
     for key, news in new_by_key.items():

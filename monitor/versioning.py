@@ -20,9 +20,9 @@ from store.queries import current_versions
 
 from .cells import extract_end_date, extract_urls
 from .config import SourceConfig
-from .diff import content_hash, field_changes, is_expired
-from .identity import ignored_columns, make_entry
-from .match import match_records
+from .diff import field_changes, is_expired
+from .identity import entries_for, ignored_columns, stored_entry
+from .match import Entry, match_records
 from .records import ParsedList, Record, normalize_cell
 from .report import MeasureChange, SourceReport
 
@@ -44,24 +44,25 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     """Match ``parsed`` against the current list and write what changed."""
     ctx = _Context(session, source, snapshot, now, ignored_columns(source, parsed.columns, parsed.records), baseline, report)
     current = current_versions(session, source.id)
-    old_entries = [make_entry(version.fields, source, ctx.ignore, ref=i) for i, (_, version) in enumerate(current)]
-    new_entries = [make_entry(record.cells, source, ctx.ignore, ref=j) for j, record in enumerate(parsed.records)]
+    old_entries = [stored_entry(m.key, v.name, v.fields, v.content_hash, source, ctx.ignore, ref=i) for i, (m, v) in enumerate(current)]
+    previous = [(version.fields, entry) for (_, version), entry in zip(current, old_entries)]
+    new_entries = entries_for(parsed.records, parsed.columns, source, ctx.ignore, previous)
     matching = match_records(old_entries, new_entries, source.match_threshold)
     for o, n in matching.pairs:
-        _update(ctx, *current[o], parsed.records[n], new_entries[n].key)
+        if old_entries[o].digest != new_entries[n].digest:
+            _update(ctx, *current[o], parsed.records[n], new_entries[n])
     for o in matching.ended:
         _end(ctx, *current[o])
     for n in matching.added:
-        _add(ctx, parsed.records[n], new_entries[n].key)
+        _add(ctx, parsed.records[n], new_entries[n])
 
 
-def _update(ctx: _Context, measure: Measure, version: MeasureVersion, record: Record, key: str) -> None:
-    if content_hash(version.fields, ctx.ignore) == content_hash(record.cells, ctx.ignore):
-        return
+def _update(ctx: _Context, measure: Measure, version: MeasureVersion, record: Record, entry: Entry) -> None:
+    key = entry.key
     changes = field_changes(version.fields, record.cells, ctx.ignore)
     old_name = measure.name
     _close(ctx, version)
-    new_version = _open_version(ctx, measure, record)
+    new_version = _open_version(ctx, measure, record, entry)
     measure.key = key
     measure.name = new_version.name
     if not changes:
@@ -80,7 +81,8 @@ def _end(ctx: _Context, measure: Measure, version: MeasureVersion) -> None:
     _event(ctx, "ended", measure, MeasureChange(measure.id, measure.key, measure.name), ctx.report.ended)
 
 
-def _add(ctx: _Context, record: Record, key: str) -> None:
+def _add(ctx: _Context, record: Record, entry: Entry) -> None:
+    key = entry.key
     measure = _ended_with_key(ctx, key)
     kind = "reappeared"
     if measure is None:
@@ -93,7 +95,7 @@ def _add(ctx: _Context, record: Record, key: str) -> None:
         ctx.session.flush()
     measure.ended_at = None
     measure.ended_snapshot_id = None
-    version = _open_version(ctx, measure, record)
+    version = _open_version(ctx, measure, record, entry)
     measure.name = version.name
     change = MeasureChange(measure.id, key, measure.name)
     if kind == "added":
@@ -112,13 +114,13 @@ def _close(ctx: _Context, version: MeasureVersion) -> None:
     version.valid_to_snapshot_id = ctx.snapshot.id
 
 
-def _open_version(ctx: _Context, measure: Measure, record: Record) -> MeasureVersion:
+def _open_version(ctx: _Context, measure: Measure, record: Record, entry: Entry) -> MeasureVersion:
     version = MeasureVersion(
         measure_id=measure.id,
         source_id=ctx.source.id,
         fields=dict(record.cells),
-        content_hash=content_hash(record.cells, ctx.ignore),
-        name=normalize_cell(record.cells.get(ctx.source.name_column, "")),
+        content_hash=entry.digest,
+        name=entry.name,
         end_date=_end_date(ctx.source, record),
         valid_from_snapshot_id=ctx.snapshot.id,
         valid_from=ctx.now,

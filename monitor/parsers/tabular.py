@@ -23,14 +23,16 @@ def _filled(cells: Sequence[str]) -> int:
 
 
 def _any_filled(cells: Sequence[str]) -> bool:
-    """``_filled(cells) > 0``, stopping at the first filled cell."""
-    return any(normalize_text(cell) for cell in cells)
+    """``_filled(cells) > 0``: NFKC never turns text into whitespace, so ``strip`` tells."""
+    return bool(cells) and bool(cells[0].strip()) or any(cell.strip() for cell in cells)
 
 
 def _repeats_header(cells: Sequence[str], header_key: list[str]) -> bool:
-    """``_column_names(cells) == header_key`` for a row with a filled cell; most rows differ
-    from the header in their first cell already, so that one is checked before the others."""
-    if cells and (normalize_text(cells[0]) or "列1") != header_key[0]:
+    """``_column_names(cells) == header_key``. Most rows differ from the header in their first
+    cell already, and one far longer than the header's first name cannot normalise to it, so
+    only rows that could be a repeated header are normalised in full."""
+    first = cells[0] if cells else ""
+    if len(first) > 2 * len(header_key[0]) + 4 or (normalize_text(first) or "列1") != header_key[0]:
         return False
     return _column_names(cells) == header_key
 
@@ -93,6 +95,8 @@ def rows_to_list(rows: Iterable[Row], *, where: str, header_contains: str | None
 
 
 def _record(line: str, cells: Sequence[str], links: Sequence[Sequence[str]] | None, columns: list[str], parsed: ParsedList) -> Record:
+    if len(cells) == len(columns) and not links:
+        return Record(dict(zip(columns, cells)), line)
     cells = list(cells)
     if len(cells) < len(columns):
         parsed.warnings.append(f"{line}: {len(cells)} cells where the header has {len(columns)}; the missing cells are taken as empty")

@@ -27,7 +27,9 @@ def parse(document: Document, options: TextTableOptions) -> ParsedList:
     text, _ = decode_text(document.body, document.content_type, where)
     if looks_like_html(text):
         raise ParseError(f"{where}: got an HTML page where a tab-separated list was expected")
-    rows = ((f"line {number}", line.split("\t"), None) for number, line in enumerate(text.splitlines(), start=1))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    rows = ((f"line {number}", line.split("\t"), None) for number, line in enumerate(text.split("\n"), start=1))
     return rows_to_list(rows, where=where, header_contains=options.header_contains)
 
 
