@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError
 from .parsers import get_format, known_formats
 
-__all__ = ["Config", "SourceConfig", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV"]
+__all__ = ["Config", "SourceConfig", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings"]
 
 DATABASE_URL_ENV = "SESAKU_DATABASE_URL"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -100,12 +100,35 @@ class SourceConfig(_Strict):
         return {*self.key_columns, self.name_column, *self.url_columns, *self.end_date_columns, *(self.ignore_columns or [])}
 
 
+class WebSettings(_Strict):
+    """The read-only web view (``sesaku-monitor serve``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    language: Literal["ja", "en"] = "ja"
+    # Absolute links in feeds; by default taken from each request's Host.
+    base_url: str | None = None
+    # Either (or both) turn access control on: `Authorization: Bearer <token>` / HTTP Basic.
+    token: str | None = Field(None, min_length=1)
+    username: str = "sesaku"
+    password: str | None = Field(None, min_length=1)
+    page_size: int = Field(50, ge=1, le=500)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("https://", "http://")):
+            raise ValueError(f"must start with https:// or http:// (got {value[:60]!r})")
+        return value.rstrip("/") if value else value
+
+
 class Config(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     timezone: str = "Asia/Tokyo"
     http: HttpSettings = HttpSettings()
     guard: GuardSettings = GuardSettings()
     sources: list[SourceConfig] = Field(default_factory=list)
+    web: WebSettings = WebSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -144,7 +144,7 @@ class Link(Base):
     moved_to: Mapped[str | None] = mapped_column(Text)
     body_sha256: Mapped[str | None] = mapped_column(String(64))
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    __table_args__ = (Index("ix_links_due", "cited", "next_check_at"),)
+    __table_args__ = (Index("ix_links_due", "cited", "next_check_at"), Index("ix_links_dead_since", "dead_since"))
 
 
 class LinkCheck(Base):

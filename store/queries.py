@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from .models import Event, Measure, MeasureVersion, Snapshot, Source
+from .models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 
 __all__ = [
     "GOOD_STATUSES", "last_snapshot", "last_good_snapshot", "current_versions", "versions_at_snapshot",
@@ -85,3 +85,110 @@ def events_after(session: Session, after_id: int, *, source_ids: list[str] | Non
 
 def source_titles(session: Session) -> dict[str, str]:
     return {source.id: source.title for source in session.scalars(select(Source))}
+
+
+# Read queries of the web view. Each one narrows an indexed range (see tests/web/test_indexes.py):
+# the timeline by created_at, a measure's history by measure_id, a link's checks by link_id.
+__all__ += [
+    "timeline", "event_counts_since", "list_page", "list_size", "link_history", "links_of_versions",
+    "citing_versions", "dead_link_counts", "links_page", "last_edition",
+]
+
+
+def timeline(
+    session: Session, *, source_id: str | None = None, kinds: list[str] | None = None, since: datetime | None = None,
+    until: datetime | None = None, measure_id: int | None = None, link_id: int | None = None, limit: int = 50, offset: int = 0,
+) -> list[Event]:
+    """Events newest first, ``since`` <= created_at < ``until``."""
+    query = select(Event)
+    for column, value in ((Event.source_id, source_id), (Event.measure_id, measure_id), (Event.link_id, link_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if kinds:
+        query = query.where(Event.kind.in_(kinds))
+    if since is not None:
+        query = query.where(Event.created_at >= since)
+    if until is not None:
+        query = query.where(Event.created_at < until)
+    return list(session.scalars(query.order_by(Event.created_at.desc(), Event.id.desc()).limit(limit).offset(offset)))
+
+
+def event_counts_since(session: Session, source_id: str, since: datetime) -> dict[str, int]:
+    query = select(Event.kind, func.count()).where(Event.source_id == source_id, Event.created_at >= since).group_by(Event.kind)
+    return {kind: count for kind, count in session.execute(query)}
+
+
+def _listed(source_id: str, when: datetime | None) -> list:
+    if when is None:
+        return [MeasureVersion.source_id == source_id, MeasureVersion.valid_to.is_(None)]
+    return [MeasureVersion.source_id == source_id, MeasureVersion.valid_from <= when, or_(MeasureVersion.valid_to.is_(None), MeasureVersion.valid_to > when)]
+
+
+def list_page(session: Session, source_id: str, when: datetime | None, *, limit: int, offset: int) -> list[tuple[Measure, MeasureVersion]]:
+    """One page of the list as it stands (``when`` None) or as it stood at ``when``."""
+    query = select(Measure, MeasureVersion).where(*_listed(source_id, when)).limit(limit).offset(offset)
+    return [tuple(row) for row in session.execute(_with_measure(query))]
+
+
+def list_size(session: Session, source_id: str, when: datetime | None) -> int:
+    return session.scalar(select(func.count()).select_from(MeasureVersion).where(*_listed(source_id, when))) or 0
+
+
+def link_history(session: Session, link_id: int, limit: int = 1000) -> list[LinkCheck]:
+    """The newest ``limit`` checks of a link, oldest first (for a chart)."""
+    query = select(LinkCheck).where(LinkCheck.link_id == link_id).order_by(LinkCheck.checked_at.desc(), LinkCheck.id.desc()).limit(limit)
+    return list(reversed(list(session.scalars(query))))
+
+
+def links_of_versions(session: Session, version_ids: list[int]) -> list[tuple[int, Link]]:
+    """(version id, link) for every link the given measure versions cite."""
+    if not version_ids:
+        return []
+    query = select(MeasureLink.measure_version_id, Link).join(Link, Link.id == MeasureLink.link_id).where(MeasureLink.measure_version_id.in_(version_ids))
+    return [(version_id, link) for version_id, link in session.execute(query.order_by(Link.url))]
+
+
+def citing_versions(session: Session, link_id: int, limit: int = 500) -> list[tuple[Measure, MeasureVersion]]:
+    """The measure versions that cite a link (newest first), with their measures."""
+    query = (
+        select(Measure, MeasureVersion)
+        .join(MeasureLink, MeasureLink.measure_version_id == MeasureVersion.id)
+        .join(Measure, Measure.id == MeasureVersion.measure_id)
+        .where(MeasureLink.link_id == link_id)
+        .order_by(MeasureVersion.valid_from.desc(), MeasureVersion.id.desc())
+        .limit(limit)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
+def dead_link_counts(session: Session) -> dict[str, int]:
+    """How many dead links each source's current list cites."""
+    # Starting from the (few) dead links by ix_links_dead_since, never from every citation.
+    dead = select(Link.id).where(Link.dead_since.is_not(None))
+    query = (
+        select(MeasureVersion.source_id, func.count(func.distinct(MeasureLink.link_id)))
+        .join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
+        .where(MeasureLink.link_id.in_(dead), MeasureVersion.valid_to.is_(None))
+        .group_by(MeasureVersion.source_id)
+    )
+    return {source_id: count for source_id, count in session.execute(query)}
+
+
+def links_page(session: Session, *, state: str | None, limit: int, offset: int) -> list[Link]:
+    """Links by state: ``dead`` (newest death first), ``failing``, ``ok``, or all (by id)."""
+    query = select(Link)
+    if state == "dead":
+        query = query.where(Link.dead_since.is_not(None)).order_by(Link.dead_since.desc(), Link.id.desc())
+    elif state == "failing":
+        query = query.where(Link.consecutive_failures > 0, Link.dead_since.is_(None)).order_by(Link.id)
+    elif state == "ok":
+        query = query.where(Link.consecutive_failures == 0, Link.last_checked_at.is_not(None)).order_by(Link.id)
+    else:
+        query = query.order_by(Link.id)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def last_edition(session: Session, source_id: str) -> str | None:
+    """The edition (令和N年4月1日時点 …) the newest snapshot that named one gave."""
+    query = select(Snapshot.edition).where(Snapshot.source_id == source_id, Snapshot.edition.is_not(None)).order_by(Snapshot.id.desc()).limit(1)
+    return session.scalar(query)

@@ -28,3 +28,4 @@ def demo(workdir: Path) -> None:
     database = run_demo(workdir, console)
     console.print(f"\nThe database is [bold]{database}[/] (SQLite; open it with any SQLite tool).")
     console.print(f"Look around: sesaku-monitor history 1 --config <(echo 'database: {{url: \"sqlite:///{database}\"}}')", markup=False)
+    console.print(f"See it in a browser: sesaku-monitor serve --config <(echo 'database: {{url: \"sqlite:///{database}\"}}')", markup=False)

@@ -1,0 +1,210 @@
+"""Web view latency on a big database, ours beside Datasette, on loopback only.
+
+    /work/venv/bin/python bench/web.py [--measures 100000] [--links 50000] [--checks 30] [--requests 200]
+
+Builds a SQLite file (schema by Alembic, rows bulk-inserted through SQLAlchemy core): two
+sources, ``--measures`` measures with 3 versions each (2 ``changed`` events per measure),
+``--links`` links with ``--checks`` checks each (every 20th link dead, with a ``link_dead``
+event), one link cited by each version. Then ``sesaku-monitor serve`` and ``datasette`` (on
+the same file, read-only) run as separate processes on 127.0.0.1, and one client asks each
+URL ``--requests`` times in turn (random ids where the URL has one) and prints p50/p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, insert, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from store.database import open_engine  # noqa: E402
+from store.models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source  # noqa: E402
+
+T0 = datetime(2025, 4, 1, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+CHUNK = 20_000
+SOURCES = ("bench-a", "bench-b")
+
+
+def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _load(engine: Engine, model: Any, rows: Iterator[dict[str, Any]]) -> None:
+    with engine.begin() as connection:
+        for batch in _chunks(rows):
+            connection.execute(insert(model.__table__), batch)
+
+
+def _measures(n: int) -> Iterator[dict[str, Any]]:
+    for i in range(1, n + 1):
+        source = SOURCES[i % 2]
+        yield {"id": i, "source_id": source, "key": f"事業{i}|局{i % 40}", "name": f"事業{i}", "first_seen_snapshot_id": 1 + (i % 2) * 3,
+               "first_seen_at": T0, "ended_snapshot_id": None, "ended_at": None, "expired_end_date": None}
+
+
+def _versions(n: int) -> Iterator[dict[str, Any]]:
+    for i in range(1, n + 1):
+        source, base = SOURCES[i % 2], 1 + (i % 2) * 3
+        for v in range(3):
+            fields = {"事業名": f"事業{i}", "概要": f"市町村と連携して地域の課題を解決する取組を支援する。第{v + 1}版の説明文。", "担当": f"局{i % 40}", "電話": f"03-0000-{v:04d}"}
+            yield {"id": 3 * (i - 1) + v + 1, "measure_id": i, "source_id": source, "fields": fields, "content_hash": f"{i:032d}{v:032d}", "name": f"事業{i}",
+                   "end_date": None, "valid_from_snapshot_id": base + v, "valid_from": T0 + v * DAY,
+                   "valid_to_snapshot_id": base + v + 1 if v < 2 else None, "valid_to": T0 + (v + 1) * DAY if v < 2 else None}
+
+
+def _events(n: int, links: int) -> Iterator[dict[str, Any]]:
+    for v in (1, 2):
+        for i in range(1, n + 1):
+            yield {"created_at": T0 + v * DAY + timedelta(seconds=i), "kind": "changed", "source_id": SOURCES[i % 2], "snapshot_id": 1 + (i % 2) * 3 + v,
+                   "measure_id": i, "link_id": None, "payload": {"key": f"事業{i}", "name": f"事業{i}", "fields": {"電話": {"old": f"03-0000-{v - 1:04d}", "new": f"03-0000-{v:04d}"}}}}
+    for link_id in range(20, links + 1, 20):
+        yield {"created_at": T0 + 3 * DAY + timedelta(seconds=link_id), "kind": "link_dead", "source_id": None, "snapshot_id": None, "measure_id": None,
+               "link_id": link_id, "payload": {"url": f"https://example-{link_id % 97}.lg.jp/page/{link_id}", "outcome": "not_found", "http_status": 404, "measures": []}}
+
+
+def _links(n: int, checks: int) -> Iterator[dict[str, Any]]:
+    for i in range(1, n + 1):
+        dead = i % 20 == 0
+        last = T0 + timedelta(hours=6 * (checks - 1))
+        yield {"id": i, "url": f"https://example-{i % 97}.lg.jp/page/{i}", "host": f"example-{i % 97}.lg.jp", "first_seen_at": T0, "cited": True,
+               "outcome": "not_found" if dead else "ok", "http_status": 404 if dead else 200, "final_url": None, "last_checked_at": last,
+               "last_ok_at": None if dead else last, "consecutive_failures": 10 if dead else 0, "failing_since": last - timedelta(hours=54) if dead else None,
+               "dead_since": last - timedelta(hours=40) if dead else None, "moved_to": None, "body_sha256": None, "next_check_at": last + DAY}
+
+
+def _checks(n: int, checks: int) -> Iterator[dict[str, Any]]:
+    for i in range(1, n + 1):
+        dead = i % 20 == 0
+        for c in range(checks):
+            failing = dead and c >= checks - 10
+            yield {"link_id": i, "checked_at": T0 + timedelta(hours=6 * c), "outcome": "not_found" if failing else "ok", "http_status": 404 if failing else 200,
+                   "final_url": None, "redirect_chain": None, "elapsed_ms": 80 + (i * 7 + c * 13) % 400, "error": None, "body_sha256": None}
+
+
+def build(path: Path, measures: int, links: int, checks: int) -> None:
+    engine = open_engine(f"sqlite:///{path}")
+    _load(engine, Source, ({"id": s, "title": f"ベンチ一覧 {s}", "url": f"https://example.lg.jp/{s}.html", "format": "html-table", "parent_id": None,
+                            "created_at": T0, "retired_at": None} for s in SOURCES))
+    _load(engine, Snapshot, ({"id": 1 + k * 3 + v, "source_id": s, "fetched_at": T0 + v * DAY, "status": "baseline" if v == 0 else "changed", "record_count": measures // 2,
+                              "edition": "令和7年4月1日時点"} for k, s in enumerate(SOURCES) for v in range(3)))
+    steps = [(Measure, _measures(measures)), (MeasureVersion, _versions(measures)), (Link, _links(links, checks)), (LinkCheck, _checks(links, checks)),
+             (MeasureLink, ({"measure_version_id": v, "link_id": 1 + (v - 1) // 3 % links} for v in range(1, 3 * measures + 1))), (Event, _events(measures, links))]
+    for model, rows in steps:
+        started = time.perf_counter()
+        _load(engine, model, rows)
+        print(f"  {model.__tablename__:<16} {time.perf_counter() - started:6.1f} s", file=sys.stderr)
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _percentiles(client: httpx.Client, make_path: Any, requests: int) -> tuple[float, float, int]:
+    for _ in range(5):
+        client.get(make_path())
+    times, sizes = [], []
+    for _ in range(requests):
+        path = make_path()
+        started = time.perf_counter()
+        answer = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        if answer.status_code != 200:
+            raise RuntimeError(f"{path}: HTTP {answer.status_code}")
+        sizes.append(len(answer.content))
+    cuts = statistics.quantiles(times, n=100)
+    return cuts[49], cuts[94], int(statistics.mean(sizes))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measures", type=int, default=100_000)
+    parser.add_argument("--links", type=int, default=50_000)
+    parser.add_argument("--checks", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sesaku-bench-web-"))
+    database = work / "bench.db"
+    print(f"building {database}: {args.measures:,} measures × 3 versions, {args.links:,} links × {args.checks} checks", file=sys.stderr)
+    build(database, args.measures, args.links, args.checks)
+    ours, theirs = _free_port(), _free_port()
+    (work / "config.yaml").write_text(f"database:\n  url: sqlite:///{database}\nweb:\n  port: {ours}\n", encoding="utf-8")
+    datasette = shutil.which("datasette") or str(Path(sys.executable).with_name("datasette"))
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "monitor", "serve", "--config", str(work / "config.yaml")], stderr=subprocess.DEVNULL),
+        subprocess.Popen([datasette, "serve", "-i", str(database), "--host", "127.0.0.1", "--port", str(theirs), "--setting", "sql_time_limit_ms", "10000"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    rng = random.Random(7)
+    cases = [
+        ("ours", "/", lambda: "/"),
+        ("ours", "/changes", lambda: "/changes"),
+        ("ours", "/changes?source=…&page=20", lambda: f"/changes?source={SOURCES[0]}&page=20"),
+        ("ours", "/measures/{random}", lambda: f"/measures/{rng.randint(1, args.measures)}"),
+        ("ours", "/links/{random}", lambda: f"/links/{rng.randint(1, args.links)}"),
+        ("ours", "/feed.atom", lambda: "/feed.atom"),
+        ("ours", "/api/changes", lambda: "/api/changes"),
+        ("datasette", "/bench/events (newest 50)", lambda: "/bench/events?_sort_desc=created_at&_size=50"),
+        ("datasette", "/bench/events.json (newest 50)", lambda: "/bench/events.json?_sort_desc=created_at&_size=50"),
+        ("datasette", "/bench/events?measure_id={random}", lambda: f"/bench/events?measure_id={rng.randint(1, args.measures)}"),
+        ("datasette", "/bench/events/{random id}", lambda: f"/bench/events/{rng.randint(1, 2 * args.measures)}"),
+    ]
+    try:
+        bases = {"ours": f"http://127.0.0.1:{ours}", "datasette": f"http://127.0.0.1:{theirs}"}
+        _wait(bases["ours"] + "/api/sources", processes[0])
+        _wait(bases["datasette"] + "/-/versions.json", processes[1])
+        print(f"\n{'server':<10} {'path':<38} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>8}")
+        for server, label, make_path in cases:
+            with httpx.Client(base_url=bases[server], timeout=60) as client:
+                p50, p95, size = _percentiles(client, make_path, args.requests)
+            print(f"{server:<10} {label:<38} {p50:8.1f} {p95:8.1f} {size:8,}")
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+        if not os.environ.get("KEEP_BENCH_DB"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

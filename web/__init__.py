@@ -1,0 +1,10 @@
+"""Reading only: the read-only web view, Atom feeds and JSON API over ``store/``.
+
+    app = create_app(config)      # an ASGI application (FastAPI behind a read-only guard)
+    serve(config)                 # uvicorn on web.host:web.port
+"""
+
+from .app import create_app
+from .server import serve
+
+__all__ = ["create_app", "serve"]

@@ -1,0 +1,50 @@
+"""Atom feeds of changes (feedgen): one entry per event, linking to the page it is about.
+
+Entry ids are the event's absolute ``/api/events/{id}`` URL, so they stay the same whatever
+page the entry links to and whichever feed (all lists, one list) carries it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from feedgen.feed import FeedGenerator
+
+from .labels import Labels
+from .schemas import EventView
+
+__all__ = ["atom_feed"]
+
+
+def _content(event: EventView, t: Labels) -> str:
+    lines = [event.summary, *event.details]
+    for change in event.fields:
+        lines.append(f"{change.column}: {change.old} → {change.new}")
+    if event.source_title:
+        lines.append(f"{t.source}: {event.source_title}")
+    return "\n".join(lines)
+
+
+def atom_feed(events: Sequence[EventView], *, base_url: str, feed_path: str, title: str, t: Labels, now: datetime) -> bytes:
+    """The feed as bytes; ``base_url`` has no trailing slash, paths start with one."""
+    feed = FeedGenerator()
+    feed.id(base_url + feed_path)
+    feed.title(title)
+    feed.author({"name": t.site})
+    feed.link(href=base_url + feed_path, rel="self", type="application/atom+xml")
+    feed.link(href=base_url + "/changes", rel="alternate", type="text/html")
+    feed.language(t.language)
+    feed.generator("sesaku-monitor")
+    # An empty feed is as fresh as the request; otherwise as its newest entry.
+    feed.updated(events[0].created_at if events else now)
+    for event in events:
+        entry = feed.add_entry(order="append")
+        entry.id(f"{base_url}/api/events/{event.id}")
+        entry.title(event.summary)
+        entry.link(href=base_url + event.page, rel="alternate", type="text/html")
+        entry.updated(event.created_at)
+        entry.published(event.created_at)
+        entry.category(term=event.kind, label=event.kind_label)
+        entry.content(_content(event, t), type="text")
+    return feed.atom_str(pretty=True)

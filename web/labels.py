@@ -1,0 +1,152 @@
+"""Every word the web view shows, in Japanese (the default) and English.
+
+Templates never spell a label: they read ``t.<key>``; event kinds, snapshot statuses, link
+states and link outcomes have their own tables, so an unknown value shows as itself.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Literal, Mapping
+
+__all__ = ["KINDS", "LINK_STATES", "Language", "Labels", "labels_for"]
+
+Language = Literal["ja", "en"]
+
+# Every event kind the pipeline writes (DESIGN.md), in the order the filters offer them.
+KINDS = (
+    "added", "ended", "changed", "renamed", "expired", "reappeared",
+    "link_dead", "link_recovered", "link_moved", "page_changed",
+    "source_failed", "source_suspect", "source_recovered", "edition_changed", "list_added", "list_removed",
+)
+LINK_STATES = ("dead", "failing", "ok", "unchecked")
+
+_UI = {
+    "ja": {
+        "site": "施策一覧モニター", "overview": "概要", "changes": "変更履歴", "links": "リンク", "feed": "Atomフィード",
+        "api": "JSON API", "sources": "監視中の一覧", "source": "一覧", "last_run": "最終取得", "status": "状態",
+        "edition": "版", "records": "件数", "recent": "直近30日の変更", "dead_links": "リンク切れ",
+        "latest": "最新の変更", "none": "ありません", "kind": "種類", "date_from": "開始日", "date_to": "終了日",
+        "all": "すべて", "apply": "表示", "newer": "← 新しい変更", "older": "古い変更 →", "prev": "← 前へ", "next": "次へ →",
+        "page": "ページ", "as_of": "時点", "show_as_of": "この日の一覧を表示", "current": "現在の一覧",
+        "listed_as_of": "{date} 時点の一覧", "listed_now": "現在の一覧", "count": "{n} 件",
+        "measure": "施策", "versions": "版の履歴", "version": "第{n}版", "valid": "掲載期間", "until_now": "現在まで",
+        "field": "項目", "value": "内容", "changed_field": "変更", "measure_links": "参照リンク",
+        "measure_events": "この施策の変更", "first_seen": "初出", "ended": "掲載終了", "expired": "期限切れ（終了日）",
+        "key": "識別キー", "end_date": "終了日", "url": "URL", "state": "状態", "since": "発生",
+        "last_checked": "最終確認", "last_ok": "最終正常", "http_status": "HTTP", "final_url": "転送先",
+        "failures": "連続失敗", "cited_by": "参照している施策", "not_cited": "現在どの施策からも参照されていません",
+        "history": "確認履歴", "chart": "確認結果と応答時間の推移", "response_ms": "応答時間 (ms)", "checked_at": "確認日時",
+        "outcome": "結果", "error": "エラー", "no_checks": "まだ確認されていません", "link_state": "状態で絞り込み",
+        "past_version": "過去の版", "when": "日時", "what": "内容", "retired": "監視終了",
+        "not_found": "見つかりません", "bad_request": "リクエストが正しくありません", "unavailable": "データベースを利用できません",
+        "not_allowed": "この操作はできません（読み取り専用）", "unauthorized": "認証が必要です", "back": "概要へ戻る",
+        "bad_date": "日付 {value} は正しくありません（YYYY-MM-DD の形式で指定してください）",
+        "bad_page": "ページ番号 {value} は正しくありません（1 以上の整数）",
+        "bad_kind": "種類 {value} はありません", "bad_state": "状態 {value} はありません", "bad_param": "パラメータ {name}={value} は正しくありません",
+        "no_source": "一覧 {value} はありません", "no_measure": "施策 {value} はありません", "no_link": "リンク {value} はありません",
+        "no_event": "変更 {value} はありません", "no_page": "ページ {value} はありません", "range": "開始日が終了日より後です",
+        "renamed_to": "{old} → {new}", "fields_changed": "変更された項目: {fields}", "moved_to": "移転先: {url}",
+        "feed_title": "施策一覧の変更", "feed_source_title": "{title} の変更",
+        "empty": "（空欄）", "moved": "移転先",
+    },
+    "en": {
+        "site": "Measure list monitor", "overview": "Overview", "changes": "Changes", "links": "Links", "feed": "Atom feed",
+        "api": "JSON API", "sources": "Watched lists", "source": "List", "last_run": "Last run", "status": "Status",
+        "edition": "Edition", "records": "Records", "recent": "Changes, last 30 days", "dead_links": "Dead links",
+        "latest": "Latest changes", "none": "None", "kind": "Kind", "date_from": "From", "date_to": "To",
+        "all": "All", "apply": "Show", "newer": "← Newer", "older": "Older →", "prev": "← Previous", "next": "Next →",
+        "page": "Page", "as_of": "As of", "show_as_of": "Show the list as of this day", "current": "Current list",
+        "listed_as_of": "The list as of {date}", "listed_now": "The list as it stands", "count": "{n} measures",
+        "measure": "Measure", "versions": "Versions", "version": "Version {n}", "valid": "Listed", "until_now": "now",
+        "field": "Field", "value": "Value", "changed_field": "Changed", "measure_links": "Links cited",
+        "measure_events": "Changes of this measure", "first_seen": "First seen", "ended": "Ended", "expired": "Expired (end date)",
+        "key": "Key", "end_date": "End date", "url": "URL", "state": "State", "since": "Since",
+        "last_checked": "Last checked", "last_ok": "Last OK", "http_status": "HTTP", "final_url": "Ends at",
+        "failures": "Failures in a row", "cited_by": "Cited by", "not_cited": "No measure cites it now",
+        "history": "Check history", "chart": "Outcome and response time over time", "response_ms": "Response time (ms)",
+        "checked_at": "Checked at", "outcome": "Outcome", "error": "Error", "no_checks": "Not checked yet",
+        "link_state": "Filter by state", "past_version": "Past version", "when": "When", "what": "What", "retired": "Retired",
+        "not_found": "Not found", "bad_request": "Bad request", "unavailable": "The database is unavailable",
+        "not_allowed": "Not allowed (this server is read-only)", "unauthorized": "Authentication required", "back": "Back to the overview",
+        "bad_date": "{value} is not a date (use YYYY-MM-DD)", "bad_page": "{value} is not a page number (a whole number from 1)",
+        "bad_kind": "There is no kind {value}", "bad_state": "There is no state {value}", "bad_param": "Bad parameter {name}={value}",
+        "no_source": "There is no list {value}", "no_measure": "There is no measure {value}", "no_link": "There is no link {value}",
+        "no_event": "There is no change {value}", "no_page": "There is no page {value}", "range": "The start date is after the end date",
+        "renamed_to": "{old} → {new}", "fields_changed": "Changed: {fields}", "moved_to": "Moved to {url}",
+        "feed_title": "Changes to measure lists", "feed_source_title": "Changes to {title}",
+        "empty": "(empty)", "moved": "Moved to",
+    },
+}
+
+_KINDS = {
+    "ja": {
+        "added": "追加", "ended": "終了", "changed": "変更", "renamed": "名称変更", "expired": "期限切れ", "reappeared": "再掲載",
+        "link_dead": "リンク切れ", "link_recovered": "リンク復旧", "link_moved": "リンク移転", "page_changed": "参照ページ更新",
+        "source_failed": "取得失敗", "source_suspect": "取得内容に疑義", "source_recovered": "取得復旧",
+        "edition_changed": "版の更新", "list_added": "一覧の追加", "list_removed": "一覧の削除",
+    },
+    "en": {
+        "added": "Added", "ended": "Ended", "changed": "Changed", "renamed": "Renamed", "expired": "Expired", "reappeared": "Reappeared",
+        "link_dead": "Link dead", "link_recovered": "Link recovered", "link_moved": "Link moved", "page_changed": "Cited page changed",
+        "source_failed": "Source failing", "source_suspect": "Source suspect", "source_recovered": "Source recovered",
+        "edition_changed": "New edition", "list_added": "List added", "list_removed": "List removed",
+    },
+}
+
+_STATUSES = {
+    "ja": {"baseline": "初回取得", "changed": "変更あり", "unchanged": "変更なし", "not_modified": "変更なし (304)", "failed": "取得失敗", "suspect": "要確認"},
+    "en": {"baseline": "Baseline", "changed": "Changed", "unchanged": "Unchanged", "not_modified": "Not modified", "failed": "Failed", "suspect": "Suspect"},
+}
+
+_LINK_STATES = {
+    "ja": {"dead": "リンク切れ", "failing": "失敗中", "ok": "正常", "unchecked": "未確認"},
+    "en": {"dead": "Dead", "failing": "Failing", "ok": "OK", "unchecked": "Not checked"},
+}
+
+# Link outcomes as DESIGN.md defines them.
+_OUTCOMES = {
+    "ja": {
+        "ok": "正常", "redirected": "リダイレクト", "moved_to_top": "トップページへ転送", "soft_404": "ソフト404",
+        "not_found": "ページなし (404/410)", "gone_host": "ホストに接続不可", "blocked": "拒否 (401/403/429)",
+        "error": "一時エラー", "invalid": "無効なURL", "refused": "内部アドレスのため確認せず",
+    },
+    "en": {
+        "ok": "OK", "redirected": "Redirected", "moved_to_top": "Moved to the top page", "soft_404": "Soft 404",
+        "not_found": "Not found (404/410)", "gone_host": "Host gone", "blocked": "Blocked (401/403/429)",
+        "error": "Transient error", "invalid": "Invalid URL", "refused": "Private address, not checked",
+    },
+}
+
+
+class Labels:
+    """The labels of one language: ``t.site``, ``t.kind_label('added')``, ``t.format('count', n=3)``."""
+
+    def __init__(self, language: Language) -> None:
+        self.language = language
+        self._ui: Mapping[str, str] = MappingProxyType(_UI[language])
+
+    def __getattr__(self, key: str) -> str:
+        try:
+            return self._ui[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def format(self, key: str, **values: object) -> str:
+        return self._ui[key].format(**values)
+
+    def kind_label(self, kind: str) -> str:
+        return _KINDS[self.language].get(kind, kind)
+
+    def status_label(self, status: str | None) -> str:
+        return _STATUSES[self.language].get(status or "", status or "–")
+
+    def state_label(self, state: str) -> str:
+        return _LINK_STATES[self.language].get(state, state)
+
+    def outcome_label(self, outcome: str | None) -> str:
+        return _OUTCOMES[self.language].get(outcome or "", outcome or "–")
+
+
+def labels_for(language: Language) -> Labels:
+    return Labels(language)

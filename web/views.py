@@ -1,0 +1,201 @@
+"""Read models: store rows in, ``web.schemas`` objects out, for the pages and the API alike.
+
+Every function takes an open session and the labels of the configured language, reads
+through ``store.queries`` and raises ``NotFound`` for an id the store does not have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from sqlalchemy.orm import Session
+
+from store import queries
+from store.models import Event, Link, Measure, Source
+
+from .errors import NotFound
+from .events import event_view
+from .labels import Labels
+from .schemas import (ChangesPage, CheckView, CitedLink, CitingMeasure, EventView, FieldView, LinksPage, LinkSummary, LinkView,
+                      ListedMeasure, MeasureView, Overview, SourceList, SourceSummary, VersionView)
+from .textdiff import field_changes
+
+__all__ = ["ChangeFilter", "Reader", "day_start", "link_state"]
+
+RECENT = timedelta(days=30)
+
+
+# Days outside these hold no versions; clamping keeps year 1 and 9999 within datetime's range.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def day_start(day: date, tz: tzinfo, *, next_day: bool = False) -> datetime:
+    """The first moment of ``day`` (or of the day after it) in the configured time zone."""
+    day = min(max(day, FIRST_DAY), LAST_DAY)
+    return datetime.combine(day + timedelta(days=1) if next_day else day, time(0), tzinfo=tz)
+
+
+def link_state(link: Link) -> str:
+    if link.dead_since is not None:
+        return "dead"
+    if link.consecutive_failures:
+        return "failing"
+    return "ok" if link.last_checked_at is not None else "unchecked"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeFilter:
+    """The filters of ``/changes``: a source, kinds, and a range of days (both ends included)."""
+
+    source_id: str | None = None
+    kinds: list[str] | None = None
+    first: date | None = None
+    last: date | None = None
+
+
+class Reader:
+    """One request's reads: the session, the labels, the time zone and the page size."""
+
+    def __init__(self, session: Session, labels: Labels, tz: tzinfo, page_size: int) -> None:
+        self.session, self.t, self.tz, self.size = session, labels, tz, page_size
+        self._titles: Mapping[str, str] | None = None
+
+    @property
+    def titles(self) -> Mapping[str, str]:
+        if self._titles is None:
+            self._titles = queries.source_titles(self.session)
+        return self._titles
+
+    def _events(self, events: list[Event]) -> list[EventView]:
+        return [event_view(event, self.titles, self.t, self.tz) for event in events]
+
+    def _source(self, source_id: str) -> Source:
+        source = self.session.get(Source, source_id)
+        if source is None:
+            raise NotFound(self.t.format("no_source", value=source_id))
+        return source
+
+    def _summary(self, source: Source, dead: Mapping[str, int], now: datetime) -> SourceSummary:
+        last = queries.last_snapshot(self.session, source.id)
+        good = queries.last_good_snapshot(self.session, source.id)
+        return SourceSummary(
+            id=source.id, title=source.title, url=source.url, retired=source.retired_at is not None,
+            last_run_at=last.fetched_at if last else None, last_status=last.status if last else None,
+            last_error=last.error if last else None, edition=queries.last_edition(self.session, source.id),
+            records=good.record_count if good else None,
+            recent_changes=queries.event_counts_since(self.session, source.id, now - RECENT), dead_links=dead.get(source.id, 0),
+        )
+
+    def overview(self, now: datetime) -> Overview:
+        return Overview(sources=self.sources(now), latest=self._events(queries.timeline(self.session, limit=20)))
+
+    def _sources(self) -> list[Source]:
+        return sorted((self._source(i) for i in self.titles), key=lambda s: (s.retired_at is not None, s.id))
+
+    def sources(self, now: datetime) -> list[SourceSummary]:
+        dead = queries.dead_link_counts(self.session)
+        return [self._summary(s, dead, now) for s in self._sources()]
+
+    def changes(self, filters: ChangeFilter, page: int, *, size: int | None = None) -> ChangesPage:
+        size = size or self.size
+        if filters.source_id is not None:
+            self._source(filters.source_id)
+        rows = queries.timeline(
+            self.session, source_id=filters.source_id, kinds=filters.kinds,
+            since=day_start(filters.first, self.tz) if filters.first else None,
+            until=day_start(filters.last, self.tz, next_day=True) if filters.last else None,
+            limit=size + 1, offset=(page - 1) * size,
+        )
+        return ChangesPage(page=page, has_next=len(rows) > size, items=self._events(rows[:size]))
+
+    def event(self, event_id: int) -> EventView:
+        event = self.session.get(Event, event_id)
+        if event is None:
+            raise NotFound(self.t.format("no_event", value=event_id))
+        return self._events([event])[0]
+
+    def source_list(self, source_id: str, as_of: date | None, page: int, now: datetime) -> SourceList:
+        source = self._source(source_id)
+        # "As of a day" is the list at the end of that day, local time.
+        when = day_start(as_of, self.tz, next_day=True) - timedelta(microseconds=1) if as_of else None
+        rows = queries.list_page(self.session, source_id, when, limit=self.size + 1, offset=(page - 1) * self.size)
+        measures = [
+            ListedMeasure(measure_id=m.id, version_id=v.id, key=m.key, name=v.name, fields={str(k): str(x) for k, x in v.fields.items()},
+                          valid_from=v.valid_from, valid_to=v.valid_to)
+            for m, v in rows[: self.size]
+        ]
+        columns: list[str] = []
+        for measure in measures:
+            columns.extend(c for c in measure.fields if c not in columns)
+        return SourceList(
+            source=self._summary(source, queries.dead_link_counts(self.session), now), as_of=as_of,
+            total=queries.list_size(self.session, source_id, when), page=page, has_next=len(rows) > self.size,
+            columns=columns, measures=measures,
+        )
+
+    def measure(self, measure_id: int) -> MeasureView:
+        found = queries.measure_history(self.session, measure_id)
+        if found is None:
+            raise NotFound(self.t.format("no_measure", value=measure_id))
+        measure, versions = found
+        views: list[VersionView] = []
+        previous: dict[str, str] | None = None
+        for number, version in enumerate(versions, start=1):
+            fields = {str(k): str(v) for k, v in version.fields.items()}
+            changes = field_changes(previous, fields) if previous is not None else {}
+            views.append(VersionView(
+                id=version.id, number=number, valid_from=version.valid_from, valid_to=version.valid_to, end_date=version.end_date,
+                name=version.name, fields=[FieldView(column=c, value=v, change=changes.get(c)) for c, v in fields.items()],
+            ))
+            previous = fields
+        current_id = versions[-1].id if versions and versions[-1].valid_to is None else None
+        return MeasureView(
+            id=measure.id, source_id=measure.source_id, source_title=self.titles.get(measure.source_id, measure.source_id),
+            key=measure.key, name=measure.name, first_seen_at=measure.first_seen_at, ended_at=measure.ended_at,
+            expired_end_date=measure.expired_end_date, versions=views[::-1],
+            links=self._cited_links(measure, [v.id for v in versions], current_id),
+            events=self._events(queries.timeline(self.session, measure_id=measure.id, limit=100)),
+        )
+
+    def _cited_links(self, measure: Measure, version_ids: list[int], current_id: int | None) -> list[CitedLink]:
+        links: dict[int, CitedLink] = {}
+        for version_id, link in queries.links_of_versions(self.session, version_ids):
+            seen = links.get(link.id)
+            current = version_id == current_id or (seen is not None and seen.current)
+            links[link.id] = CitedLink(**_link_summary(link).model_dump(), current=current)
+        return sorted(links.values(), key=lambda link: (not link.current, link.url))
+
+    def links(self, state: str | None, page: int) -> LinksPage:
+        rows = queries.links_page(self.session, state=state, limit=self.size + 1, offset=(page - 1) * self.size)
+        return LinksPage(state=state, page=page, has_next=len(rows) > self.size, items=[_link_summary(link) for link in rows[: self.size]])
+
+    def link(self, link_id: int) -> LinkView:
+        link = self.session.get(Link, link_id)
+        if link is None:
+            raise NotFound(self.t.format("no_link", value=link_id))
+        measures: dict[int, CitingMeasure] = {}
+        for measure, version in queries.citing_versions(self.session, link_id):
+            seen = measures.get(measure.id)
+            current = version.valid_to is None or (seen is not None and seen.current)
+            measures[measure.id] = CitingMeasure(measure_id=measure.id, name=measure.name, source_id=measure.source_id, current=current)
+        checks = [
+            CheckView(checked_at=c.checked_at, outcome=c.outcome, http_status=c.http_status, elapsed_ms=c.elapsed_ms, final_url=c.final_url, error=c.error)
+            for c in queries.link_history(self.session, link_id)
+        ]
+        return LinkView(
+            **_link_summary(link).model_dump(), host=link.host, cited=bool(link.cited), first_seen_at=link.first_seen_at,
+            last_ok_at=link.last_ok_at, failing_since=link.failing_since, dead_since=link.dead_since, final_url=link.final_url,
+            moved_to=link.moved_to, measures=sorted(measures.values(), key=lambda m: (not m.current, m.measure_id)), checks=checks,
+            events=self._events(queries.timeline(self.session, link_id=link_id, limit=100)),
+        )
+
+
+def _link_summary(link: Link) -> LinkSummary:
+    state = link_state(link)
+    since = link.dead_since if state == "dead" else link.failing_since if state == "failing" else None
+    return LinkSummary(
+        id=link.id, url=link.url, state=state, outcome=link.outcome, http_status=link.http_status, since=since,
+        last_checked_at=link.last_checked_at, consecutive_failures=link.consecutive_failures or 0,
+    )
