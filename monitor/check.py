@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
+from notifiers.outbox import deliver_all
 from store.database import SessionFactory, open_engine, session_factory
 
 from .config import Config
@@ -30,4 +31,6 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
     for source in sources:
         report.sources.append(run_source(config, source, sessions, clock()))
     report.finished_at = clock()
+    # Digests last, so that they hold this run's events; a failed send is kept for a retry.
+    deliver_all(config, sessions, clock())
     return report

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from notifiers.config import NotifierConfig
+
 from .errors import ConfigError
 from .parsers import get_format, known_formats
 
@@ -129,6 +131,7 @@ class Config(_Strict):
     guard: GuardSettings = GuardSettings()
     sources: list[SourceConfig] = Field(default_factory=list)
     web: WebSettings = WebSettings()
+    notifiers: list[NotifierConfig] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -148,9 +151,27 @@ class Config(_Strict):
             seen.add(source.id)
         return self
 
+    @model_validator(mode="after")
+    def _check_notifiers(self) -> "Config":
+        seen: set[str] = set()
+        for index, notifier in enumerate(self.notifiers):
+            if notifier.id in seen:
+                raise ValueError(f"notifier id {notifier.id!r} is used twice")
+            seen.add(notifier.id)
+            unknown = sorted(set(notifier.sources or ()) - {source.id for source in self.sources})
+            if unknown:
+                raise ValueError(f"notifiers[{index}].sources: no source with id {unknown[0]!r}")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def notifier(self, notifier_id: str) -> NotifierConfig:
+        for notifier in self.notifiers:
+            if notifier.id == notifier_id:
+                return notifier
+        raise ConfigError(f"no notifier with id {notifier_id!r} (configured: {', '.join(n.id for n in self.notifiers) or 'none'})")
 
     def source(self, source_id: str) -> SourceConfig:
         for source in self.sources:

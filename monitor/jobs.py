@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, TypeVar
 
+from notifiers.outbox import deliver_notifier, notifier_ids, notifier_tick, run_error
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
@@ -178,6 +179,7 @@ def _source_ids(config: Config, sessions: SessionFactory) -> list[str]:
 
 register(JobKind("source", _run_source, keys=_source_ids, schedule=_source_schedule, error_of=_source_error))
 register(JobKind("links", check_host_links, keys=hosts_with_due_links, schedule=lambda config, host: config.schedule.links))
+register(JobKind("notifier", deliver_notifier, keys=notifier_ids, schedule=notifier_tick, error_of=run_error))
 
 
 def run_source_job(config: Config, sessions: SessionFactory, now: datetime, source_id: str, *, wait_s: float = 0.0) -> JobRun:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -33,6 +34,23 @@ __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "send_webhook", "sign", "veri
 SIGNATURE_HEADER = "X-Sesaku-Signature"
 TIMESTAMP_HEADER = "X-Sesaku-Timestamp"
 _USER_AGENT = "sesaku-monitor-webhook/1"
+
+
+class _HidePostPaths(logging.Filter):
+    """httpx logs every request's whole URL at INFO; a webhook URL's path is often its token.
+
+    Our only POSTs are webhooks (lists and links are fetched with GET and HEAD), so a POST's
+    URL is logged as its scheme and host only.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 2 and args[0] == "POST":
+            record.args = (args[0], _host(str(args[1])), *args[2:])
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HidePostPaths())
 
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:

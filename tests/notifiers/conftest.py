@@ -8,12 +8,14 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.notifiers.servers import Inbox, Receiver, accept_monitor, drop_after_data, free_port, refuse_all
+from tests.notifiers.world import HOOK_SECRET, SMTP_PASSWORD, World
 
 
 @pytest.fixture
@@ -61,3 +63,16 @@ def receiver() -> Iterator[Receiver]:
     server.release.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def notifier_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The secrets a notifier config names as ${SMTP_PASSWORD} and ${HOOK_SECRET}."""
+    monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
+    monkeypatch.setenv("HOOK_SECRET", HOOK_SECRET)
+
+
+@pytest.fixture
+def world(site: Any, database_url: str) -> World:
+    """The seed list on a loopback site, on each database backend."""
+    return World(site, database_url)

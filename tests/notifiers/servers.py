@@ -72,7 +72,11 @@ def drop_after_data(listener: socket.socket) -> None:
 
 
 class Receiver(ThreadingHTTPServer):
-    """Records every POST; the path says how to answer: /ok (204), /status/500, /hang."""
+    """Records every POST; the path says how to answer: /ok (204), /status/500, /hang.
+
+    ``fail_with`` set to a status answers every POST with it, whatever the path: a service
+    that is down and later comes back at the same URL.
+    """
 
     daemon_threads = True
 
@@ -80,6 +84,7 @@ class Receiver(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.release = threading.Event()
+        self.fail_with: int | None = None
 
     @property
     def base(self) -> str:
@@ -96,6 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.release.wait(10)  # longer than any client timeout in these tests
             return
         status = int(self.path.split("/")[2]) if self.path.startswith("/status/") else 204
+        status = self.server.fail_with or status
         reply = b'{"error": "no_service"}' if status >= 400 else b""
         self.send_response(status)
         self.send_header("Content-Length", str(len(reply)))

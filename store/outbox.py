@@ -1,0 +1,156 @@
+"""The outbox tables: ``deliveries`` (digests waiting, sent or failed) and ``notifier_cursors``.
+
+Only SQL lives here; when to write and what to send is ``notifiers/outbox.py``. A delivery
+moves ``pending`` → ``sent``, or ``pending`` → ``failed`` after its last allowed attempt
+(``requeue`` makes it ``pending`` again). Two rules keep one digest from going out twice:
+
+* the cursor moves by compare-and-set (:func:`move_cursor`): of two runners that read the
+  same cursor, one writes a delivery and the other's transaction is rolled back;
+* a sender **claims** a delivery before sending it (:func:`claim`): ``next_attempt_at`` is
+  pushed one lease ahead by a conditional UPDATE, so a second sender finds it not due. A
+  sender killed mid-send leaves the lease to run out, and the delivery is sent again then
+  (with the same idempotency key, so that the receiver can drop the repeat).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select, text, update
+from sqlalchemy.orm import Session
+
+from .models import Delivery, NotifierCursor, Source
+
+__all__ = [
+    "STATUSES", "read_cursor", "move_cursor", "lock_events_for_reading", "add_delivery", "due_deliveries",
+    "claim", "mark_sent", "with_children", "mark_attempt_failed", "requeue", "requeue_failed", "deliveries", "get_delivery",
+]
+
+STATUSES = ("pending", "sent", "failed")
+
+
+def read_cursor(session: Session, notifier_id: str) -> NotifierCursor | None:
+    return session.get(NotifierCursor, notifier_id)
+
+
+def move_cursor(session: Session, notifier_id: str, seen: NotifierCursor | None, last_event_id: int, now: datetime) -> bool:
+    """Move the cursor from what was read (``seen``) to ``last_event_id``; False if someone else moved it first.
+
+    A first cursor is inserted: a concurrent insert makes the commit fail, which rolls the
+    caller's delivery back just the same.
+    """
+    if seen is None:
+        session.add(NotifierCursor(notifier_id=notifier_id, last_event_id=last_event_id, updated_at=now))
+        session.flush()
+        return True
+    moved = session.execute(
+        update(NotifierCursor)
+        .where(NotifierCursor.notifier_id == notifier_id, NotifierCursor.last_event_id == seen.last_event_id,
+               NotifierCursor.updated_at == seen.updated_at)
+        .values(last_event_id=last_event_id, updated_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    return moved == 1
+
+
+def lock_events_for_reading(session: Session) -> None:
+    """Wait for every transaction still writing events, so that none is skipped by the cursor.
+
+    On PostgreSQL ids are handed out before commit: a run may commit event 11 after another
+    committed 12, and a cursor moved to 12 meanwhile would skip 11 forever. A SHARE lock
+    waits for those writers and holds new ones back until this (short) transaction ends.
+    SQLite has one writer at a time, so its ids are committed in order.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE events IN SHARE MODE"))
+
+
+def with_children(session: Session, source_ids: Sequence[str]) -> list[str]:
+    """``source_ids`` and the ids of the lists found on those that are index pages (``parent_id``)."""
+    children = session.scalars(select(Source.id).where(Source.parent_id.in_(list(source_ids))))
+    return sorted({*source_ids, *children})
+
+
+def add_delivery(
+    session: Session, *, notifier_id: str, now: datetime, event_ids: Sequence[int], idempotency_key: str, payload: dict[str, Any],
+) -> Delivery:
+    delivery = Delivery(
+        notifier_id=notifier_id, created_at=now, status="pending", first_event_id=min(event_ids, default=None),
+        last_event_id=max(event_ids, default=None), event_count=len(event_ids), attempts=0, next_attempt_at=now,
+        idempotency_key=idempotency_key, payload=payload,
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def due_deliveries(session: Session, now: datetime, *, notifier_ids: Sequence[str] | None = None, delivery_id: int | None = None) -> list[int]:
+    """Ids of pending deliveries whose next attempt is due, oldest first."""
+    query = select(Delivery.id).where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+    if notifier_ids is not None:
+        query = query.where(Delivery.notifier_id.in_(list(notifier_ids)))
+    if delivery_id is not None:
+        query = query.where(Delivery.id == delivery_id)
+    return list(session.scalars(query.order_by(Delivery.id)))
+
+
+def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta) -> Delivery | None:
+    """Take a due delivery for sending until ``now + lease``; None when another sender has it."""
+    taken = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .values(next_attempt_at=now + lease),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    return session.get(Delivery, delivery_id) if taken == 1 else None
+
+
+def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
+    session.execute(
+        update(Delivery).where(Delivery.id == delivery_id)
+        .values(status="sent", sent_at=now, attempts=Delivery.attempts + 1, next_attempt_at=None, last_error=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def mark_attempt_failed(session: Session, delivery_id: int, error: str, *, next_attempt_at: datetime, give_up: bool) -> None:
+    """Record one failed attempt: due again at ``next_attempt_at``, or ``failed`` when ``give_up``."""
+    session.execute(
+        update(Delivery).where(Delivery.id == delivery_id)
+        .values(attempts=Delivery.attempts + 1, last_error=error, status="failed" if give_up else "pending",
+                next_attempt_at=None if give_up else next_attempt_at),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def requeue(session: Session, delivery_id: int, now: datetime) -> bool:
+    """Make a failed delivery pending and due now; False when it is not failed."""
+    done = session.execute(
+        update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "failed").values(status="pending", next_attempt_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    return done == 1
+
+
+def requeue_failed(session: Session, notifier_id: str, now: datetime) -> int:
+    """Make every failed delivery of a notifier pending and due now (its channel works again)."""
+    return session.execute(
+        update(Delivery).where(Delivery.notifier_id == notifier_id, Delivery.status == "failed").values(status="pending", next_attempt_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+
+
+def deliveries(session: Session, *, statuses: Sequence[str] = (), notifier_id: str | None = None, limit: int = 50) -> list[Delivery]:
+    """The outbox, newest first."""
+    query: Select[tuple[Delivery]] = select(Delivery)
+    if statuses:
+        query = query.where(Delivery.status.in_(list(statuses)))
+    if notifier_id is not None:
+        query = query.where(Delivery.notifier_id == notifier_id)
+    return list(session.scalars(query.order_by(Delivery.id.desc()).limit(limit)))
+
+
+def get_delivery(session: Session, delivery_id: int) -> Delivery | None:
+    return session.get(Delivery, delivery_id)
