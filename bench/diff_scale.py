@@ -369,7 +369,7 @@ def run_ours(workdir: Path, profile: bool, steady: bool = False) -> dict:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(20)
     return {
         "wall": t4 - t0, "cpu": c4 - c0, "peak_mb": peak, "imported_mb": imported_mb, "phases": phases,
-        "pairs": matching.pairs, "similar": sorted(matching.similar), "added": matching.added, "ended": matching.ended,
+        "pairs": matching.pairs + matching.identical, "similar": sorted(matching.similar), "added": matching.added, "ended": matching.ended,
         "changed": changed, "renamed": renamed,
     }
 

@@ -52,9 +52,11 @@ class Entry:
 
 @dataclass(slots=True)
 class Matching:
-    """``pairs`` are (old, new) positions; ``similar`` marks pairs found in step 2."""
+    """(old, new) positions. ``identical`` pairs were published with the same text and need
+    no diff; ``pairs`` are all the others; ``similar`` marks pairs found in step 2."""
 
     pairs: list[tuple[int, int]] = field(default_factory=list)
+    identical: list[tuple[int, int]] = field(default_factory=list)
     similar: set[tuple[int, int]] = field(default_factory=set)
     added: list[int] = field(default_factory=list)
     ended: list[int] = field(default_factory=list)
@@ -74,8 +76,8 @@ def match_records(old: Sequence[Entry], new: Sequence[Entry], threshold: float =
     for pair in _pair_by_similarity(old, new, old_rest, new_rest, threshold):
         matching.pairs.append(pair)
         matching.similar.add(pair)
-    paired_old = {o for o, _ in matching.pairs}
-    paired_new = {n for _, n in matching.pairs}
+    paired_old = {o for o, _ in matching.pairs} | {o for o, _ in matching.identical}
+    paired_new = {n for _, n in matching.pairs} | {n for _, n in matching.identical}
     matching.ended = [i for i in range(len(old)) if i not in paired_old]
     matching.added = [j for j in range(len(new)) if j not in paired_new]
     return matching
@@ -88,7 +90,7 @@ def _pair_identical(old: Sequence[Entry], new: Sequence[Entry], matching: Matchi
         same = entry.same_as
         if same is not None and same not in taken:
             taken.add(same)
-            matching.pairs.append((same, index))
+            matching.identical.append((same, index))
         else:
             new_left.append(index)
     return [index for index in range(len(old)) if index not in taken], new_left

@@ -48,7 +48,7 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     previous = [(version.fields, entry) for (_, version), entry in zip(current, old_entries)]
     new_entries = entries_for(parsed.records, parsed.columns, source, ctx.ignore, previous)
     matching = match_records(old_entries, new_entries, source.match_threshold)
-    for o, n in matching.pairs:
+    for o, n in matching.pairs:  # rows published identically (matching.identical) cannot have changed
         if old_entries[o].digest != new_entries[n].digest:
             _update(ctx, *current[o], parsed.records[n], new_entries[n])
     for o in matching.ended:
