@@ -21,7 +21,7 @@ from notifiers.config import NotifierConfig
 from .errors import ConfigError
 from .parsers import get_format, known_formats
 
-__all__ = ["Config", "SourceConfig", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings"]
+__all__ = ["Config", "SourceConfig", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
 
 DATABASE_URL_ENV = "SESAKU_DATABASE_URL"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -124,6 +124,26 @@ class WebSettings(_Strict):
         return value.rstrip("/") if value else value
 
 
+class WorkerSettings(_Strict):
+    """The fleet (``sesaku-monitor worker``, PostgreSQL only): ticks, retries, dead workers."""
+
+    # When the fleet looks for due jobs: a crontab line, 5 fields, or 6 with seconds last.
+    tick: str = "* * * * *"
+    concurrency: int = Field(4, ge=1, le=64)
+    retries: int = Field(4, ge=0, le=20)
+    # A failed job waits retry_backoff_s ** attempt seconds before it runs again (2, 4, 8 …).
+    retry_backoff_s: int = Field(2, ge=1, le=60)
+    heartbeat_s: float = Field(10.0, gt=0)
+    # A worker silent this long is dead: its jobs are run again by another.
+    stalled_after_s: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _stall_after_beats(self) -> "WorkerSettings":
+        if self.stalled_after_s < 2 * self.heartbeat_s:
+            raise ValueError("stalled_after_s must be at least twice heartbeat_s (else a live worker looks dead)")
+        return self
+
+
 class Config(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     timezone: str = "Asia/Tokyo"
@@ -131,6 +151,7 @@ class Config(_Strict):
     guard: GuardSettings = GuardSettings()
     sources: list[SourceConfig] = Field(default_factory=list)
     web: WebSettings = WebSettings()
+    worker: WorkerSettings = WorkerSettings()
     notifiers: list[NotifierConfig] = Field(default_factory=list)
 
     @field_validator("timezone")

@@ -12,6 +12,7 @@ from rich.console import Console
 from ..check import open_store, utc_now
 from ..config import load_config
 from ..daemon import Daemon
+from ..fleet_status import print_fleet_status, read_fleet_status
 from ..logs import setup_logging
 from ..status import print_status, read_status
 from . import cli
@@ -61,7 +62,10 @@ def status(config_path: str, as_json: bool) -> None:
     """
     config = load_config(config_path)
     found = read_status(config, open_store(config), utc_now())
+    fleet = read_fleet_status(config, utc_now())  # None unless PostgreSQL carries a queue
     if as_json:
-        print_json(found.as_dict())
+        print_json({**found.as_dict(), **({"fleet": fleet.as_dict()} if fleet else {})})
     else:
         print_status(Console(), found, config.tz)
+        if fleet is not None:
+            print_fleet_status(Console(), fleet)

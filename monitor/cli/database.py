@@ -1,14 +1,17 @@
-"""Database maintenance: ``db upgrade``."""
+"""Database maintenance: ``db upgrade`` and ``db copy``."""
 
 from __future__ import annotations
 
 import os
 
 import click
+from sqlalchemy.engine import make_url
 
+from store.copy import TableCopy, copy_database
 from store.database import open_engine, upgrade
+from store.errors import StoreError
 
-from ..config import Config, load_config
+from ..config import load_config, parse_config
 from . import cli
 from .common import clean_errors, config_option
 
@@ -24,11 +27,58 @@ def db() -> None:
 def db_upgrade(config_path: str) -> None:
     """Create or upgrade the schema (Alembic) on SQLite or PostgreSQL.
 
+    On PostgreSQL it also creates the job queue the workers share (once).
+
     \b
     Example:
       SESAKU_DATABASE_URL=postgresql+psycopg://monitor@db/monitor sesaku-monitor db upgrade
     """
-    config = load_config(config_path) if os.path.exists(config_path) else Config()
+    # Without a config file, SESAKU_DATABASE_URL still names the database.
+    config = load_config(config_path) if os.path.exists(config_path) else parse_config({})
     engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s, upgrade_sqlite=False, require_current=False)
     upgrade(engine)
+    if engine.dialect.name == "postgresql":
+        from ..worker import apply_queue_schema  # procrastinate: only PostgreSQL needs it
+
+        if apply_queue_schema(config.database.url):
+            click.echo("created the job queue (procrastinate) for `sesaku-monitor worker`")
     click.echo(f"database {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@db.command("copy")
+@click.option("--from", "from_url", required=True, metavar="URL", help="The database to read (it is not changed).")
+@click.option("--to", "to_url", required=True, metavar="URL", help="The database to fill; PostgreSQL must be upgraded first.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True, help="Rows per transaction.")
+@clean_errors
+def db_copy(from_url: str, to_url: str, batch_size: int) -> None:
+    """Copy a whole history (lists, versions, links, events, outbox) into another database.
+
+    Ids are kept; rows already in the target with the same content are skipped, so an
+    interrupted copy is simply run again. Counts and hashes are checked after. Stop the
+    daemon first; delivered digests stay delivered in the new place.
+
+    \b
+    Example:
+      sesaku-monitor db copy --from sqlite:///data/monitor.db --to postgresql+psycopg://monitor@db/monitor
+    """
+    source = open_engine(_existing(from_url), upgrade_sqlite=False)
+    target = open_engine(to_url)
+    try:
+        results = copy_database(source, target, batch_size=batch_size, progress=_report_table)
+    finally:
+        source.dispose()
+        target.dispose()
+    rows = sum(result.read for result in results)
+    click.echo(f"copied {rows} rows in {len(results)} tables to {target.url.render_as_string(hide_password=True)}: counts and hashes match")
+
+
+def _existing(url: str) -> str:
+    """The source must be there: opening a missing SQLite file would create an empty one."""
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if database and database != ":memory:" and not os.path.exists(database):
+        raise StoreError(f"--from {url}: no such database file")
+    return url
+
+
+def _report_table(result: TableCopy) -> None:
+    click.echo(f"{result.table}: {result.read} rows ({result.inserted} new, {result.present} already there)", err=True)
