@@ -43,6 +43,11 @@ class SourceReport:
     renamed: list[MeasureChange] = field(default_factory=list)
     expired: list[MeasureChange] = field(default_factory=list)
     reappeared: list[MeasureChange] = field(default_factory=list)
+    # An index source (kind: index): the lists that appeared on it or left it ({id, title, url}),
+    # and the reports of its lists, which run_check lists after it as sources of their own.
+    lists_added: list[dict[str, str]] = field(default_factory=list)
+    lists_removed: list[dict[str, str]] = field(default_factory=list)
+    lists: list["SourceReport"] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -55,6 +60,7 @@ class SourceReport:
         }
         for kind in ("added", "ended", "changed", "renamed", "expired", "reappeared"):
             data[kind] = [change.as_dict() for change in getattr(self, kind)]
+        data["lists_added"], data["lists_removed"] = self.lists_added, self.lists_removed
         return data
 
 

@@ -45,6 +45,9 @@ def print_source_changes(console: Console, source: SourceReport) -> None:
     for kind, label in _KINDS:
         for change in getattr(source, kind):
             _print_change(console, label, change)
+    for label, entries in (("list added", source.lists_added), ("list gone", source.lists_removed)):
+        for entry in entries:
+            console.print(f"  {label:10} {entry['list_id']} {_short(entry['title'])} {entry['url']}", markup=False, highlight=False)
 
 
 def _print_change(console: Console, label: str, change: MeasureChange) -> None:

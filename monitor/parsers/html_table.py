@@ -6,6 +6,7 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
 
+from ..cells import read_edition
 from ..encoding import decode_text
 from ..errors import ParseError
 from ..records import ParsedList, normalize_text
@@ -95,6 +96,9 @@ def parse(document: Document, options: HtmlTableOptions) -> ParsedList:
     if not parsed.title:
         heading = soup.find(["h1", "title"])
         parsed.title = normalize_text(heading.get_text(" ")) if heading else ""
+    if not parsed.edition:
+        # A CMS page names its edition in the heading above the table, not in a table row.
+        parsed.edition, parsed.as_of = read_edition(parsed.title)
     return parsed
 
 
