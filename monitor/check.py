@@ -9,7 +9,9 @@ from notifiers.outbox import deliver_all
 from store.database import SessionFactory, open_engine, session_factory
 
 from .config import Config
-from .pipeline import run_source
+from .families import with_lists
+from .jobs import run_source_job, source_report
+from .link_health import ProgressFactory, run_link_checks
 from .report import RunReport, new_run_id
 
 __all__ = ["open_store", "run_check", "utc_now"]
@@ -24,12 +26,19 @@ def open_store(config: Config) -> SessionFactory:
     return session_factory(engine)
 
 
-def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[str] = (), clock: Callable[[], datetime] = utc_now) -> RunReport:
-    """Run every (or every named) source once; one source's failure never stops the others."""
+def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[str] = (), clock: Callable[[], datetime] = utc_now,
+              links: bool = True, link_progress: ProgressFactory | None = None) -> RunReport:
+    """Run every (or every named) source once, then check every due link (unless ``links`` is
+    False or ``links.enabled`` is off); one source's failure never stops the others."""
     sources = [config.source(i) for i in source_ids] if source_ids else config.sources
     report = RunReport(run_id=new_run_id(), started_at=clock())
     for source in sources:
-        report.sources.append(run_source(config, source, sessions, clock()))
+        # The source's run lock: a daemon running it now is waited for, never overlapped.
+        run = run_source_job(config, sessions, clock(), source.id, wait_s=config.schedule.lock_wait_s)
+        report.sources.extend(with_lists(source_report(run, source.id)))
+    if links:
+        # After the lists, so that links they started or stopped citing are (not) checked.
+        report.links = run_link_checks(config, sessions, clock(), progress=link_progress)
     report.finished_at = clock()
     # Digests last, so that they hold this run's events; a failed send is kept for a retry.
     deliver_all(config, sessions, clock())

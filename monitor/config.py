@@ -19,7 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from notifiers.config import NotifierConfig
 
 from .errors import ConfigError
+from .link_settings import LinkSettings
 from .parsers import get_format, known_formats
+from .schedule import ScheduleSettings, ScheduleSpec
+from .source_kinds import PaginationSettings, SourceKind, check_kind
 
 __all__ = ["Config", "SourceConfig", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
 
@@ -65,6 +68,11 @@ class SourceConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
     max_loss_share: float | None = Field(None, gt=0, le=1)
     match_threshold: float = Field(70.0, ge=0, le=100)
+    schedule: ScheduleSpec | None = None  # None: the top-level schedule.sources
+    kind: SourceKind = "list"
+    pagination: PaginationSettings | None = None
+    link_pattern: str | None = None
+    link_id_pattern: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -94,6 +102,11 @@ class SourceConfig(_Strict):
                 get_format(self.format).options.model_validate(self.options)
             except ValidationError as exc:
                 raise ValueError(f"options: {_first_problem(exc)}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> "SourceConfig":
+        check_kind(self.id, self.kind, self.link_pattern, self.link_id_pattern)
         return self
 
     @property
@@ -150,9 +163,11 @@ class Config(_Strict):
     http: HttpSettings = HttpSettings()
     guard: GuardSettings = GuardSettings()
     sources: list[SourceConfig] = Field(default_factory=list)
+    schedule: ScheduleSettings = ScheduleSettings()
     web: WebSettings = WebSettings()
-    worker: WorkerSettings = WorkerSettings()
     notifiers: list[NotifierConfig] = Field(default_factory=list)
+    worker: WorkerSettings = WorkerSettings()
+    links: LinkSettings = LinkSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -179,10 +194,14 @@ class Config(_Strict):
             if notifier.id in seen:
                 raise ValueError(f"notifier id {notifier.id!r} is used twice")
             seen.add(notifier.id)
-            unknown = sorted(set(notifier.sources or ()) - {source.id for source in self.sources})
+            unknown = [i for i in notifier.sources or () if not self._names_a_source(i)]
             if unknown:
                 raise ValueError(f"notifiers[{index}].sources: no source with id {unknown[0]!r}")
         return self
+
+    def _names_a_source(self, source_id: str) -> bool:
+        """A configured source, or a list found on an index page (``<index id>-<slug>``)."""
+        return any(s.id == source_id or (s.kind == "index" and source_id.startswith(f"{s.id}-")) for s in self.sources)
 
     @property
     def tz(self) -> ZoneInfo:

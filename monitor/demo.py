@@ -9,6 +9,7 @@ again. Nothing leaves the machine and nothing needs configuring.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from importlib.resources import files
@@ -123,21 +124,38 @@ class DemoSite:
         return {"dead": dead, "moved_to_top": [top], "soft_404": [soft]}
 
 
-def demo_config(demo: DemoSite, database: Path) -> Config:
+DEMO_NOTIFIER = "demo-digest"
+RECEIVER = "/digest-receiver"
+
+
+def demo_settings(demo: DemoSite, database: Path) -> dict[str, Any]:
+    """The demo's configuration as plain data (also written beside its database)."""
     sources = [
         {"id": source_id, "title": spec["title"], "url": demo.site.url(demo.list_path(source_id)), "format": "text-table",
          **{k: v for k, v in spec.items() if k not in ("file", "title")}}
         for source_id, spec in SOURCES.items()
     ]
-    return parse_config({
+    return {
         "database": {"url": f"sqlite:///{database}"},
         "http": {"allow_private_addresses": True, "total_timeout_s": 20},
+        # One loopback host stands for every government site: no politeness pause, and a
+        # page is dead at its first failure so that one revision tells the whole story.
+        "links": {"per_host": 8, "per_host_interval_s": 0, "dead_after": 1, "dead_min_hours": 0, "sibling_probe": False},
         "sources": sources,
-    }, "demo")
+        # A webhook to the loopback site: the demo prints the digest exactly as it arrived.
+        "notifiers": [{"id": DEMO_NOTIFIER, "type": "webhook", "options": {"url": demo.site.url(RECEIVER)}}],
+    }
+
+
+def demo_config(demo: DemoSite, database: Path) -> Config:
+    return parse_config(demo_settings(demo, database), "demo")
 
 
 def run_demo(workdir: Path, console: Any, today: date | None = None) -> Path:
     """Run the two-version story and print what a user would be told; returns the database path."""
+    from datetime import datetime, timedelta, timezone
+
+    import yaml
     from rich.rule import Rule
 
     from .check import open_store, run_check
@@ -147,15 +165,21 @@ def run_demo(workdir: Path, console: Any, today: date | None = None) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     database = (workdir / "demo.db").resolve()
     database.unlink(missing_ok=True)
+    start = datetime.now(timezone.utc)
     with running_site() as site:
-        demo = DemoSite(site, today or date.today())
+        demo = DemoSite(site, today or start.date())
         demo.publish_version(1)
+        site.publish(RECEIVER, Route(b"", status=204))
         config = demo_config(demo, database)
         sessions = open_store(config)
-        console.print(Rule("1. version 1 of the lists: the baseline"))
-        print_run_report(console, run_check(config, sessions))
-        broken = demo.publish_version(2)
-        console.print(Rule("2. version 2 published: what changed"))
-        print_run_report(console, run_check(config, sessions))
-        _ = broken
+        console.print(Rule("1. version 1 of the lists and the pages they cite: the baseline"))
+        print_run_report(console, run_check(config, sessions, clock=lambda: start))
+        demo.publish_version(2)
+        later = start + timedelta(days=1)
+        console.print(Rule("2. a day later, version 2 is published and some pages are gone"))
+        print_run_report(console, run_check(config, sessions, clock=lambda: later))
+        console.print(Rule("3. the digest a subscriber received (webhook; email has the same text)"))
+        for _, _, body in site.received:
+            console.print(json.loads(body)["text"], markup=False, highlight=False)
+    (workdir / "config.yaml").write_text(yaml.safe_dump({"database": {"url": f"sqlite:///{database}"}}, allow_unicode=True), encoding="utf-8")
     return database

@@ -1,13 +1,15 @@
 """A small programmable web site on loopback, for the offline demo and the tests.
 
 Each route answers with a status, headers and a body, optionally late, trickling, cut short
-or never; ETag / If-None-Match work as on a real server. Routes can be swapped while the
+or never; ETag / If-None-Match work as on a real server; what is POSTed is kept in
+``received`` (a webhook receiver for the demo). Routes can be swapped while the
 site runs, which is how the demo and the tests publish "version 2" of a list.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +44,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(send_body=False)
 
     def do_GET(self) -> None:
+        self._answer(send_body=True)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.site.receive(self.path, dict(self.headers), self.rfile.read(length))
         self._answer(send_body=True)
 
     def _answer(self, send_body: bool) -> None:
@@ -92,6 +99,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     site: "LoopbackSite"
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A checker that has read enough closes early: that is expected, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
 
 class LoopbackSite:
     """``site.publish("/list.txt", Route(...))`` then fetch ``site.url("/list.txt")``."""
@@ -99,6 +111,7 @@ class LoopbackSite:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._routes: dict[str, Route] = {}
         self._hits: dict[str, int] = {}
+        self.received: list[tuple[str, dict[str, str], bytes]] = []  # POSTed (path, headers, body)
         self._lock = threading.Lock()
         self._server = _Server((host, port), _Handler)
         self._server.site = self
@@ -127,6 +140,10 @@ class LoopbackSite:
     def count(self, path: str) -> None:
         with self._lock:
             self._hits[path] = self._hits.get(path, 0) + 1
+
+    def receive(self, path: str, headers: dict[str, str], body: bytes) -> None:
+        with self._lock:
+            self.received.append((path, headers, body))
 
     def hits(self, path: str) -> int:
         with self._lock:

@@ -23,9 +23,13 @@ from store.queries import last_good_snapshot, last_snapshot
 from .config import Config, SourceConfig
 from .encoding import decode_text
 from .errors import FetchError, ParseError
-from .fetch import Fetched, fetch_document
+from .editions import settle_edition
+from .families import run_family
+from .fetch import Fetched
+from .gcpause import paused_gc
 from .guard import judge_list
-from .parsers import Document, parse_document
+from .pagination import fetch_list, parse_list
+from .parsers import Document
 from .records import ParsedList
 from .report import SourceReport
 from .versioning import apply_list, report_expiries, source_event
@@ -66,14 +70,16 @@ def _baseline(session: Session, source: SourceConfig, now: datetime) -> Baseline
 
 
 def run_source(config: Config, source: SourceConfig, sessions: SessionFactory, now: datetime) -> SourceReport:
-    """Fetch and store one list; never raises for a problem of the list itself."""
+    """Fetch and store one list (an index: the index, then each of its lists); never raises for a problem of the list itself."""
+    if source.kind == "index":
+        return run_family(config, source, sessions, now, run_list=run_source)
     with transaction(sessions) as session:
         baseline = _baseline(session, source, now)
     try:
-        fetched = asyncio.run(fetch_document(source.url, config.http, etag=baseline.etag, last_modified=baseline.last_modified))
+        fetched = asyncio.run(fetch_list(source, config.http, etag=baseline.etag, last_modified=baseline.last_modified))
     except FetchError as exc:
         return _record_failure(sessions, source, baseline, now, str(exc))
-    with transaction(sessions) as session:
+    with transaction(sessions) as session, paused_gc():
         return _store(session, config, source, baseline, fetched, now)
 
 
@@ -102,7 +108,7 @@ def _store(session: Session, config: Config, source: SourceConfig, baseline: Bas
     snapshot.blob_sha256 = put_blob(session, fetched.body, now)
     document = Document(body=fetched.body, url=fetched.url, content_type=fetched.content_type)
     try:
-        parsed = parse_document(document, source.format, source.options)
+        parsed = parse_list(document, source)
         snapshot.encoding = _encoding_of(document)
     except ParseError as exc:
         return _suspect(session, source, baseline, snapshot, now, str(exc))
@@ -144,6 +150,7 @@ def _finish_good(session: Session, config: Config, source: SourceConfig, baselin
     session.flush()
     if report is None:
         report = SourceReport(id=source.id, status=snapshot.status, records=snapshot.record_count, snapshot_id=snapshot.id)
+    settle_edition(session, snapshot, report, config.tz)
     if baseline.last_status in ("failed", "suspect"):
         source_event(session, "source_recovered", source.id, snapshot, now, {"after": baseline.last_status})
     report_expiries(session, source, snapshot, now, now.astimezone(config.tz).date(), report, baseline=not baseline.exists)

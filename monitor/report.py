@@ -19,7 +19,8 @@ class MeasureChange:
     measure_id: int
     key: str
     name: str
-    fields: dict[str, dict[str, str]] | None = None
+    # changed/renamed: column → {"old", "new"}; added: column → the published text
+    fields: dict[str, dict[str, str]] | dict[str, str] | None = None
     old_name: str | None = None
     new_name: str | None = None
     end_date: str | None = None

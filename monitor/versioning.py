@@ -99,7 +99,7 @@ def _add(ctx: _Context, record: Record, entry: Entry) -> None:
     measure.name = version.name
     change = MeasureChange(measure.id, key, measure.name)
     if kind == "added":
-        change.fields = {column: {"old": "", "new": value} for column, value in record.cells.items() if normalize_cell(value)}
+        change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
     _event(ctx, kind, measure, change, ctx.report.added if kind == "added" else ctx.report.reappeared)
 
 

@@ -31,4 +31,4 @@ def main() -> None:
     cli(prog_name="sesaku-monitor")
 
 
-from . import database, demo, lists, notify, web, worker  # noqa: E402,F401  (each module registers its commands)
+from . import daemon, database, demo, links, lists, notify, web, worker  # noqa: E402,F401  (each module registers its commands)

@@ -14,12 +14,13 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
 from store.errors import StoreError
 
 from ..errors import ConfigError, MonitorError
 
-__all__ = ["EXIT_CONFIG", "EXIT_SOURCE", "EXIT_STORE", "clean_errors", "config_option", "json_option", "print_json"]
+__all__ = ["EXIT_CONFIG", "EXIT_SOURCE", "EXIT_STORE", "clean_errors", "config_option", "console", "json_option", "print_json"]
 
 EXIT_CONFIG, EXIT_SOURCE, EXIT_STORE = 2, 3, 4
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +51,12 @@ config_option = click.option(
     type=click.Path(dir_okay=False), help="Configuration file.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")
+
+
+def console() -> Console:
+    """Where commands print for people: a line is never broken by us (the terminal wraps it),
+    so piped output keeps one change per line for grep."""
+    return Console(soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

@@ -7,7 +7,6 @@ import os
 import sys
 
 import click
-from rich.console import Console
 
 from ..check import open_store, utc_now
 from ..config import load_config
@@ -16,7 +15,7 @@ from ..fleet_status import print_fleet_status, read_fleet_status
 from ..logs import setup_logging
 from ..status import print_status, read_status
 from . import cli
-from .common import clean_errors, config_option, json_option, print_json
+from .common import clean_errors, config_option, console, json_option, print_json
 
 
 @cli.command()
@@ -66,6 +65,6 @@ def status(config_path: str, as_json: bool) -> None:
     if as_json:
         print_json({**found.as_dict(), **({"fleet": fleet.as_dict()} if fleet else {})})
     else:
-        print_status(Console(), found, config.tz)
+        print_status(console(), found, config.tz)
         if fleet is not None:
-            print_fleet_status(Console(), fleet)
+            print_fleet_status(console(), fleet)

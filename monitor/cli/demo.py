@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from ..demo import run_demo
 from . import cli
-from .common import clean_errors
+from .common import clean_errors, console
 
 
 @cli.command()
@@ -24,8 +23,10 @@ def demo(workdir: Path) -> None:
     Example:
       sesaku-monitor demo
     """
-    console = Console()
-    database = run_demo(workdir, console)
-    console.print(f"\nThe database is [bold]{database}[/] (SQLite; open it with any SQLite tool).")
-    console.print(f"Look around: sesaku-monitor history 1 --config <(echo 'database: {{url: \"sqlite:///{database}\"}}')", markup=False)
-    console.print(f"See it in a browser: sesaku-monitor serve --config <(echo 'database: {{url: \"sqlite:///{database}\"}}')", markup=False)
+    out = console()
+    database = run_demo(workdir, out)
+    config = workdir / "config.yaml"
+    out.print(f"\nThe database is [bold]{database}[/] (SQLite; open it with any SQLite tool).")
+    out.print(f"Look around:       sesaku-monitor history 83 --config {config}", markup=False)
+    out.print(f"                   sesaku-monitor links --dead --config {config}", markup=False)
+    out.print(f"See it in a browser: sesaku-monitor serve --config {config}", markup=False)

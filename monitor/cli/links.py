@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from store.database import transaction
@@ -14,7 +13,7 @@ from ..check import open_store
 from ..config import load_config
 from ..link_views import dead_link_list, link_history, link_summary
 from . import cli
-from .common import clean_errors, config_option, json_option, print_json
+from .common import clean_errors, config_option, console, json_option, print_json
 
 
 @cli.group(invoke_without_command=True)
@@ -41,9 +40,9 @@ def links(ctx: click.Context, dead: bool, config_path: str, as_json: bool) -> No
     if as_json:
         print_json(data)
     elif dead:
-        _print_dead(Console(), data)
+        _print_dead(console(), data)
     else:
-        _print_summary(Console(), data)
+        _print_summary(console(), data)
 
 
 @links.command("history")
@@ -64,7 +63,7 @@ def history(url: str, config_path: str, as_json: bool) -> None:
     if as_json:
         print_json(data)
     else:
-        _print_history(Console(), data)
+        _print_history(console(), data)
 
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:

@@ -5,18 +5,19 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
 
 from store.database import transaction
 from store.queries import snapshots_of
 
 from ..check import open_store, run_check
 from ..config import load_config
+from ..families import source_config
+from ..link_checker import terminal_progress
 from ..parsers import get_format, known_formats
 from ..textreport import print_history, print_run_report, print_snapshots, print_source_changes
 from ..views import diff_snapshots, history_of
 from . import cli
-from .common import EXIT_SOURCE, clean_errors, config_option, json_option, print_json
+from .common import EXIT_SOURCE, clean_errors, config_option, console, json_option, print_json
 
 
 @cli.command()
@@ -26,20 +27,21 @@ from .common import EXIT_SOURCE, clean_errors, config_option, json_option, print
 @click.option("--no-links", is_flag=True, help="Do not check the links the lists cite.")
 @clean_errors
 def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links: bool) -> None:
-    """Fetch every list once, store what changed, print the run report.
+    """Fetch every list once, store what changed, check the due links, print the run report.
 
-    The first run of a source stores a baseline and reports no changes.
+    The first run of a source stores a baseline and reports no changes. Links cited by the
+    lists are checked after them (a progress bar on a terminal), unless --no-links.
 
     \b
     Example:
       sesaku-monitor check --config config.yaml --no-links --json
     """
     config = load_config(config_path)
-    report = run_check(config, open_store(config), source_ids=source_ids)
+    report = run_check(config, open_store(config), source_ids=source_ids, links=not no_links, link_progress=terminal_progress)
     if as_json:
         print_json(report.as_dict())
     else:
-        print_run_report(Console(), report)
+        print_run_report(console(), report)
     if not report.ok:
         sys.exit(EXIT_SOURCE)
 
@@ -59,7 +61,7 @@ def history(measure_id: int, config_path: str, as_json: bool) -> None:
     config = load_config(config_path)
     with transaction(open_store(config)) as session:
         found = history_of(session, measure_id)
-    print_json(found.as_dict()) if as_json else print_history(Console(), found)
+    print_json(found.as_dict()) if as_json else print_history(console(), found)
 
 
 @cli.command()
@@ -74,12 +76,12 @@ def diff(source_id: str, from_id: int, to_id: int, config_path: str, as_json: bo
 
     \b
     Example:
-      sesaku-monitor diff tokyo-tama-strategy2 --from 1 --to 5
+      sesaku-monitor diff tokyo-tama-strategy-2 --from 1 --to 5
     """
     config = load_config(config_path)
     with transaction(open_store(config)) as session:
-        report = diff_snapshots(session, config.source(source_id), from_id, to_id)
-    print_json(report.as_dict()) if as_json else print_source_changes(Console(), report)
+        report = diff_snapshots(session, source_config(config, session, source_id), from_id, to_id)
+    print_json(report.as_dict()) if as_json else print_source_changes(console(), report)
 
 
 @cli.command()
@@ -93,16 +95,16 @@ def snapshots(source_id: str, limit: int, config_path: str, as_json: bool) -> No
 
     \b
     Example:
-      sesaku-monitor snapshots tokyo-tama-strategy2
+      sesaku-monitor snapshots tokyo-tama-strategy-2
     """
     config = load_config(config_path)
-    config.source(source_id)
     with transaction(open_store(config)) as session:
+        source_config(config, session, source_id)
         rows = snapshots_of(session, source_id, limit)
     if as_json:
         print_json([{"id": s.id, "fetched_at": s.fetched_at, "status": s.status, "records": s.record_count, "edition": s.edition, "error": s.error} for s in rows])
     else:
-        print_snapshots(Console(), rows)
+        print_snapshots(console(), rows)
 
 
 @cli.command()

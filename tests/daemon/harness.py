@@ -28,6 +28,7 @@ def write_config(path: Path, database_url: str, entries: list[dict[str, Any]], *
         "http": {"allow_private_addresses": True, "total_timeout_s": 30, "read_timeout_s": 30, "connect_timeout_s": 2},
         "schedule": {"jitter_s": 0, "reload_poll_s": 0.3, "stop_timeout_s": 10, **schedule},
         "sources": entries,
+        "links": {"enabled": False},  # link jobs would change what each test plans
     }
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
