@@ -6,18 +6,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import StoreError
+
+if TYPE_CHECKING:
+    # Alembic is imported where a schema is read or upgraded: it is slow to load, and every
+    # command opens the database but few need a migration.
+    from alembic.config import Config as AlembicConfig
 
 __all__ = ["open_engine", "session_factory", "upgrade", "current_revision", "head_revision", "transaction", "SessionFactory", "retry_when_locked"]
 
@@ -70,6 +71,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -77,12 +80,16 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""
 
 
 def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as connection:
+            from alembic.runtime.migration import MigrationContext
+
             return MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
         raise StoreError(f"cannot open database {_safe(str(engine.url))}: {_first_line(exc)}") from exc
@@ -99,6 +106,8 @@ def _require_current(engine: Engine) -> None:
 
 def upgrade(engine: Engine) -> None:
     try:
+        from alembic import command
+
         command.upgrade(_alembic_config(engine), "head")
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot upgrade database {_safe(str(engine.url))}: {_first_line(exc)}") from exc

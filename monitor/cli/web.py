@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from web import serve as serve_web
-
 from ..config import load_config
 from . import cli
 from .common import clean_errors, config_option
@@ -26,6 +24,8 @@ def serve(config_path: str, host: str | None, port: int | None) -> None:
     Example:
       sesaku-monitor serve --config config.yaml          # http://127.0.0.1:8080
     """
+    from web import serve as serve_web  # FastAPI loads only for the command that needs it
+
     config = load_config(config_path)
     click.echo(f"serving on http://{host or config.web.host}:{port or config.web.port} (Ctrl-C stops)", err=True)
     serve_web(config, host=host, port=port)

@@ -21,18 +21,17 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pdfplumber
-from pdfminer.psexceptions import PSException
-from pdfplumber.page import Page
-from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from ..cells import read_edition
 from ..errors import ParseError
 from ..records import ParsedList, normalize_text
 from . import Document, ListFormat, ParserOptions, register
 from .tabular import Row, rows_to_list
+
+if TYPE_CHECKING:
+    from pdfplumber.page import Page
 
 # Ruled tables: cells are found from the drawn lines, not guessed from the text layout.
 _TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
@@ -131,6 +130,11 @@ def _column_index(header: list[str], name: str | None) -> int:
 
 
 def parse(document: Document, options: PdfTableOptions) -> ParsedList:
+    # Imported here: pdfplumber and pdfminer are slow to load, and most runs read no PDF.
+    import pdfplumber
+    from pdfminer.psexceptions import PSException
+    from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
+
     where = document.url or "document.pdf"
     try:
         with pdfplumber.open(io.BytesIO(document.body)) as pdf:

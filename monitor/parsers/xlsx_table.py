@@ -22,15 +22,16 @@ import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ..errors import ParseError
 from ..records import ParsedList, normalize_text
 from . import Document, ListFormat, ParserOptions, register
 from .tabular import Row, rows_to_list
+
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 _ZIP = b"PK\x03\x04"
 # Excel 97-2003 (.xls) is an OLE2 compound file; openpyxl cannot read it.
@@ -129,6 +130,10 @@ def _links(cell: object) -> list[str]:
 
 
 def open_workbook(body: bytes, where: str) -> Workbook:
+    # Imported here: openpyxl takes a quarter of a second to load, and most runs read no Excel.
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
     if body.startswith(_OLE2):
         raise ParseError(f"{where}: an Excel 97-2003 (.xls) workbook, which is not read; ask for .xlsx or CSV")
     try:
