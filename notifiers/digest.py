@@ -345,6 +345,9 @@ def _describe_source(event: EventView, ctx: _Context) -> Entry:
             facts.append(ctx.fact(name, ctx.when(p[name])))
     if event.kind == "edition_changed":
         changes = (_change(fact_label("edition", ctx.language), p.get("old_edition"), p.get("new_edition")),)
+    if event.kind in ("list_added", "list_removed"):
+        # A list found on (or gone from) an index page: name it and where it is published.
+        return Entry(event.id, event.kind, _text(p.get("title") or p.get("list_id")), _web_url(p.get("url")), tuple(facts))
     title = event.source_title or event.source_id or ""
     return Entry(event.id, event.kind, title, ctx.view("sources", event.source_id), tuple(facts), changes)
 

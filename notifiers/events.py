@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["KINDS", "LINK_KINDS", "MEASURE_KINDS", "SOURCE_KINDS", "EventView"]
 
-SOURCE_KINDS = ("source_failed", "source_suspect", "source_recovered", "edition_changed")
+SOURCE_KINDS = ("source_failed", "source_suspect", "source_recovered", "edition_changed", "list_added", "list_removed")
 MEASURE_KINDS = ("added", "ended", "expired", "renamed", "changed", "reappeared")
 LINK_KINDS = ("link_dead", "link_moved", "link_recovered", "page_changed")
 KINDS = SOURCE_KINDS + MEASURE_KINDS + LINK_KINDS

@@ -28,6 +28,8 @@ _KINDS: dict[str, dict[str, str]] = {
         "source_suspect": "取得内容に疑義",
         "source_recovered": "取得復旧",
         "edition_changed": "版の更新",
+        "list_added": "一覧の追加",
+        "list_removed": "一覧の削除",
     },
     "en": {
         "added": "Added",
@@ -44,6 +46,8 @@ _KINDS: dict[str, dict[str, str]] = {
         "source_suspect": "Source suspect",
         "source_recovered": "Source recovered",
         "edition_changed": "New edition",
+        "list_added": "Lists added",
+        "list_removed": "Lists removed",
     },
 }
 
