@@ -1,7 +1,7 @@
 """Field-level and word-level differences between two versions of a measure.
 
-Japanese has no spaces, so a "word" here is a run of one script: a kanji compound, a run of
-hiragana, of katakana, a latin word or number, a run of spaces, or one punctuation mark.
+Japanese has no spaces, so a "word" is a run of one script (notifiers.textdiff.tokenize: a
+kanji compound, a kana run, a latin word or number, spaces, one punctuation mark).
 difflib aligns those runs, which reads like a word diff (「令和8年度」→「令和10年度」 changes
 only 「8」) instead of a character soup.
 """
@@ -9,28 +9,18 @@ only 「8」) instead of a character soup.
 from __future__ import annotations
 
 import difflib
-import re
 import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel
 
+# One tokenizer for digests and pages, so a change reads the same in a mail and on the web.
+from notifiers.textdiff import tokenize
+
 __all__ = ["DiffRun", "FieldChange", "field_changes", "same_text", "tokenize", "word_diff", "LONG_TEXT"]
 
 # Values longer than this are shown as one merged word diff rather than old → new.
 LONG_TEXT = 40
-
-_TOKEN = re.compile(
-    r"""
-      [0-9A-Za-z\uFF10-\uFF19\uFF21-\uFF3A\uFF41-\uFF5A]+   # latin word or number (also full-width)
-    | \s+
-    | [\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF々〆ヶ]+      # kanji compound
-    | [\u3041-\u309F]+                                      # hiragana run
-    | [\u30A0-\u30FF\u31F0-\u31FF\uFF66-\uFF9F]+            # katakana run
-    | .                                                     # anything else, alone
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 
 
 class DiffRun(BaseModel):
@@ -47,10 +37,6 @@ class FieldChange(BaseModel):
     old: str
     new: str
     runs: list[DiffRun] | None = None
-
-
-def tokenize(text: str) -> list[str]:
-    return _TOKEN.findall(text)
 
 
 def word_diff(old: str, new: str) -> list[DiffRun]:
