@@ -4,7 +4,8 @@ smtplib, not aiosmtplib: delivery is one plain function the scheduler calls (DES
 "units of work"), so an event loop would add nothing but a dependency. Every failure of
 smtplib, ssl or the socket underneath becomes one :class:`NotifyError` line naming the
 server; the password is only ever handed to ``SMTP.login`` (and smtplib's debug output,
-which would print it base64-encoded, stays off).
+which would print it base64-encoded, stays off). TLS (STARTTLS or implicit) always verifies
+the server's certificate and name, against ``ca_file`` if set, else the system's CAs.
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ def send_email(message: Message, options: EmailOptions, idempotency_key: str, *,
             _quit(smtp)
     except smtplib.SMTPException as exc:
         raise NotifyError(f"SMTP server {server}: {_describe_smtp(exc)}") from exc
+    except ssl.SSLCertVerificationError as exc:
+        trusted = f"ca_file {options.ca_file}" if options.ca_file else "the system's CAs"
+        reason = _one_line(exc.verify_message or exc.reason or str(exc))
+        raise NotifyError(f"SMTP server {server}: certificate verification failed: {reason} (trusting {trusted})") from exc
     except ssl.SSLError as exc:
         raise NotifyError(f"SMTP server {server}: TLS failed: {_one_line(exc.reason or str(exc))}") from exc
     except TimeoutError as exc:
@@ -90,20 +95,30 @@ def _address(text: str) -> Address:
         raise NotifyError(str(exc)) from None
 
 
+def _tls_context(options: EmailOptions) -> ssl.SSLContext:
+    """Verifying client context; with ``ca_file`` it trusts that bundle only (checked at load, read again here)."""
+    try:
+        return ssl.create_default_context(cafile=options.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        raise NotifyError(f"cannot load ca_file {options.ca_file}: {_one_line(reason)}") from exc
+
+
 def _connect(options: EmailOptions) -> smtplib.SMTP:
-    context = ssl.create_default_context()
+    if options.security == "none":
+        return smtplib.SMTP(options.smtp_host, options.port, timeout=options.timeout_s)
+    context = _tls_context(options)
     if options.security == "tls":
         return smtplib.SMTP_SSL(options.smtp_host, options.port, timeout=options.timeout_s, context=context)
     smtp = smtplib.SMTP(options.smtp_host, options.port, timeout=options.timeout_s)
-    if options.security == "starttls":
-        try:
-            smtp.starttls(context=context)
-        except smtplib.SMTPNotSupportedError:
-            smtp.close()
-            raise NotifyError(f"SMTP server {options.smtp_host}:{options.port} does not offer STARTTLS") from None
-        except BaseException:
-            smtp.close()
-            raise
+    try:
+        smtp.starttls(context=context)
+    except smtplib.SMTPNotSupportedError:
+        smtp.close()
+        raise NotifyError(f"SMTP server {options.smtp_host}:{options.port} does not offer STARTTLS") from None
+    except BaseException:
+        smtp.close()
+        raise
     return smtp
 
 

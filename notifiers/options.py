@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from email.headerregistry import Address
 from email.utils import getaddresses
 from typing import Literal
@@ -55,6 +56,7 @@ class EmailOptions(NotifierOptions):
     sender: str
     recipients: list[str] = Field(min_length=1)
     timeout_s: float = Field(default=30.0, gt=0, le=300)
+    ca_file: str | None = Field(default=None, description="PEM bundle trusted instead of the system's CAs")
 
     @property
     def port(self) -> int:
@@ -73,6 +75,20 @@ class EmailOptions(NotifierOptions):
             parse_address(value)
         return values
 
+    @field_validator("ca_file")
+    @classmethod
+    def _check_ca_file(cls, value: str | None) -> str | None:
+        # Loaded now, so that a wrong path or a file without certificates fails at load, not at 08:00.
+        if value is not None:
+            try:
+                ssl.create_default_context(cafile=value)
+            except FileNotFoundError:
+                raise ValueError(f"no such file {value!r}") from None
+            except (OSError, ssl.SSLError) as exc:
+                reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+                raise ValueError(f"cannot load certificates from {value!r}: {reason}") from None
+        return value
+
     @model_validator(mode="after")
     def _check_login(self) -> EmailOptions:
         if (self.username is None) != (self.password is None):
@@ -80,6 +96,8 @@ class EmailOptions(NotifierOptions):
         # Over `security: none` a password crosses the network in clear: only on this machine.
         if self.username is not None and self.security == "none" and not _is_loopback(self.smtp_host):
             raise ValueError("refusing to send a password without TLS to a host other than this machine")
+        if self.ca_file is not None and self.security == "none":
+            raise ValueError("ca_file needs security starttls or tls")
         return self
 
 
