@@ -8,7 +8,8 @@ ports or anything else on a private network. Two checks:
   ``getaddrinfo``, *every* address it resolves to is checked against the ``AddressPolicy``,
   and the socket is opened to one of those checked addresses (never to the name again), so a
   redirect hop, a keep-alive reconnect or a DNS answer that changes between check and connect
-  (rebinding) cannot slip past. ``guarded_transport()`` builds an httpx transport with it;
+  (rebinding) cannot slip past; its sockets are plain asyncio streams (``AsyncioBackend``,
+  lighter than httpcore's AnyIO default). ``guarded_transport()`` builds an httpx transport with it;
   ``HostPools`` keeps one such transport per origin for clients that talk to many hosts.
 
 Policy (``AddressPolicy``):
@@ -40,14 +41,17 @@ import ssl
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpcore
+from httpcore._utils import is_socket_readable  # noqa: PLC2701 (a small, stable helper)
 import httpx
 
 from monitor.errors import FetchError
 
 __all__ = [
     "AddressPolicy",
+    "AsyncioBackend",
     "BlockedAddress",
     "GuardedBackend",
     "HostPools",
@@ -154,7 +158,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                  inner: httpcore.AsyncNetworkBackend | None = None) -> None:
         self._policy = policy
         self._resolver = resolver
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
@@ -178,6 +182,96 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend on plain asyncio streams.
+
+    httpcore's default for asyncio goes through AnyIO: a cancel scope per read and write, and
+    a dict of socket attributes rebuilt each time a pooled connection is checked for reuse.
+    On a link check run that was a quarter of the CPU per request. Same contract, same
+    httpcore exceptions (``ConnectError``, ``ReadTimeout`` …), fewer layers.
+    """
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+                          ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, local_addr=(local_address, 0) if local_address else None)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc) or "connect timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        sock = writer.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return _AsyncioStream(reader, writer)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+                                  ) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddress("unix sockets are never reached from a URL")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class _AsyncioStream(httpcore.AsyncNetworkStream):
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(str(exc) or "read timed out") from exc
+        except OSError as exc:
+            raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        try:
+            if self._writer.is_closing():
+                raise ConnectionResetError("connection closed")
+            self._writer.write(buffer)
+            async with asyncio.timeout(timeout):
+                await self._writer.drain()  # returns at once unless the send buffer is full
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
+        except OSError as exc:
+            raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
+
+    async def aclose(self) -> None:
+        self._writer.close()  # no wait: a TLS close_notify must not hold a check
+
+    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        except TimeoutError as exc:
+            self._writer.close()
+            raise httpcore.ConnectTimeout(str(exc) or "TLS handshake timed out") from exc
+        except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; named for the reader
+            self._writer.close()
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # asked before reusing a pooled connection: closed or not
+            return (self._reader.at_eof() or self._writer.is_closing()
+                    or is_socket_readable(self._writer.get_extra_info("socket")))
+        if info in ("ssl_object", "socket"):
+            return self._writer.get_extra_info(info)
+        if info in ("client_addr", "server_addr"):
+            return self._writer.get_extra_info("sockname" if info == "client_addr" else "peername")
+        return None
 
 
 def guarded_transport(policy: AddressPolicy, *, verify: ssl.SSLContext | bool = True,
@@ -240,6 +334,8 @@ class HostPools(httpx.AsyncBaseTransport):
             del self._busy[key]
 
     async def _evict(self) -> None:
+        if len(self._pools) <= self._max_pools:  # the common case, checked per request: O(1)
+            return
         idle = [key for key in self._pools if key not in self._busy]  # oldest first
         for key in idle[: max(0, len(self._pools) - self._max_pools)]:
             await self._pools.pop(key).aclose()
@@ -252,9 +348,8 @@ class _Released(httpx.AsyncByteStream):
         self._stream = stream
         self._on_close: Callable[[], None] | None = on_close
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()  # the inner iterator itself: no generator per chunk
 
     async def aclose(self) -> None:
         try:
