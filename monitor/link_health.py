@@ -24,6 +24,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, aclosing, contextmanager
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy.exc import IntegrityError
+
 from store.database import SessionFactory, transaction
 from store.link_state import DueLink, due_hosts, due_links
 from store.locks import new_holder, release, try_acquire
@@ -41,6 +43,7 @@ log = logging.getLogger("sesaku_monitor.links")
 ProgressFactory = Callable[[int], AbstractContextManager[Progress | None]]
 # The run lock of a host: the same name monitor.jobs gives the job ("links", host).
 _LOCK_PREFIX = "links:"
+_WRITE_ATTEMPTS = 3
 
 
 def check_host_links(config: Config, sessions: SessionFactory, now: datetime, host: str) -> LinkReport:
@@ -88,8 +91,24 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
                                user_agent=config.http.user_agent)
 
     def write(batch: list[LinkCheckResult]) -> None:
-        with transaction(sessions) as session:
-            record_batch(session, batch, link_ids, settings, report, now)
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            written = LinkReport()  # merged only once committed: a batch written again counts once
+            try:
+                with transaction(sessions) as session:
+                    record_batch(session, batch, link_ids, settings, written, now)
+            except IntegrityError:
+                # Page bodies are content-addressed: another runner (a host checked side by side
+                # in the fleet) stored the same bytes between our look and our insert. Its row is
+                # committed now, so the batch written again finds it.
+                if attempt == _WRITE_ATTEMPTS:
+                    raise
+                log.info("link checks: a page body was stored by another runner at the same time; writing the batch again")
+                continue
+            report.checked += written.checked
+            report.dead.extend(written.dead)
+            report.recovered.extend(written.recovered)
+            report.moved.extend(written.moved)
+            return
 
     results = check_links(list(link_ids), checker, progress=advance, clock=_run_clock(now), resolver=resolver)
     batch: list[LinkCheckResult] = []

@@ -29,6 +29,7 @@ import logging
 import os
 import signal
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -242,6 +243,10 @@ def run_worker(config: Config, *, concurrency: int | None = None) -> None:
 async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> None:
     life = _Life(asyncio.Event())
     loop = asyncio.get_running_loop()
+    # procrastinate runs a sync task in the loop's default thread pool, which asyncio sizes
+    # from the CPUs (min(32, cpus + 4)): 6 on two CPUs, however many slots were asked for.
+    # A unit mostly waits on the network: one thread per slot, and one for the tick's query.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=concurrency + 1, thread_name_prefix="sesaku-job"))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, life.stop)
     name = f"{socket.gethostname()}:{os.getpid()}"
