@@ -70,7 +70,8 @@ def setup_logging(*, as_json: bool, level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # APScheduler says "Running job …" at every run and Alembic describes its context at
-    # every start; our own lines say what matters.
-    for chatty in ("apscheduler", "alembic"):
+    # APScheduler says "Running job …" at every run, Alembic describes its context at every
+    # start and httpx logs every request (millions of link checks a week); our own lines say
+    # what matters.
+    for chatty in ("apscheduler", "alembic", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
