@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,14 @@ def _postgres_admin_url() -> str | None:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database of each backend: the same tests run on both."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'monitor.db'}"
+@contextmanager
+def fresh_database(kind: str, folder: Path, prefix: str = "sesaku_test") -> Iterator[str]:
+    """A new, upgraded database of ``kind`` (sqlite | postgresql), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'monitor.db'}"
         return
     admin_url = _postgres_admin_url()
-    name = f"sesaku_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -64,6 +65,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each backend: the same tests run on both."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 def source_entry(source_id: str, url: str, **overrides: Any) -> dict[str, Any]:

@@ -9,9 +9,7 @@ then failing until dead) and its ``link_dead`` event are written through the sto
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,15 +19,14 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from monitor.check import open_store, run_check
 from monitor.config import Config
 from monitor.loopback_site import Route, running_site
-from store.database import SessionFactory, open_engine, transaction, upgrade
+from store.database import SessionFactory, transaction
 from store.models import Event, Link, LinkCheck, Measure
-from tests.conftest import NATIONWIDE, POSTGRES_ENV, TAMA, make_config, seed_text, source_entry
+from tests.conftest import NATIONWIDE, TAMA, fresh_database, make_config, seed_text, source_entry
 from tests.versions import derive, insert_row, remove_row, set_cell
 from web import create_app
 
@@ -134,35 +131,9 @@ def _link_history(sessions: SessionFactory) -> tuple[int, int]:
         return link.id, js.id
 
 
-@contextmanager
-def _database(kind: str, tmp: Any) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'web.db'}"
-        return
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} is not set: in CI the PostgreSQL suite must run")
-        pytest.skip(f"PostgreSQL part skipped: {POSTGRES_ENV} is not set")
-    name = f"sesaku_web_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    engine = open_engine(url, require_current=False)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def web_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDB]:
-    with _database(request.param, tmp_path_factory.mktemp("web")) as url:
+    with fresh_database(request.param, tmp_path_factory.mktemp("web"), prefix="sesaku_web") as url:
         db = build(url)
         yield db
         db.sessions.kw["bind"].dispose()
