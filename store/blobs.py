@@ -7,11 +7,16 @@ import zlib
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .models import Blob
 
 __all__ = ["put_blob", "get_blob", "sha256_of"]
+
+# INSERT … ON CONFLICT DO NOTHING, in each backend's own words.
+_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 def sha256_of(data: bytes) -> str:
@@ -19,13 +24,19 @@ def sha256_of(data: bytes) -> str:
 
 
 def put_blob(session: Session, data: bytes, now: datetime) -> str:
-    """Store ``data`` once under its sha256 and return the hash."""
+    """Store ``data`` once under its sha256 and return the hash.
+
+    Two writers may store the same new bytes at the same moment (two hosts serving one page,
+    two lists with one body): the insert does nothing when the row is already there, so the
+    second writer's transaction goes on instead of failing on the primary key.
+    """
     digest = sha256_of(data)
     if session.get(Blob, digest) is None:
         packed = zlib.compress(data, 6)
         compression, stored = ("zlib", packed) if len(packed) < len(data) else ("none", data)
-        session.add(Blob(sha256=digest, size=len(data), compression=compression, data=stored, created_at=now))
-        session.flush()
+        row = {"sha256": digest, "size": len(data), "compression": compression, "data": stored, "created_at": now}
+        insert = _INSERTS[session.get_bind().dialect.name]
+        session.execute(insert(Blob).values(**row).on_conflict_do_nothing(index_elements=["sha256"]))
     return digest
 
 
