@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
@@ -33,6 +34,8 @@ def test_two_writers_storing_the_same_new_bytes_both_succeed(database_url):
 
     racer = threading.Thread(target=write_second)
     racer.start()
+    # Let the second writer look (nothing there yet) and block on its insert before the first commits.
+    time.sleep(0.5)
     first.commit()
     racer.join(timeout=30)
     assert not racer.is_alive() and errors == []
