@@ -40,6 +40,7 @@ from procrastinate import App, PsycopgConnector, RetryStrategy
 from procrastinate import exceptions as queue_errors
 from procrastinate.worker import Worker
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from store.database import SessionFactory, open_engine, session_factory, transaction
 from store.errors import StoreError
@@ -177,10 +178,16 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
     @app.periodic(cron=settings.tick, periodic_id="tick")
     @app.task(name=TICK_TASK, queue=QUEUE, queueing_lock="tick")
     async def tick(timestamp: int) -> str:
-        units = await asyncio.to_thread(due_units, config, sessions, utc_now())
-        queued = 0
-        for unit in units:
-            queued += await _defer(run, unit)
+        # A tick that cannot reach the database (a restart) does nothing: the next tick
+        # finds the same due work, so nothing is lost and the tick is not a failed job.
+        try:
+            units = await asyncio.to_thread(due_units, config, sessions, utc_now())
+            queued = 0
+            for unit in units:
+                queued += await _defer(run, unit)
+        except (*_DATABASE_GONE, SQLAlchemyError) as exc:
+            log.warning("tick skipped, the database is unavailable: %s", _first_line(exc))
+            return "skipped: database unavailable"
         return f"{len(units)} due, {queued} queued"
 
     return app
