@@ -8,7 +8,7 @@ from datetime import date
 
 from .records import normalize_cell
 
-__all__ = ["field_changes", "content_hash", "digest_of", "comparable", "is_expired"]
+__all__ = ["field_changes", "digest_of", "comparable", "is_expired"]
 
 # Separators that cannot occur in normalised text (control characters are whitespace to it).
 _COLUMN, _VALUE = "\x1e", "\x1f"
@@ -25,10 +25,6 @@ def digest_of(normalized: Mapping[str, str], ignore: Iterable[str] = ()) -> str:
     skip = set(ignore)
     payload = _COLUMN.join(f"{column}{_VALUE}{normalized[column]}" for column in sorted(normalized) if column not in skip and normalized[column])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def content_hash(fields: Mapping[str, str], ignore: Iterable[str] = ()) -> str:
-    return digest_of(comparable(fields, ignore))
 
 
 def field_changes(old: Mapping[str, str], new: Mapping[str, str], ignore: Iterable[str] = ()) -> dict[str, dict[str, str]]:

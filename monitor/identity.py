@@ -44,11 +44,16 @@ def _numbered(column: str, records: Sequence[Record]) -> bool:
     return bool(values) and [int(v) for v in values] == list(range(int(values[0]), int(values[0]) + len(values)))
 
 
+def _not_others(source: SourceConfig, ignore: Sequence[str]) -> frozenset[str]:
+    """Columns kept out of an entry's "other fields": the name (weighed on its own) and ignored ones."""
+    return frozenset((source.name_column, *ignore))
+
+
 def make_entry(fields: Mapping[str, str], source: SourceConfig, ignore: Sequence[str], ref: int = 0) -> Entry:
     """Key, name and content digest of a row; every cell is normalised once, here."""
     normalized = {column: normalize_cell(value) for column, value in fields.items()}
     key = KEY_SEPARATOR.join([normalized.get(column, "") for column in source.key_columns])
-    skip = frozenset((source.name_column, *ignore))
+    skip = _not_others(source, ignore)
     return Entry(key, normalized.get(source.name_column, ""), fields=fields, skip=skip, digest=digest_of(normalized, ignore), ref=ref)
 
 
@@ -61,7 +66,7 @@ def entries_for(records: Sequence[Record], columns: Sequence[str], source: Sourc
     """
     header = tuple(columns)
     known = {tuple(fields.values()): entry for fields, entry in previous if tuple(fields) == header}
-    skip = frozenset((source.name_column, *ignore))
+    skip = _not_others(source, ignore)
     entries = []
     for ref, record in enumerate(records):
         same = known.get(tuple(record.cells.values())) if known else None
@@ -74,4 +79,4 @@ def entries_for(records: Sequence[Record], columns: Sequence[str], source: Sourc
 
 def stored_entry(key: str, name: str, fields: Mapping[str, str], digest: str, source: SourceConfig, ignore: Sequence[str], ref: int = 0) -> Entry:
     """An entry for a version already in the store: its key, name and digest were kept."""
-    return Entry(key, name, fields=fields, skip=frozenset((source.name_column, *ignore)), digest=digest, ref=ref)
+    return Entry(key, name, fields=fields, skip=_not_others(source, ignore), digest=digest, ref=ref)
