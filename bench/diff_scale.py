@@ -13,9 +13,10 @@ removed, edited (phone / summary / URL), renamed (name edited slightly), cosmeti
 with a synthetic ``id`` column so that csv-diff, which pairs rows by an exact key only, can run.
 
 Each tool runs in a fresh subprocess, so its peak RSS (VmHWM) is its own: ours parses
-both texts with the ``text-table`` parser, builds entries with ``identity.make_entry``, pairs
-them with ``match.match_records`` and computes ``diff.field_changes`` for every pair whose
-content digest differs (what ``versioning.apply_list`` does, minus the database); csv-diff
+both texts with the ``text-table`` parser, pairs them with ``match.match_versions`` (rows
+published unchanged by their text, the rest by key and similarity after
+``identity.make_entry``) and computes ``diff.field_changes`` for every pair whose content
+digest differs (what ``versioning.apply_list`` does, minus the database); csv-diff
 runs ``load_csv`` + ``compare`` (what its CLI does, minus printing).
 """
 
@@ -308,8 +309,8 @@ def run_ours(workdir: Path, profile: bool, steady: bool = False) -> dict:
     from monitor.config import SourceConfig
     from monitor.diff import field_changes
     from monitor.gcpause import paused_gc
-    from monitor.identity import entries_for, ignored_columns
-    from monitor.match import match_records
+    from monitor.identity import ignored_columns, make_entry, stored_entry, stored_published
+    from monitor.match import match_versions
     from monitor.parsers import Document, parse_document
     from monitor.records import normalize_cell
 
@@ -323,9 +324,15 @@ def run_ours(workdir: Path, profile: bool, steady: bool = False) -> dict:
 
     imported_mb = _peak_mb()
     if steady:
+        # What the store gives back: every current row's fields, key, name and digest.
         with paused_gc():
             old = parse("v1.txt")
-            old_entries = entries_for(old.records, old.columns, source, ignored_columns(source, old.columns, old.records))
+            stored_ignore = ignored_columns(source, old.columns, old.records)
+            stored = []
+            for record in old.records:
+                entry = make_entry(dict(record.cells), source, stored_ignore)
+                stored.append((entry.key, entry.name, dict(record.cells), entry.digest))
+            del old
     profiler = None
     if profile:
         import cProfile
@@ -340,19 +347,34 @@ def run_ours(workdir: Path, profile: bool, steady: bool = False) -> dict:
         t1 = time.perf_counter()
         phases["parse"] = t1 - t0
         ignore = ignored_columns(source, new.columns, new.records)
-        if not steady:
-            old_entries = entries_for(old.records, old.columns, source, ignore)
-        new_entries = entries_for(new.records, new.columns, source, ignore, list(zip((r.cells for r in old.records), old_entries)))
+        if steady:
+            header = tuple(new.columns)
+            old_published = [stored_published(fields, header) for _, _, fields, _ in stored]
+
+            def old_cells(o: int) -> dict[str, str]:
+                return stored[o][2]
+
+            def old_entry(o: int):
+                return stored_entry(*stored[o], source, ignore)
+        else:
+            old_published = [record.published for record in old.records]
+
+            def old_cells(o: int) -> dict[str, str]:
+                return old.records[o].cells
+
+            def old_entry(o: int):
+                return make_entry(old_cells(o), source, ignore)
         t2 = time.perf_counter()
-        phases["entries"] = t2 - t1
-        matching = match_records(old_entries, new_entries, source.match_threshold)
+        phases["published"] = t2 - t1
+        matching = match_versions(old_published, [record.published for record in new.records], old_entry,
+                                  lambda n: make_entry(new.records[n].cells, source, ignore), source.match_threshold)
         t3 = time.perf_counter()
         phases["match"] = t3 - t2
         changed, renamed = [], []
         for o, n in matching.pairs:
-            if old_entries[o].digest == new_entries[n].digest:
+            if matching.old_entries[o].digest == matching.new_entries[n].digest:
                 continue
-            a, b = old.records[o].cells, new.records[n].cells
+            a, b = old_cells(o), new.records[n].cells
             if not field_changes(a, b, ignore):
                 continue
             if normalize_cell(a.get(source.name_column, "")) != normalize_cell(b.get(source.name_column, "")):

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from .config import SourceConfig
 from .diff import digest_of
 from .match import Entry
-from .records import Record, normalize_cell
+from .records import Published, Record, normalize_cell, published_form
 
-__all__ = ["ignored_columns", "row_number_columns", "make_entry", "entries_for", "stored_entry", "KEY_SEPARATOR"]
+__all__ = ["ignored_columns", "row_number_columns", "make_entry", "stored_entry", "stored_published", "KEY_SEPARATOR"]
 
 KEY_SEPARATOR = " | "
 _ROW_NUMBER_HEADERS = {"no", "no.", "番号", "通番", "項番", "№", "連番", "#"}
@@ -49,34 +49,20 @@ def _not_others(source: SourceConfig, ignore: Sequence[str]) -> frozenset[str]:
     return frozenset((source.name_column, *ignore))
 
 
-def make_entry(fields: Mapping[str, str], source: SourceConfig, ignore: Sequence[str], ref: int = 0) -> Entry:
+def make_entry(fields: Mapping[str, str], source: SourceConfig, ignore: Sequence[str]) -> Entry:
     """Key, name and content digest of a row; every cell is normalised once, here."""
     normalized = {column: normalize_cell(value) for column, value in fields.items()}
     key = KEY_SEPARATOR.join([normalized.get(column, "") for column in source.key_columns])
     skip = _not_others(source, ignore)
-    return Entry(key, normalized.get(source.name_column, ""), fields=fields, skip=skip, digest=digest_of(normalized, ignore), ref=ref)
+    return Entry(key, normalized.get(source.name_column, ""), fields=fields, skip=skip, digest=digest_of(normalized, ignore))
 
 
-def entries_for(records: Sequence[Record], columns: Sequence[str], source: SourceConfig, ignore: Sequence[str],
-                previous: Sequence[tuple[Mapping[str, str], Entry]] = ()) -> list[Entry]:
-    """Entries for the rows of a new version.
-
-    A row published exactly as in the previous version (most rows, most of the time) takes
-    that version's key, name and digest instead of being normalised again.
-    """
-    header = tuple(columns)
-    known = {tuple(fields.values()): entry for fields, entry in previous if tuple(fields) == header}
-    skip = _not_others(source, ignore)
-    entries = []
-    for ref, record in enumerate(records):
-        same = known.get(tuple(record.cells.values())) if known else None
-        if same is None:
-            entries.append(make_entry(record.cells, source, ignore, ref))
-        else:
-            entries.append(Entry(same.key, same.name, fields=record.cells, skip=skip, digest=same.digest, ref=ref, same_as=same.ref))
-    return entries
-
-
-def stored_entry(key: str, name: str, fields: Mapping[str, str], digest: str, source: SourceConfig, ignore: Sequence[str], ref: int = 0) -> Entry:
+def stored_entry(key: str, name: str, fields: Mapping[str, str], digest: str, source: SourceConfig, ignore: Sequence[str]) -> Entry:
     """An entry for a version already in the store: its key, name and digest were kept."""
-    return Entry(key, name, fields=fields, skip=_not_others(source, ignore), digest=digest, ref=ref)
+    return Entry(key, name, fields=fields, skip=_not_others(source, ignore), digest=digest)
+
+
+def stored_published(fields: Mapping[str, str], header: tuple[str, ...]) -> Published | None:
+    """A stored row's text as published, to compare with the rows of a new version under
+    ``header``; None when its columns were not those (such a row cannot be unchanged)."""
+    return published_form(fields.values()) if tuple(fields) == header else None

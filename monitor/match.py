@@ -1,6 +1,8 @@
 """Identity of a measure across two versions of a list (pure: no database, no network).
 
-Lists have no stable ids, so identity is found in three steps (DESIGN.md):
+Lists have no stable ids, so identity is found in three steps (DESIGN.md), after rows
+published with exactly the same text as before have paired with their old selves (most rows
+of most versions: they need no normalising, matching or diff at all):
 
 1. the configured key, normalised, pairs rows that kept it; where a key occurs several times
    (the same name under two departments) the rows sharing it are paired by similarity, so a
@@ -12,8 +14,8 @@ Lists have no stable ids, so identity is found in three steps (DESIGN.md):
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +23,7 @@ from rapidfuzz import fuzz, process
 
 from .records import normalize_cell
 
-__all__ = ["Entry", "Matching", "match_records", "similarity"]
+__all__ = ["Entry", "Matching", "match_records", "match_versions", "pair_unchanged", "similarity"]
 
 NAME_WEIGHT = 0.55
 # Above this many candidate pairs the remainder is compared within blocks only (same first
@@ -35,11 +37,11 @@ class Entry:
     other fields as one normalised text, made only when similarity needs it (most entries
     pair by key and never do)."""
 
-    __slots__ = ("key", "name", "digest", "ref", "same_as", "_others", "_fields", "_skip")
+    __slots__ = ("key", "name", "digest", "_others", "_fields", "_skip")
 
     def __init__(self, key: str, name: str, others: str | None = None, *, fields: Mapping[str, str] | None = None,
-                 skip: frozenset[str] = frozenset(), digest: str = "", ref: int = 0, same_as: int | None = None) -> None:
-        self.key, self.name, self.digest, self.ref, self.same_as = key, name, digest, ref, same_as
+                 skip: frozenset[str] = frozenset(), digest: str = "") -> None:
+        self.key, self.name, self.digest = key, name, digest
         self._others, self._fields, self._skip = others, fields, skip
 
     @property
@@ -53,13 +55,16 @@ class Entry:
 @dataclass(slots=True)
 class Matching:
     """(old, new) positions. ``identical`` pairs were published with the same text and need
-    no diff; ``pairs`` are all the others; ``similar`` marks pairs found in step 2."""
+    no diff; ``pairs`` are all the others; ``similar`` marks pairs found in step 2.
+    ``old_entries`` and ``new_entries`` are the entries that were made, by position."""
 
     pairs: list[tuple[int, int]] = field(default_factory=list)
     identical: list[tuple[int, int]] = field(default_factory=list)
     similar: set[tuple[int, int]] = field(default_factory=set)
     added: list[int] = field(default_factory=list)
     ended: list[int] = field(default_factory=list)
+    old_entries: Mapping[int, Entry] = field(default_factory=dict)
+    new_entries: Mapping[int, Entry] = field(default_factory=dict)
 
 
 def similarity(old: Entry, new: Entry) -> float:
@@ -67,42 +72,72 @@ def similarity(old: Entry, new: Entry) -> float:
     return NAME_WEIGHT * fuzz.ratio(old.name, new.name) + (1 - NAME_WEIGHT) * fuzz.ratio(old.others, new.others)
 
 
-def match_records(old: Sequence[Entry], new: Sequence[Entry], threshold: float = 70.0) -> Matching:
-    """Pair old and new entries one-to-one; a new entry's ``same_as`` names the old entry
-    published with exactly the same text, which pairs before anything else is looked at."""
-    matching = Matching()
-    old_left, new_left = _pair_identical(old, new, matching)
-    old_rest, new_rest = _pair_by_key(old, new, old_left, new_left, matching)
-    for pair in _pair_by_similarity(old, new, old_rest, new_rest, threshold):
-        matching.pairs.append(pair)
-        matching.similar.add(pair)
-    paired_old = {o for o, _ in matching.pairs} | {o for o, _ in matching.identical}
-    paired_new = {n for _, n in matching.pairs} | {n for _, n in matching.identical}
-    matching.ended = [i for i in range(len(old)) if i not in paired_old]
-    matching.added = [j for j in range(len(new)) if j not in paired_new]
+def match_versions(old: Sequence[Hashable | None], new: Sequence[Hashable], old_entry: Callable[[int], Entry],
+                   new_entry: Callable[[int], Entry], threshold: float = 70.0) -> Matching:
+    """Pair two versions of a list given each row's published text (``Record.published``);
+    entries are asked for only for the rows that were not published unchanged."""
+    identical, old_left, new_left = pair_unchanged(old, new)
+    old_entries = {o: old_entry(o) for o in old_left}
+    new_entries = {n: new_entry(n) for n in new_left}
+    matching = match_records(old_entries, new_entries, threshold)
+    matching.identical, matching.old_entries, matching.new_entries = identical, old_entries, new_entries
     return matching
 
 
-def _pair_identical(old: Sequence[Entry], new: Sequence[Entry], matching: Matching) -> tuple[list[int], list[int]]:
-    taken: set[int] = set()
+def pair_unchanged(old: Sequence[Hashable | None], new: Sequence[Hashable]) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """(old, new) pairs of rows with the same published text, the rest of old, the rest of new.
+
+    A row published twice with the same text pairs with the old copies in list order; an
+    old row given as None (its columns were different) pairs with nothing here.
+    """
+    waiting: dict[Hashable, int] = {}
+    more: dict[Hashable, deque[int]] = defaultdict(deque)
+    unpairable: list[int] = []
+    for index, text in enumerate(old):
+        if text is None:
+            unpairable.append(index)
+        elif waiting.setdefault(text, index) != index:
+            more[text].append(index)
+    identical: list[tuple[int, int]] = []
     new_left: list[int] = []
-    for index, entry in enumerate(new):
-        same = entry.same_as
-        if same is not None and same not in taken:
-            taken.add(same)
-            matching.identical.append((same, index))
-        else:
+    for index, text in enumerate(new):
+        same = waiting.pop(text, None)
+        if same is None:
             new_left.append(index)
-    return [index for index in range(len(old)) if index not in taken], new_left
+            continue
+        identical.append((same, index))
+        if more and text in more:
+            waiting[text] = more[text].popleft()
+            if not more[text]:
+                del more[text]
+    old_left = sorted([*waiting.values(), *unpairable, *(index for queue in more.values() for index in queue)])
+    return identical, old_left, new_left
 
 
-def _pair_by_key(old: Sequence[Entry], new: Sequence[Entry], old_left: list[int], new_left: list[int], matching: Matching) -> tuple[list[int], list[int]]:
+def match_records(old: Mapping[int, Entry] | Sequence[Entry], new: Mapping[int, Entry] | Sequence[Entry], threshold: float = 70.0) -> Matching:
+    """Pair old and new entries one-to-one by key, then by similarity; entries are named by
+    their position in a list or their key in a mapping."""
+    old = old if isinstance(old, Mapping) else dict(enumerate(old))
+    new = new if isinstance(new, Mapping) else dict(enumerate(new))
+    matching = Matching(old_entries=old, new_entries=new)
+    old_rest, new_rest = _pair_by_key(old, new, matching)
+    for pair in _pair_by_similarity(old, new, old_rest, new_rest, threshold):
+        matching.pairs.append(pair)
+        matching.similar.add(pair)
+    paired_old = {o for o, _ in matching.pairs}
+    paired_new = {n for _, n in matching.pairs}
+    matching.ended = [i for i in old if i not in paired_old]
+    matching.added = [j for j in new if j not in paired_new]
+    return matching
+
+
+def _pair_by_key(old: Mapping[int, Entry], new: Mapping[int, Entry], matching: Matching) -> tuple[list[int], list[int]]:
     old_by_key: dict[str, list[int]] = defaultdict(list)
-    for index in old_left:
-        old_by_key[old[index].key].append(index)
+    for index, entry in old.items():
+        old_by_key[entry.key].append(index)
     new_by_key: dict[str, list[int]] = defaultdict(list)
-    for index in new_left:
-        new_by_key[new[index].key].append(index)
+    for index, entry in new.items():
+        new_by_key[entry.key].append(index)
     old_rest: list[int] = []
     new_rest: list[int] = []
     for key, news in new_by_key.items():
@@ -140,7 +175,7 @@ def _take_best(scored: list[tuple[float, int, int]], floor: float) -> list[tuple
     return pairs
 
 
-def _pair_by_similarity(old: Sequence[Entry], new: Sequence[Entry], old_rest: list[int], new_rest: list[int], threshold: float) -> list[tuple[int, int]]:
+def _pair_by_similarity(old: Mapping[int, Entry], new: Mapping[int, Entry], old_rest: list[int], new_rest: list[int], threshold: float) -> list[tuple[int, int]]:
     if not old_rest or not new_rest:
         return []
     if len(old_rest) * len(new_rest) <= MAX_PAIRS:
@@ -154,7 +189,7 @@ def _pair_by_similarity(old: Sequence[Entry], new: Sequence[Entry], old_rest: li
     return _take_best(scored, threshold)
 
 
-def _score_block(old: Sequence[Entry], new: Sequence[Entry], olds: list[int], news: list[int], threshold: float) -> list[tuple[float, int, int]]:
+def _score_block(old: Mapping[int, Entry], new: Mapping[int, Entry], olds: list[int], news: list[int], threshold: float) -> list[tuple[float, int, int]]:
     names = process.cdist([old[o].name for o in olds], [new[n].name for n in news], scorer=fuzz.ratio, dtype=np.uint8, workers=-1)
     # A pair whose name alone cannot lift it over the threshold is not worth the field comparison.
     best_possible = NAME_WEIGHT * names.astype(np.float32) + (1 - NAME_WEIGHT) * 100
@@ -162,13 +197,16 @@ def _score_block(old: Sequence[Entry], new: Sequence[Entry], olds: list[int], ne
     scored = []
     for r, c in zip(rows.tolist(), cols.tolist()):
         o, n = olds[r], news[c]
-        total = NAME_WEIGHT * float(names[r, c]) + (1 - NAME_WEIGHT) * fuzz.ratio(old[o].others, new[n].others)
+        name_part = NAME_WEIGHT * float(names[r, c])
+        # rapidfuzz stops early (and answers 0) below the score the fields must reach.
+        need = max(0.0, (threshold - name_part) / (1 - NAME_WEIGHT) - 1e-6)
+        total = name_part + (1 - NAME_WEIGHT) * fuzz.ratio(old[o].others, new[n].others, score_cutoff=need)
         if total >= threshold:
             scored.append((-total, o, n))
     return scored
 
 
-def _blocks(old: Sequence[Entry], new: Sequence[Entry], old_rest: list[int], new_rest: list[int]) -> list[tuple[list[int], list[int]]]:
+def _blocks(old: Mapping[int, Entry], new: Mapping[int, Entry], old_rest: list[int], new_rest: list[int]) -> list[tuple[list[int], list[int]]]:
     by_prefix_old: dict[str, list[int]] = defaultdict(list)
     by_prefix_new: dict[str, list[int]] = defaultdict(list)
     for o in old_rest:

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
-__all__ = ["EMPTY_MARKS", "ParsedList", "Record", "normalize_text", "normalize_cell"]
+__all__ = ["EMPTY_MARKS", "ParsedList", "Published", "Record", "normalize_text", "normalize_cell", "published_form"]
 
 # Cells that mean "nothing here" in Japanese government tables.
 EMPTY_MARKS = frozenset({"-", "－", "―", "‐", "ー", "—", "–"})
 
-_SPACES = re.compile(r"\s+")
 # Most formats carry no URLs behind cells: one shared empty mapping, not a dict per row.
 NO_LINKS: Mapping[str, list[str]] = MappingProxyType({})
 
 
 def normalize_text(value: str) -> str:
     """NFKC, every run of whitespace (full-width spaces and line breaks included) as one space."""
-    # Same result as _SPACES.sub(" ", ...).strip() (str.split and re's \s agree on what is
+    # Same result as re.sub(r"\s+", " ", ...).strip() (str.split and re's \s agree on what is
     # whitespace), at about a third of the cost: this runs for every cell of every version.
     return " ".join((value if value.isascii() else unicodedata.normalize("NFKC", value)).split())
 
@@ -34,22 +32,70 @@ def normalize_cell(value: str) -> str:
     return "" if text in EMPTY_MARKS else text
 
 
-@dataclass(slots=True)
+# A row's cells as published, in one hashable: equal exactly when the cells are equal.
+Published = str | tuple[str, ...]
+
+
+def published_form(values: Iterable[str]) -> Published:
+    """The cells joined by tabs, as a text list publishes them; the tuple of cells where a cell
+    itself holds a tab (a string never equals a tuple, so the two forms cannot be confused)."""
+    cells = tuple(values)
+    joined = "\t".join(cells)
+    return joined if joined.count("\t") == len(cells) - 1 else cells
+
+
 class Record:
     """One row of a list.
 
     ``cells`` keeps the text exactly as published (column name → text); ``links`` holds the
     URLs a format carries beside the text (HTML ``href``, Excel hyperlinks), in cell order;
     ``line`` says where the row began (line, row or page:row) for error messages.
+
+    A row of tab-separated text keeps its line and splits it into cells only when asked:
+    most rows of a new version were published exactly as before, are paired by that text
+    (``published``) and never need their cells.
     """
 
-    cells: dict[str, str]
-    line: str = ""
-    links: Mapping[str, list[str]] = field(default_factory=lambda: NO_LINKS)
+    __slots__ = ("_cells", "_columns", "_text", "line", "links")
+
+    def __init__(self, cells: dict[str, str], line: str = "", links: Mapping[str, list[str]] = NO_LINKS) -> None:
+        self._cells: dict[str, str] | None = cells
+        self._columns: tuple[str, ...] = ()
+        self._text: str | None = None
+        self.line = line
+        self.links = links
+
+    @classmethod
+    def from_text(cls, columns: tuple[str, ...], text: str, line: str = "") -> Record:
+        """A row given as one line with a tab between cells, exactly one cell per column."""
+        record = cls.__new__(cls)
+        record._cells, record._columns, record._text = None, columns, text
+        record.line, record.links = line, NO_LINKS
+        return record
+
+    @property
+    def cells(self) -> dict[str, str]:
+        if self._cells is None:
+            self._cells = dict(zip(self._columns, (self._text or "").split("\t")))
+        return self._cells
+
+    @property
+    def published(self) -> Published:
+        return self._text if self._text is not None else published_form(self.cells.values())
 
     @property
     def normalized(self) -> dict[str, str]:
         return {column: normalize_cell(text) for column, text in self.cells.items()}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (self.cells, self.line, dict(self.links)) == (other.cells, other.line, dict(other.links))
+
+    __hash__ = None  # type: ignore[assignment]  # a record is mutable (line, links)
+
+    def __repr__(self) -> str:
+        return f"Record({self.cells!r}, line={self.line!r})"
 
 
 @dataclass(slots=True)

@@ -21,8 +21,8 @@ from store.queries import current_versions
 from .cells import extract_end_date, extract_urls
 from .config import SourceConfig
 from .diff import field_changes, is_expired
-from .identity import entries_for, ignored_columns, stored_entry
-from .match import Entry, match_records
+from .identity import ignored_columns, make_entry, stored_entry, stored_published
+from .match import Entry, match_versions
 from .records import ParsedList, Record, normalize_cell
 from .report import MeasureChange, SourceReport
 
@@ -44,10 +44,18 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     """Match ``parsed`` against the current list and write what changed."""
     ctx = _Context(session, source, snapshot, now, ignored_columns(source, parsed.columns, parsed.records), baseline, report)
     current = current_versions(session, source.id)
-    old_entries = [stored_entry(m.key, v.name, v.fields, v.content_hash, source, ctx.ignore, ref=i) for i, (m, v) in enumerate(current)]
-    previous = [(version.fields, entry) for (_, version), entry in zip(current, old_entries)]
-    new_entries = entries_for(parsed.records, parsed.columns, source, ctx.ignore, previous)
-    matching = match_records(old_entries, new_entries, source.match_threshold)
+    header = tuple(parsed.columns)
+
+    def old_entry(o: int) -> Entry:
+        measure, version = current[o]
+        return stored_entry(measure.key, version.name, version.fields, version.content_hash, source, ctx.ignore)
+
+    matching = match_versions(
+        [stored_published(version.fields, header) for _, version in current],
+        [record.published for record in parsed.records],
+        old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold,
+    )
+    old_entries, new_entries = matching.old_entries, matching.new_entries
     for o, n in matching.pairs:  # rows published identically (matching.identical) cannot have changed
         if old_entries[o].digest != new_entries[n].digest:
             _update(ctx, *current[o], parsed.records[n], new_entries[n])

@@ -12,7 +12,7 @@ from ..cells import read_edition
 from ..errors import ParseError
 from ..records import ParsedList, Record, normalize_text
 
-__all__ = ["Row", "rows_to_list"]
+__all__ = ["Row", "lines_to_list", "rows_to_list"]
 
 # (where the row began, its cells, the URLs behind each cell if the format has them)
 Row = tuple[str, Sequence[str], Sequence[Sequence[str]] | None]
@@ -28,13 +28,19 @@ def _any_filled(cells: Sequence[str]) -> bool:
 
 
 def _repeats_header(cells: Sequence[str], header_key: list[str]) -> bool:
-    """``_column_names(cells) == header_key``. Most rows differ from the header in their first
-    cell already, and one far longer than the header's first name cannot normalise to it, so
-    only rows that could be a repeated header are normalised in full."""
-    first = cells[0] if cells else ""
-    if len(first) > 2 * len(header_key[0]) + 4 or (normalize_text(first) or "列1") != header_key[0]:
-        return False
-    return _column_names(cells) == header_key
+    """``_column_names(cells) == header_key``; only rows that could be a repeated header by
+    their first cell are normalised in full."""
+    return _could_repeat_header(cells[0] if cells else "", header_key) and _column_names(cells) == header_key
+
+
+def _could_repeat_header(first: str, header_key: list[str]) -> bool:
+    """Most rows differ from the header in their first cell already."""
+    return len(first) <= _header_reach(header_key) and (normalize_text(first) or "列1") == header_key[0]
+
+
+def _header_reach(header_key: list[str]) -> int:
+    """A first cell longer than this cannot normalise to the header's first name."""
+    return 2 * len(header_key[0]) + 4
 
 
 def _is_header(cells: Sequence[str], header_contains: str | None) -> bool:
@@ -58,6 +64,40 @@ def _column_names(cells: Sequence[str]) -> list[str]:
     return columns
 
 
+class _ListBuilder:
+    """One list being read row by row: the titles above the header, the header, the records."""
+
+    def __init__(self, header_contains: str | None) -> None:
+        self.header_contains = header_contains
+        self.titles: list[str] = []
+        self.columns: list[str] | None = None
+        self.parsed = ParsedList(columns=[], records=[])
+
+    def add(self, line: str, cells: Sequence[str], links: Sequence[Sequence[str]] | None) -> None:
+        columns = self.columns
+        if columns is None:
+            if _is_header(cells, self.header_contains):
+                self.columns = self.parsed.columns = _column_names(cells)
+            elif _filled(cells):
+                self.titles.append(" ".join(normalize_text(c) for c in cells if normalize_text(c)))
+            return
+        if not _any_filled(cells) or _repeats_header(cells, columns):
+            return
+        if len(cells) == 1 and len(columns) > 1:
+            self.titles.append(normalize_text(cells[0]))
+            return
+        self.parsed.records.append(_record(line, cells, links, columns, self.parsed))
+
+    def finish(self, where: str) -> ParsedList:
+        if self.columns is None:
+            wanted = f" containing {self.header_contains!r}" if self.header_contains else ""
+            raise ParseError(f"{where}: no header row{wanted} (no row with two or more filled cells)")
+        parsed, titles = self.parsed, self.titles
+        parsed.title = next((t for t in titles if t), "")
+        parsed.edition, parsed.as_of = next(((e, d) for e, d in map(read_edition, titles) if e), ("", None))
+        return parsed
+
+
 def rows_to_list(rows: Iterable[Row], *, where: str, header_contains: str | None = None) -> ParsedList:
     """Find the header, then turn every later row into a Record.
 
@@ -65,33 +105,38 @@ def rows_to_list(rows: Iterable[Row], *, where: str, header_contains: str | None
     page number, 「令和4年4月1日時点」), is not a record. A short row is padded and warned
     about; a long row whose extra cells hold text is an error, since text would be lost.
     """
-    titles: list[str] = []
-    columns: list[str] | None = None
-    header_key: list[str] = []
-    parsed = ParsedList(columns=[], records=[])
+    builder = _ListBuilder(header_contains)
     for line, cells, links in rows:
-        if columns is None:
-            if _is_header(cells, header_contains):
-                columns = _column_names(cells)
-                header_key = columns
-                parsed.columns = columns
-            elif _filled(cells):
-                titles.append(" ".join(normalize_text(c) for c in cells if normalize_text(c)))
-            continue
-        if not _any_filled(cells):
-            continue
-        if _repeats_header(cells, header_key):
-            continue
-        if len(cells) == 1 and len(columns) > 1:
-            titles.append(normalize_text(cells[0]))
-            continue
-        parsed.records.append(_record(line, cells, links, columns, parsed))
-    if columns is None:
-        wanted = f" containing {header_contains!r}" if header_contains else ""
-        raise ParseError(f"{where}: no header row{wanted} (no row with two or more filled cells)")
-    parsed.title = next((t for t in titles if t), "")
-    parsed.edition, parsed.as_of = next(((e, d) for e, d in map(read_edition, titles) if e), ("", None))
-    return parsed
+        builder.add(line, cells, links)
+    return builder.finish(where)
+
+
+def lines_to_list(lines: Iterable[str], *, where: str, header_contains: str | None = None) -> ParsedList:
+    """:func:`rows_to_list` for lines of tab-separated text.
+
+    A line with one cell per column that is not blank and cannot repeat the header (nearly
+    every line) becomes a record as it stands, without being split; the others go through
+    the same row rules as every format.
+    """
+    builder = _ListBuilder(header_contains)
+    numbered = enumerate(lines, start=1)
+    for number, text in numbered:
+        builder.add(f"line {number}", text.split("\t"), None)
+        if builder.columns is not None:
+            break
+    header = builder.columns
+    if header is None:
+        return builder.finish(where)
+    shape, tabs, reach = tuple(header), len(header) - 1, _header_reach(header)
+    records = builder.parsed.records
+    for number, text in numbered:
+        if text.count("\t") == tabs and text and not text.isspace():
+            first_end = text.find("\t")
+            if first_end > reach or not _could_repeat_header(text[:first_end] if first_end >= 0 else text, header):
+                records.append(Record.from_text(shape, text, f"line {number}"))
+                continue
+        builder.add(f"line {number}", text.split("\t"), None)
+    return builder.finish(where)
 
 
 def _record(line: str, cells: Sequence[str], links: Sequence[Sequence[str]] | None, columns: list[str], parsed: ParsedList) -> Record:

@@ -8,7 +8,7 @@ from ..encoding import decode_text
 from ..errors import ParseError
 from ..records import ParsedList
 from . import Document, ListFormat, ParserOptions, register
-from .tabular import rows_to_list
+from .tabular import lines_to_list
 
 _HTML_START = re.compile(r"^\s*(<!doctype html|<html|<head|<body)", re.IGNORECASE)
 
@@ -29,8 +29,7 @@ def parse(document: Document, options: TextTableOptions) -> ParsedList:
         raise ParseError(f"{where}: got an HTML page where a tab-separated list was expected")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    rows = ((f"line {number}", line.split("\t"), None) for number, line in enumerate(text.split("\n"), start=1))
-    return rows_to_list(rows, where=where, header_contains=options.header_contains)
+    return lines_to_list(text.split("\n"), where=where, header_contains=options.header_contains)
 
 
 def sniff(document: Document) -> bool:

@@ -89,3 +89,14 @@ def test_short_row_warns_and_long_row_with_text_is_an_error():
 def test_unknown_format_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown format 'xml'"):
         parse("a\tb", "xml")
+
+
+def test_text_rows_keep_their_published_line_and_split_the_same_as_any_row():
+    text = "一覧\n施策\t担当\tURL\nA事業\t総務局\thttps://a.example/\n\u3000\t \t\n施策 \t担当\tURL\nＢ事業\t財務局\n"
+    parsed = parse(text)
+    assert [r.cells for r in parsed.records] == [
+        {"施策": "A事業", "担当": "総務局", "URL": "https://a.example/"},
+        {"施策": "Ｂ事業", "担当": "財務局", "URL": ""},
+    ]
+    assert [r.published for r in parsed.records] == ["A事業\t総務局\thttps://a.example/", "Ｂ事業\t財務局\t"]
+    assert [r.line for r in parsed.records] == ["line 3", "line 6"] and len(parsed.warnings) == 1
