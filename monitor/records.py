@@ -56,22 +56,30 @@ class Record:
     (``published``) and never need their cells.
     """
 
-    __slots__ = ("_cells", "_columns", "_text", "line", "links")
+    __slots__ = ("_cells", "_columns", "_text", "_line", "links")
 
     def __init__(self, cells: dict[str, str], line: str = "", links: Mapping[str, list[str]] = NO_LINKS) -> None:
         self._cells: dict[str, str] | None = cells
         self._columns: tuple[str, ...] = ()
         self._text: str | None = None
-        self.line = line
+        self._line: str | int = line
         self.links = links
 
     @classmethod
-    def from_text(cls, columns: tuple[str, ...], text: str, line: str = "") -> Record:
+    def from_text(cls, columns: tuple[str, ...], text: str, line_number: int) -> Record:
         """A row given as one line with a tab between cells, exactly one cell per column."""
         record = cls.__new__(cls)
         record._cells, record._columns, record._text = None, columns, text
-        record.line, record.links = line, NO_LINKS
+        record._line, record.links = line_number, NO_LINKS
         return record
+
+    @property
+    def line(self) -> str:
+        return f"line {self._line}" if isinstance(self._line, int) else self._line
+
+    @line.setter
+    def line(self, where: str) -> None:
+        self._line = where
 
     @property
     def cells(self) -> dict[str, str]:

@@ -133,7 +133,7 @@ def lines_to_list(lines: Iterable[str], *, where: str, header_contains: str | No
         if text.count("\t") == tabs and text and not text.isspace():
             first_end = text.find("\t")
             if first_end > reach or not _could_repeat_header(text[:first_end] if first_end >= 0 else text, header):
-                records.append(Record.from_text(shape, text, f"line {number}"))
+                records.append(Record.from_text(shape, text, number))
                 continue
         builder.add(f"line {number}", text.split("\t"), None)
     return builder.finish(where)
