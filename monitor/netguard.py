@@ -10,7 +10,7 @@ ports or anything else on a private network. Two checks:
   redirect hop, a keep-alive reconnect or a DNS answer that changes between check and connect
   (rebinding) cannot slip past; its sockets are plain asyncio streams (``AsyncioBackend``,
   lighter than httpcore's AnyIO default). ``guarded_transport()`` builds an httpx transport with it;
-  ``HostPools`` keeps one such transport per origin for clients that talk to many hosts.
+  ``HostPools`` is a leaner transport on the same backend for clients that talk to many hosts.
 
 Policy (``AddressPolicy``):
 
@@ -38,7 +38,7 @@ import ipaddress
 import re
 import socket
 import ssl
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +46,7 @@ from typing import Any
 import httpcore
 from httpcore._utils import is_socket_readable  # noqa: PLC2701 (a small, stable helper)
 import httpx
+from httpx._transports.default import map_httpcore_exceptions  # noqa: PLC2701 (httpcore → httpx errors)
 
 from monitor.errors import FetchError
 
@@ -240,8 +241,9 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
             if self._writer.is_closing():
                 raise ConnectionResetError("connection closed")
             self._writer.write(buffer)
-            async with asyncio.timeout(timeout):
-                await self._writer.drain()  # returns at once unless the send buffer is full
+            if self._writer.transport.get_write_buffer_size():  # the kernel did not take it all
+                async with asyncio.timeout(timeout):
+                    await self._writer.drain()
         except TimeoutError as exc:
             raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
         except OSError as exc:
@@ -290,74 +292,118 @@ def guarded_transport(policy: AddressPolicy, *, verify: ssl.SSLContext | bool = 
     return transport
 
 
-class HostPools(httpx.AsyncBaseTransport):
-    """One guarded transport (one connection pool) per origin, the least recently used closed.
+Origin = tuple[bytes, bytes, int]
 
-    httpcore's pool scans all of its connections for every request it places, so one pool
-    for a whole run costs O(connections) per request: with 80 connections that was most of
-    the checker's CPU. Per origin a pool holds a handful. At most ``max_pools`` are kept;
-    beyond that, idle ones are closed so that a run over thousands of hosts keeps few sockets.
+
+class HostPools(httpx.AsyncBaseTransport):
+    """Keep-alive HTTP/1.1 connections per origin, each opened through ``GuardedBackend``.
+
+    Built for the link checker, which already caps the requests in flight to each host, so a
+    transport has little left to do: take an idle connection to the origin or open one, send,
+    and take the connection back when the response is closed. httpx's transport over
+    httpcore's pool did the same with locks, AnyIO cancel scopes and a scan of the pool per
+    request, a fifth of the CPU per URL on loopback. Idle connections are kept up to
+    ``per_origin`` per origin and for ``max_pools`` origins, the least recently used closed
+    first, so a run over thousands of hosts keeps few sockets; a connection idle for longer
+    than ``keepalive_expiry`` seconds, or closed by its server, is not reused.
     """
 
     def __init__(self, policy: AddressPolicy, *, verify: ssl.SSLContext | bool = True,
-                 per_origin: int = 4, max_pools: int = 64, resolver: Resolver | None = None) -> None:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=per_origin, keepalive_expiry=10)
-        # One SSL context for all pools: building one (loading the CA bundle) takes milliseconds.
-        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
-        self._make = lambda: guarded_transport(policy, verify=context, limits=limits, resolver=resolver)
+                 per_origin: int = 4, max_pools: int = 64, resolver: Resolver | None = None,
+                 keepalive_expiry: float = 10.0) -> None:
+        # One SSL context for all origins: building one (loading the CA bundle) takes milliseconds.
+        self._context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+        self._context.set_alpn_protocols(["http/1.1"])
+        self._backend = GuardedBackend(policy, resolver)
+        self._per_origin = per_origin
         self._max_pools = max_pools
-        self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = OrderedDict()
-        self._busy: Counter[tuple[bytes, bytes, int | None]] = Counter()
+        self._expiry = keepalive_expiry
+        self._idle: OrderedDict[Origin, list[httpcore.AsyncHTTP11Connection]] = OrderedDict()
+        self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
-        pool = self._pools.get(key) or self._pools.setdefault(key, self._make())
-        self._pools.move_to_end(key)
-        self._busy[key] += 1
-        try:
-            response = await pool.handle_async_request(request)
-        except BaseException:
-            self._release(key)
-            raise
-        response.stream = _Released(response.stream, lambda: self._release(key))  # type: ignore[arg-type]
-        await self._evict()
-        return response
+        url = request.url
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            headers=request.headers.raw, content=request.stream, extensions=request.extensions,
+        )
+        origin = core.url.origin
+        key = (origin.scheme, origin.host, origin.port)
+        with map_httpcore_exceptions():
+            connection = await self._idle_connection(key) or await self._connect(origin, core)
+            try:
+                response = await connection.handle_async_request(core)
+            except BaseException:
+                await connection.aclose()
+                raise
+        return httpx.Response(status_code=response.status, headers=response.headers,
+                              stream=_Returned(response.stream, self, key, connection),
+                              extensions=response.extensions)
 
     async def aclose(self) -> None:
-        for pool in self._pools.values():
-            await pool.aclose()
-        self._pools.clear()
+        self._closed = True
+        for connections in self._idle.values():
+            for connection in connections:
+                await connection.aclose()
+        self._idle.clear()
 
-    def _release(self, key: tuple[bytes, bytes, int | None]) -> None:
-        self._busy[key] -= 1
-        if not self._busy[key]:
-            del self._busy[key]
+    async def _idle_connection(self, key: Origin) -> httpcore.AsyncHTTP11Connection | None:
+        idle = self._idle.get(key)
+        while idle:
+            connection = idle.pop()
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await connection.aclose()
+        return None
 
-    async def _evict(self) -> None:
-        if len(self._pools) <= self._max_pools:  # the common case, checked per request: O(1)
+    async def _connect(self, origin: httpcore.Origin, request: httpcore.Request) -> httpcore.AsyncHTTP11Connection:
+        timeout = request.extensions.get("timeout", {}).get("connect")
+        host = origin.host.decode("ascii")
+        stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
+        if origin.scheme == b"https":
+            # TLS verifies against the name, though the socket went to a checked address.
+            stream = await stream.start_tls(self._context, server_hostname=host, timeout=timeout)
+        return httpcore.AsyncHTTP11Connection(origin=origin, stream=stream, keepalive_expiry=self._expiry)
+
+    async def _take_back(self, key: Origin, connection: httpcore.AsyncHTTP11Connection) -> None:
+        """A response was closed: keep its connection for the next request to the origin."""
+        idle = self._idle.get(key)
+        if self._closed or not connection.is_idle() or (idle is not None and len(idle) >= self._per_origin):
+            await connection.aclose()
             return
-        idle = [key for key in self._pools if key not in self._busy]  # oldest first
-        for key in idle[: max(0, len(self._pools) - self._max_pools)]:
-            await self._pools.pop(key).aclose()
+        if idle is None:
+            idle = self._idle[key] = []
+        idle.append(connection)
+        self._idle.move_to_end(key)
+        while len(self._idle) > self._max_pools:
+            _, oldest = self._idle.popitem(last=False)
+            for stale in oldest:
+                await stale.aclose()
 
 
-class _Released(httpx.AsyncByteStream):
-    """A response stream that says when it is closed, so its pool is known to be free."""
+class _Returned(httpx.AsyncByteStream):
+    """A response body that hands its connection back to ``HostPools`` once closed."""
 
-    def __init__(self, stream: httpx.AsyncByteStream, on_close: Callable[[], None]) -> None:
+    def __init__(self, stream: Any, pools: HostPools, key: Origin, connection: httpcore.AsyncHTTP11Connection) -> None:
         self._stream = stream
-        self._on_close: Callable[[], None] | None = on_close
+        self._pools: HostPools | None = pools
+        self._key = key
+        self._connection = connection
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._stream.__aiter__()  # the inner iterator itself: no generator per chunk
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with map_httpcore_exceptions():
+            async for chunk in self._stream:
+                yield chunk
 
     async def aclose(self) -> None:
         try:
-            await self._stream.aclose()
+            with map_httpcore_exceptions():
+                await self._stream.aclose()
         finally:
-            if self._on_close is not None:
-                self._on_close, on_close = None, self._on_close
-                on_close()
+            if self._pools is not None:
+                self._pools, pools = None, self._pools
+                await pools._take_back(self._key, self._connection)  # noqa: SLF001
 
 
 def _ip_literal(host: str) -> IPAddress | None:

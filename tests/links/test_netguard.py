@@ -114,3 +114,13 @@ def test_host_pools_refuse_and_release_idle_pools(fresh_site: LinkSite) -> None:
     # One pool kept at a time: each host's keep-alive connection was closed when the next
     # host's pool came, so the second round opened new ones.
     assert [fresh_site.stats[a].connections for a in fresh_site.addresses] == [2, 2, 2]
+
+
+def test_host_pools_keep_connections_alive_until_they_expire(fresh_site: LinkSite) -> None:
+    async def fetch(transport: HostPools) -> list[int]:
+        async with httpx.AsyncClient(transport=transport) as client:
+            return [(await client.get(fresh_site.url(host, "/ok.html"))).status_code for _ in range(3) for host in range(2)]
+    assert asyncio.run(fetch(HostPools(PERMISSIVE))) == [200] * 6
+    assert [fresh_site.stats[a].connections for a in fresh_site.addresses[:2]] == [1, 1]
+    assert asyncio.run(fetch(HostPools(PERMISSIVE, keepalive_expiry=0.0))) == [200] * 6
+    assert [fresh_site.stats[a].connections for a in fresh_site.addresses[:2]] == [4, 4]
