@@ -4,8 +4,8 @@
 
 * **Rotation** (``_Rotation``): URLs are grouped by host; a host is *ready* when it has work,
   fewer than ``per_host`` checks running and ``per_host_interval`` has passed since its last
-  check started (or since a retry asked it to back off). Ready hosts are served round-robin
-  up to ``concurrency`` checks in all, so one slow or hanging host holds at most ``per_host``
+  check started (or since a retry asked it to back off). ``concurrency`` workers take the
+  ready hosts round-robin, so one slow or hanging host holds at most ``per_host``
   slots, for at most ``deadline`` seconds each, and never stalls the rest.
 * **Exchanges**: every single HTTP request (redirect hops, HEAD→GET fallback and the sibling
   probe included, whatever host they go to) holds that host's semaphore of ``per_host``, so
@@ -29,10 +29,12 @@
 
 httpx's and netguard's exceptions end here: each becomes an outcome and a one-line ``error``.
 
-**CPU.** On loopback a check costs well under a millisecond of CPU, nearly all of it in the
-HTTP stack, so that is where the cuts went: requests go straight to the client's transport
-(``_Checker._exchange``), sockets are plain asyncio (``netguard.AsyncioBackend``), a page's
-fingerprint is taken only when its sibling probe brought back a page to compare. One process,
+**CPU.** On loopback a check costs about half a millisecond of CPU, most of it in the HTTP
+stack, so that is where the cuts went: requests go straight to the client's transport
+(``_Checker._exchange``), which keeps its own keep-alive connections per origin
+(``netguard.HostPools``) on plain asyncio sockets (``netguard.AsyncioBackend``); each worker
+starts its next check as soon as one ends (``_run``); a page's fingerprint is taken only when
+its sibling probe brought back a page to compare. One process,
 on purpose: splitting hosts over worker processes would let a redirect hop to a host of the
 other partition go past that host's ``per_host`` cap, and politeness comes before speed.
 """
@@ -130,7 +132,7 @@ async def check_links(urls: Iterable[str], settings: LinkCheckSettings, *, progr
     checker = _Checker(settings, clock or (lambda: datetime.now(UTC)), resolver)
     for url in dict.fromkeys(urls):
         try:
-            rotation.add(parse_target(url).host.lower(), url)
+            rotation.add(_host_of(url), url)
         except UnsupportedURL as exc:
             invalid.append(checker.failure(url, LinkOutcome.INVALID, str(exc), time.monotonic()))
     async with checker.client():
@@ -316,6 +318,7 @@ class _Trace:
 
     url: str
     current: str  # the URL of the latest exchange (after redirects: the final URL)
+    target: httpx.URL | None = None  # ``url`` parsed, while it is still the current one
     chain: list[tuple[str, int]] = field(default_factory=list)
     status: int | None = None
     headers: httpx.Headers = field(default_factory=httpx.Headers)
@@ -381,7 +384,8 @@ class _Checker:
 
     async def _follow(self, trace: _Trace) -> None:
         """Exchange after exchange until a non-redirect answer; fills ``trace``."""
-        method = "HEAD" if urlsplit(trace.url).path.lower().endswith(_DOCUMENT_SUFFIXES) else "GET"
+        trace.target = parse_target(trace.url)
+        method = "HEAD" if trace.target.path.lower().endswith(_DOCUMENT_SUFFIXES) else "GET"
         seen = {trace.url}
         for _ in range(self._settings.max_redirects + 1):
             await self._exchange(trace, method)
@@ -396,7 +400,7 @@ class _Checker:
             if target in seen:
                 raise _RedirectError(f"redirect loop back to {target}")
             seen.add(target)
-            trace.current = target
+            trace.current, trace.target = target, None
         raise _RedirectError(f"more than {self._settings.max_redirects} redirects")
 
     async def _exchange(self, trace: _Trace, method: str) -> None:
@@ -409,7 +413,7 @@ class _Checker:
         """
         client = self._client
         assert client is not None
-        request = httpx.Request(method, trace.current, headers=client.headers, extensions=self._extensions)
+        request = httpx.Request(method, trace.target or trace.current, headers=client.headers, extensions=self._extensions)
         cookies = client.cookies
         if cookies.jar:
             cookies.set_cookie_header(request)
@@ -502,6 +506,21 @@ class _Checker:
             content_type=trace.headers.get("content-type"), checked_at=self._clock(),
             attempts=attempt, body_truncated=trace.truncated,
         )
+
+
+def _host_of(url: str) -> str:
+    """The host whose turn a URL waits for; ``UnsupportedURL`` when it cannot be fetched.
+
+    The standard library's split is enough to group URLs by host (and far cheaper than a
+    full parse); the full check, ``parse_target``, comes once, when the URL's turn comes.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return parts.hostname
+    except ValueError:
+        pass
+    return parse_target(url).host.lower()
 
 
 def _redirect_target(current: str, location: str) -> str:

@@ -252,3 +252,13 @@ def test_stopping_early_cancels_the_rest(link_site: LinkSite) -> None:
     started = time.monotonic()
     assert asyncio.run(first()) is O.OK
     assert time.monotonic() - started < 1
+
+
+def test_an_error_inside_a_check_reaches_the_caller_and_stops_the_run(link_site: LinkSite) -> None:
+    def broken_clock():
+        raise RuntimeError("clock broke")
+    urls = [link_site.url(0, "/ok.html"), link_site.url(1, "/ok.html"), link_site.url(0, "/hang.html?x=1")]
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="clock broke"):
+        run_checks(urls, clock=broken_clock)
+    assert time.monotonic() - started < FAST.deadline  # the hanging check was cancelled, not waited for
