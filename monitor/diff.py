@@ -1,14 +1,13 @@
-"""What changed in one measure, and which measures have run past their end date (pure)."""
+"""What changed in one measure (pure)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import date
 
 from .records import normalize_cell
 
-__all__ = ["field_changes", "digest_of", "comparable", "is_expired"]
+__all__ = ["field_changes", "digest_of", "comparable"]
 
 # Separators that cannot occur in normalised text (control characters are whitespace to it).
 _COLUMN, _VALUE = "\x1e", "\x1f"
@@ -40,7 +39,3 @@ def field_changes(old: Mapping[str, str], new: Mapping[str, str], ignore: Iterab
         for column in columns
         if before.get(column, "") != after.get(column, "")
     }
-
-
-def is_expired(end_date: date | None, today: date) -> bool:
-    return end_date is not None and end_date < today

@@ -11,16 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.links import cite_links
 from store.models import Event, Measure, MeasureVersion, Snapshot
-from store.queries import current_versions
+from store.queries import current_rows, ended_measure_ids, expiring_versions, versions_by_id
 
 from .cells import extract_end_date, extract_urls
 from .config import SourceConfig
-from .diff import field_changes, is_expired
+from .diff import field_changes
 from .identity import ignored_columns, make_entry, stored_entry, stored_published
 from .match import Entry, match_versions
 from .records import ParsedList, Record, normalize_cell
@@ -38,29 +37,32 @@ class _Context:
     ignore: list[str]
     baseline: bool
     report: SourceReport
+    ended_by_key: dict[str, list[int]] | None = None  # loaded at the first addition
 
 
 def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snapshot: Snapshot, now: datetime, report: SourceReport, *, baseline: bool) -> None:
     """Match ``parsed`` against the current list and write what changed."""
     ctx = _Context(session, source, snapshot, now, ignored_columns(source, parsed.columns, parsed.records), baseline, report)
-    current = current_versions(session, source.id)
+    current = current_rows(session, source.id)
     header = tuple(parsed.columns)
 
     def old_entry(o: int) -> Entry:
-        measure, version = current[o]
-        return stored_entry(measure.key, version.name, version.fields, version.content_hash, source, ctx.ignore)
+        row = current[o]
+        return stored_entry(row.key, row.name, row.fields, row.content_hash, source, ctx.ignore)
 
     matching = match_versions(
-        [stored_published(version.fields, header) for _, version in current],
+        [stored_published(row.fields, header) for row in current],
         [record.published for record in parsed.records],
         old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold,
     )
     old_entries, new_entries = matching.old_entries, matching.new_entries
-    for o, n in matching.pairs:  # rows published identically (matching.identical) cannot have changed
-        if old_entries[o].digest != new_entries[n].digest:
-            _update(ctx, *current[o], parsed.records[n], new_entries[n])
+    # Rows published identically (matching.identical) cannot have changed.
+    changed = [(o, n) for o, n in matching.pairs if old_entries[o].digest != new_entries[n].digest]
+    loaded = versions_by_id(session, [current[o].version_id for o, _ in changed] + [current[o].version_id for o in matching.ended])
+    for o, n in changed:
+        _update(ctx, *loaded[current[o].version_id], parsed.records[n], new_entries[n])
     for o in matching.ended:
-        _end(ctx, *current[o])
+        _end(ctx, *loaded[current[o].version_id])
     for n in matching.added:
         _add(ctx, parsed.records[n], new_entries[n])
 
@@ -112,9 +114,11 @@ def _add(ctx: _Context, record: Record, entry: Entry) -> None:
 
 
 def _ended_with_key(ctx: _Context, key: str) -> Measure | None:
-    return ctx.session.scalar(
-        select(Measure).where(Measure.source_id == ctx.source.id, Measure.key == key, Measure.ended_at.is_not(None)).order_by(Measure.ended_at.desc()).limit(1)
-    )
+    """The latest ended measure with this key, to reappear (each one at most once)."""
+    if ctx.ended_by_key is None:
+        ctx.ended_by_key = ended_measure_ids(ctx.session, ctx.source.id)
+    ids = ctx.ended_by_key.get(key)
+    return ctx.session.get(Measure, ids.pop()) if ids else None
 
 
 def _close(ctx: _Context, version: MeasureVersion) -> None:
@@ -168,9 +172,7 @@ def _event(ctx: _Context, kind: str, measure: Measure, change: MeasureChange, bu
 
 def report_expiries(session: Session, source: SourceConfig, snapshot: Snapshot, now: datetime, today: date, report: SourceReport, *, baseline: bool) -> None:
     """An ``expired`` event, once per measure and end date, for measures listed past their end."""
-    for measure, version in current_versions(session, source.id):
-        if not is_expired(version.end_date, today) or measure.expired_end_date == version.end_date:
-            continue
+    for measure, version in expiring_versions(session, source.id, today):
         measure.expired_end_date = version.end_date
         if baseline:
             continue

@@ -194,3 +194,18 @@ def test_list_as_it_stood_on_a_date(tama, site):
         before = list_as_of(session, "tama", T0 + timedelta(days=1))
         after = list_as_of(session, "tama", T0 + timedelta(days=31))
     assert len(before) == 44 and len(after) == 43
+
+
+def test_a_measure_that_ends_and_comes_back_reappears_as_itself(site, tama):
+    config, sessions = tama
+    tick = clock()
+    run_check(config, sessions, clock=tick)
+    publish(site, "/tama.txt", derive(seed_text(TAMA), remove_row(NAME, "まちづくり推進コンシェルジュ")))
+    (ended,) = run_check(config, sessions, clock=tick).sources[0].ended
+    publish(site, "/tama.txt", seed_text(TAMA))
+    source = run_check(config, sessions, clock=tick).sources[0]
+    assert [c.measure_id for c in source.reappeared] == [ended.measure_id]
+    assert not (source.added or source.ended or source.changed)
+    with transaction(sessions) as session:
+        assert session.get(Measure, ended.measure_id).ended_at is None
+    assert count(sessions, Measure) == 44
