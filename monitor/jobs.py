@@ -20,17 +20,21 @@ Another kind is one line, e.g.::
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from notifiers.outbox import deliver_notifier, notifier_ids, notifier_tick, run_error
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
-from store.locks import new_holder, release, try_acquire
+from store.locks import new_holder, release, renew, try_acquire
 
 from .config import Config
 from .errors import ConfigError
@@ -129,7 +133,8 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
     try:
         _retrying(config, lambda: _write(sessions, lambda session: record_start(session, name, now)))
         try:
-            result = _retrying(config, lambda: kind.run(config, sessions, now, key))
+            with _lease_kept(config, sessions, name, holder):
+                result = _retrying(config, lambda: kind.run(config, sessions, now, key))
         except Exception as exc:  # recorded, then raised again: never swallowed here
             _record_error(config, sessions, name, now, f"{type(exc).__name__}: {exc}")
             raise
@@ -138,6 +143,32 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
         return JobRun(name, "failed" if error else "ok", now, time.monotonic() - started, error, result)
     finally:
         _give_back(config, sessions, name, holder)
+
+
+@contextmanager
+def _lease_kept(config: Config, sessions: SessionFactory, name: str, holder: str) -> Iterator[None]:
+    """Renew the run lock every third of its lease while the work runs, so that a job longer
+    than ``schedule.lock_lease_s`` (a big list's first run, a long links budget) never has its
+    lock taken by another runner that thinks it died."""
+    lease_s = config.schedule.lock_lease_s
+    stop = threading.Event()
+
+    def keep() -> None:
+        while not stop.wait(lease_s / 3):
+            try:
+                if not renew(sessions, name, holder, _utc_now(), timedelta(seconds=lease_s)):
+                    log.warning("job %s: its run lock was taken by another runner", name)
+                    return
+            except SQLAlchemyError as exc:  # SQLite busy with the job's own write, PostgreSQL away: try next turn
+                log.warning("job %s: could not renew its run lock: %s", name, exc)
+
+    keeper = threading.Thread(target=keep, name=f"lease {name}", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        keeper.join()
 
 
 def _write(sessions: SessionFactory, change: Callable[[Any], None]) -> None:

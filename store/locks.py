@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from .database import SessionFactory, transaction
 from .models import RunLock
 
-__all__ = ["new_holder", "try_acquire", "release", "holder_is_gone"]
+__all__ = ["new_holder", "try_acquire", "renew", "release", "holder_is_gone"]
 
 _live_tokens: set[str] = set()
 _live_guard = threading.Lock()
@@ -89,6 +89,15 @@ def try_acquire(sessions: SessionFactory, name: str, holder: str, now: datetime,
     with _live_guard:
         _live_tokens.add(holder.rsplit(":", 1)[-1])
     return None
+
+
+def renew(sessions: SessionFactory, name: str, holder: str, now: datetime, lease: timedelta) -> bool:
+    """Push the lease on ``name`` out to ``now + lease``; False when it is no longer ours."""
+    with transaction(sessions) as session:
+        return bool(session.execute(
+            update(RunLock).where(RunLock.name == name, RunLock.holder == holder).values(expires_at=now + lease),
+            execution_options={"synchronize_session": False},
+        ).rowcount)
 
 
 def release(sessions: SessionFactory, name: str, holder: str) -> None:

@@ -116,3 +116,29 @@ def test_an_error_in_a_job_is_recorded_then_raised(tama):
             run_job(config, sessions, T0, "broken", "k")
     finally:
         del KINDS["broken"]
+
+
+def test_a_job_longer_than_its_lease_keeps_its_lock(site, database_url):
+    publish(site, "/tama.txt", seed_text(TAMA))
+    config = make_config(database_url, source_entry("tama", site.url("/tama.txt")), schedule={"lock_lease_s": 0.6})
+    sessions = open_store(config)
+    release_job = threading.Event()
+    entered = threading.Event()
+
+    def slow(config, sessions, now, key):
+        entered.set()
+        release_job.wait(10)
+    register(JobKind("slow", slow, keys=lambda config, sessions: ["k"], schedule=lambda config, key: config.schedule.links))
+    try:
+        runner = threading.Thread(target=run_job, args=(config, sessions, T0, "slow", "k"))
+        runner.start()
+        assert entered.wait(10)
+        time.sleep(1.5)  # more than twice the lease: without renewal it would have run out
+        other = new_holder()
+        assert try_acquire(sessions, "slow:k", other, datetime.now(timezone.utc), timedelta(seconds=0.6)) is not None
+        release_job.set()
+        runner.join(10)
+        assert try_acquire(sessions, "slow:k", other, datetime.now(timezone.utc), timedelta(seconds=0.6)) is None
+    finally:
+        release_job.set()
+        del KINDS["slow"]
