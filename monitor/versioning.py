@@ -7,9 +7,10 @@ answers into rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,9 @@ from .records import ParsedList, Record, normalize_cell
 from .report import MeasureChange, SourceReport
 
 __all__ = ["apply_list", "report_expiries", "source_event", "cited_urls"]
+
+T = TypeVar("T")
+_BATCH = 1000
 
 
 @dataclass(slots=True)
@@ -59,29 +63,36 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     # Rows published identically (matching.identical) cannot have changed.
     changed = [(o, n) for o, n in matching.pairs if old_entries[o].digest != new_entries[n].digest]
     loaded = versions_by_id(session, [current[o].version_id for o, _ in changed] + [current[o].version_id for o in matching.ended])
-    for o, n in changed:
-        _update(ctx, *loaded[current[o].version_id], parsed.records[n], new_entries[n])
+    for part in _batches(changed):
+        _update(ctx, [(*loaded[current[o].version_id], parsed.records[n], new_entries[n]) for o, n in part])
     for o in matching.ended:
         _end(ctx, *loaded[current[o].version_id])
-    for n in matching.added:
-        _add(ctx, parsed.records[n], new_entries[n])
+    for part in _batches(matching.added):
+        _add(ctx, [(parsed.records[n], new_entries[n]) for n in part])
 
 
-def _update(ctx: _Context, measure: Measure, version: MeasureVersion, record: Record, entry: Entry) -> None:
-    key = entry.key
-    changes = field_changes(version.fields, record.cells, ctx.ignore)
-    old_name = measure.name
-    _close(ctx, version)
-    new_version = _open_version(ctx, measure, record, entry)
-    measure.key = key
-    measure.name = new_version.name
-    if not changes:
-        return
-    if normalize_cell(old_name) != normalize_cell(new_version.name):
-        change = MeasureChange(measure.id, key, measure.name, fields=changes, old_name=old_name, new_name=measure.name)
-        _event(ctx, "renamed", measure, change, ctx.report.renamed)
-    else:
-        _event(ctx, "changed", measure, MeasureChange(measure.id, key, measure.name, fields=changes), ctx.report.changed)
+def _batches(items: list[T]) -> Iterator[list[T]]:
+    """New versions are written a thousand at a time: one INSERT … RETURNING for each table,
+    and the session never holds a whole 100,000-row baseline at once."""
+    for start in range(0, len(items), _BATCH):
+        yield items[start:start + _BATCH]
+
+
+def _update(ctx: _Context, updates: list[tuple[Measure, MeasureVersion, Record, Entry]]) -> None:
+    changes = [field_changes(version.fields, record.cells, ctx.ignore) for _, version, record, _ in updates]
+    old_names = [measure.name for measure, _, _, _ in updates]
+    for _, version, _, _ in updates:
+        _close(ctx, version)
+    opened = _open_versions(ctx, [(measure, record, entry) for measure, _, record, entry in updates])
+    for (measure, _, _, entry), version, fields, old_name in zip(updates, opened, changes, old_names, strict=True):
+        measure.key, measure.name = entry.key, version.name
+        if not fields:
+            continue
+        if normalize_cell(old_name) != normalize_cell(measure.name):
+            change = MeasureChange(measure.id, measure.key, measure.name, fields=fields, old_name=old_name, new_name=measure.name)
+            _event(ctx, "renamed", measure, change, ctx.report.renamed)
+        else:
+            _event(ctx, "changed", measure, MeasureChange(measure.id, measure.key, measure.name, fields=fields), ctx.report.changed)
 
 
 def _end(ctx: _Context, measure: Measure, version: MeasureVersion) -> None:
@@ -91,26 +102,29 @@ def _end(ctx: _Context, measure: Measure, version: MeasureVersion) -> None:
     _event(ctx, "ended", measure, MeasureChange(measure.id, measure.key, measure.name), ctx.report.ended)
 
 
-def _add(ctx: _Context, record: Record, entry: Entry) -> None:
-    key = entry.key
-    measure = _ended_with_key(ctx, key)
-    kind = "reappeared"
-    if measure is None:
-        kind = "added"
-        measure = Measure(
-            source_id=ctx.source.id, key=key, name=normalize_cell(record.cells.get(ctx.source.name_column, "")),
-            first_seen_snapshot_id=ctx.snapshot.id, first_seen_at=ctx.now,
-        )
-        ctx.session.add(measure)
-        ctx.session.flush()
-    measure.ended_at = None
-    measure.ended_snapshot_id = None
-    version = _open_version(ctx, measure, record, entry)
-    measure.name = version.name
-    change = MeasureChange(measure.id, key, measure.name)
-    if kind == "added":
-        change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
-    _event(ctx, kind, measure, change, ctx.report.added if kind == "added" else ctx.report.reappeared)
+def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
+    """New measures, and ended ones whose key is listed again (``reappeared``)."""
+    measures: list[Measure] = []
+    for record, entry in adds:
+        measure = _ended_with_key(ctx, entry.key)
+        if measure is None:
+            measure = Measure(
+                source_id=ctx.source.id, key=entry.key, name=normalize_cell(record.cells.get(ctx.source.name_column, "")),
+                first_seen_snapshot_id=ctx.snapshot.id, first_seen_at=ctx.now,
+            )
+            ctx.session.add(measure)
+        measures.append(measure)
+    ctx.session.flush()
+    opened = _open_versions(ctx, [(measure, record, entry) for measure, (record, entry) in zip(measures, adds, strict=True)])
+    for measure, version, (record, entry) in zip(measures, opened, adds, strict=True):
+        kind = "added" if measure.ended_at is None else "reappeared"
+        measure.ended_at = None
+        measure.ended_snapshot_id = None
+        measure.name = version.name
+        change = MeasureChange(measure.id, entry.key, measure.name)
+        if kind == "added":
+            change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
+        _event(ctx, kind, measure, change, ctx.report.added if kind == "added" else ctx.report.reappeared)
 
 
 def _ended_with_key(ctx: _Context, key: str) -> Measure | None:
@@ -126,21 +140,18 @@ def _close(ctx: _Context, version: MeasureVersion) -> None:
     version.valid_to_snapshot_id = ctx.snapshot.id
 
 
-def _open_version(ctx: _Context, measure: Measure, record: Record, entry: Entry) -> MeasureVersion:
-    version = MeasureVersion(
-        measure_id=measure.id,
-        source_id=ctx.source.id,
-        fields=dict(record.cells),
-        content_hash=entry.digest,
-        name=entry.name,
-        end_date=_end_date(ctx.source, record),
-        valid_from_snapshot_id=ctx.snapshot.id,
-        valid_from=ctx.now,
-    )
-    ctx.session.add(version)
+def _open_versions(ctx: _Context, items: list[tuple[Measure, Record, Entry]]) -> list[MeasureVersion]:
+    versions = [
+        MeasureVersion(
+            measure_id=measure.id, source_id=ctx.source.id, fields=dict(record.cells), content_hash=entry.digest,
+            name=entry.name, end_date=_end_date(ctx.source, record), valid_from_snapshot_id=ctx.snapshot.id, valid_from=ctx.now,
+        )
+        for measure, record, entry in items
+    ]
+    ctx.session.add_all(versions)
     ctx.session.flush()
-    cite_links(ctx.session, version.id, cited_urls(ctx.source, record), ctx.now)
-    return version
+    cite_links(ctx.session, [(version.id, cited_urls(ctx.source, record)) for version, (_, record, _) in zip(versions, items, strict=True)], ctx.now)
+    return versions
 
 
 def cited_urls(source: SourceConfig, record: Record) -> list[str]:

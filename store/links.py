@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ __all__ = ["cite_links", "refresh_cited", "MAX_URL_LENGTH"]
 
 # Longer URLs are not worth checking and would not fit a PostgreSQL unique index.
 MAX_URL_LENGTH = 2000
+_BATCH = 500  # URLs per IN (...) list
 
 
 def _host(url: str) -> str:
@@ -24,19 +25,30 @@ def _host(url: str) -> str:
         return ""
 
 
-def cite_links(session: Session, version_id: int, urls: Iterable[str], now: datetime) -> None:
-    for url in urls:
-        if len(url) > MAX_URL_LENGTH:
-            continue
-        link = session.scalar(select(Link).where(Link.url == url))
+def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]], now: datetime) -> None:
+    """Tie new measure versions to the URLs they cite: (version id, URLs) each.
+
+    One query finds the links already known, one INSERT adds the new ones; a link no longer
+    cited becomes cited (and due) again.
+    """
+    wanted = list(dict.fromkeys(url for _, urls in citations for url in urls if len(url) <= MAX_URL_LENGTH))
+    links: dict[str, Link] = {}
+    for start in range(0, len(wanted), _BATCH):
+        links.update((link.url, link) for link in session.scalars(select(Link).where(Link.url.in_(wanted[start:start + _BATCH]))))
+    for url in wanted:
+        link = links.get(url)
         if link is None:
-            link = Link(url=url, host=_host(url), first_seen_at=now, cited=True, consecutive_failures=0, next_check_at=now)
-            session.add(link)
-            session.flush()
+            links[url] = Link(url=url, host=_host(url), first_seen_at=now, cited=True, consecutive_failures=0, next_check_at=now)
+            session.add(links[url])
         elif not link.cited:
             link.cited = True
             link.next_check_at = now
-        session.merge(MeasureLink(measure_version_id=version_id, link_id=link.id))
+    session.flush()
+    session.add_all(
+        MeasureLink(measure_version_id=version_id, link_id=links[url].id)
+        for version_id, urls in citations
+        for url in dict.fromkeys(urls) if url in links
+    )
 
 
 def refresh_cited(session: Session) -> None:
