@@ -166,7 +166,7 @@ async def _run(rotation: _Rotation, checker: _Checker, settings: LinkCheckSettin
     """Up to ``concurrency`` workers check URLs; results come out in completion order.
 
     A worker starts its next check the moment one ends, with no trip through a central loop
-    (on a busy run those trips were a tenth of every check's time); the results reach the
+    (on a busy run each trip added milliseconds to every check); the results reach the
     caller through a queue of ``concurrency`` places, so a slow caller slows the workers.
     """
     results: asyncio.Queue[LinkCheckResult | BaseException | None] = asyncio.Queue(maxsize=settings.concurrency)
