@@ -8,10 +8,12 @@ here: one switch decides what the daemon may reach, whatever it fetches.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .link_checker import LinkCheckSettings
+if TYPE_CHECKING:
+    from .link_checker import LinkCheckSettings
 
 __all__ = ["LinkSettings"]
 
@@ -46,6 +48,8 @@ class LinkSettings(BaseModel):
 
     def checker(self, *, allow_private_addresses: bool, user_agent: str) -> LinkCheckSettings:
         """The engine's settings; the two network-wide switches come from ``http:``."""
+        from .link_checker import LinkCheckSettings  # the HTTP client, for the processes that check
+
         return LinkCheckSettings(
             concurrency=self.concurrency, per_host=self.per_host, per_host_interval=self.per_host_interval_s,
             connect_timeout=self.connect_timeout_s, read_timeout=self.read_timeout_s, deadline=self.deadline_s,

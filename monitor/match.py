@@ -18,7 +18,6 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from rapidfuzz import fuzz, process
 
 from .records import normalize_cell
@@ -190,6 +189,8 @@ def _pair_by_similarity(old: Mapping[int, Entry], new: Mapping[int, Entry], old_
 
 
 def _score_block(old: Mapping[int, Entry], new: Mapping[int, Entry], olds: list[int], news: list[int], threshold: float) -> list[tuple[float, int, int]]:
+    import numpy as np  # only runs that have names left to compare need it
+
     names = process.cdist([old[o].name for o in olds], [new[n].name for n in news], scorer=fuzz.ratio, dtype=np.uint8, workers=-1)
     # A pair whose name alone cannot lift it over the threshold is not worth the field comparison.
     best_possible = NAME_WEIGHT * names.astype(np.float32) + (1 - NAME_WEIGHT) * 100

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-import soupsieve
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["DEFAULT_NEXT_SELECTOR", "SourceKind", "PaginationSettings", "check_kind"]
@@ -34,6 +33,8 @@ class PaginationSettings(BaseModel):
     @field_validator("next_selector")
     @classmethod
     def _check_selector(cls, value: str) -> str:
+        import soupsieve  # with BeautifulSoup behind it: only for a list that has pages
+
         try:
             soupsieve.compile(value)
         except soupsieve.SelectorSyntaxError as exc:

@@ -2,34 +2,35 @@
 
 Three separate steps, so the outbox can store what it will send before sending it::
 
+    from notifiers import build_digest, parse_options, send
+    from notifiers.render import render   # (``notifiers.render`` is the module's name too)
+
     digest = build_digest(notifier_id, events, now=now, language="ja", base_url=...)
     if digest.should_send:
         message = render(digest, template_dir=...)
         send(message, parse_options(type_name, raw_options), digest.idempotency_key)
 """
 
-from .digest import Digest, build_digest, idempotency_key
-from .events import KINDS, EventView
-from .options import EmailOptions, NotifierOptions, WebhookOptions
-from .registry import get_type, known_types, parse_options, send
-from .render import Message, check_template_dir, render
-from .webhook import verify_signature
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "KINDS",
-    "Digest",
-    "EmailOptions",
-    "EventView",
-    "Message",
-    "NotifierOptions",
-    "WebhookOptions",
-    "build_digest",
-    "check_template_dir",
-    "get_type",
-    "idempotency_key",
-    "known_types",
-    "parse_options",
-    "render",
-    "send",
-    "verify_signature",
-]
+# Where each name lives. They are imported when first asked for, so that a process which only
+# reads the configuration does not load the HTTP client and the template engine that
+# sending needs.
+_HOMES = {
+    "Digest": "digest", "build_digest": "digest", "idempotency_key": "digest",
+    "KINDS": "events", "EventView": "events",
+    "EmailOptions": "options", "NotifierOptions": "options", "WebhookOptions": "options",
+    "get_type": "registry", "known_types": "registry", "parse_options": "registry", "send": "registry",
+    "Message": "render", "check_template_dir": "render",
+    "verify_signature": "webhook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'notifiers' has no attribute {name!r}")
+    return getattr(import_module(f".{_HOMES[name]}", __name__), name)
+
+
+__all__ = sorted(_HOMES)

@@ -27,7 +27,6 @@ from monitor.schedule import ScheduleSpec
 from .events import KINDS
 from .options import NotifierOptions
 from .registry import get_type, known_types, parse_options
-from .render import check_template_dir
 
 __all__ = ["AFTER_RUN", "NotifierConfig"]
 
@@ -98,6 +97,8 @@ class NotifierConfig(BaseModel):
     @classmethod
     def _check_templates(cls, value: str | None) -> str | None:
         if value is not None:
+            from .render import check_template_dir  # jinja2, only for a configured template folder
+
             try:
                 check_template_dir(value)
             except NotifyError as exc:

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
 from monitor.errors import ConfigError
 
-from .email import send_email
 from .options import EmailOptions, NotifierOptions, WebhookOptions
-from .render import Message
-from .webhook import send_webhook
+
+if TYPE_CHECKING:
+    from .render import Message
 
 __all__ = ["NotifierType", "Sender", "get_type", "known_types", "parse_options", "send"]
 
@@ -38,15 +38,27 @@ class NotifierType:
     send: Sender
 
 
+def _send_email(message: Message, options: EmailOptions, idempotency_key: str, *, now: datetime | None = None) -> None:
+    from .email import send_email  # the mail stack is loaded by the processes that send
+
+    send_email(message, options, idempotency_key, now=now)
+
+
+def _send_webhook(message: Message, options: WebhookOptions, idempotency_key: str, *, now: datetime | None = None) -> None:
+    from .webhook import send_webhook  # the HTTP client is loaded by the processes that send
+
+    send_webhook(message, options, idempotency_key, now=now)
+
+
 _TYPES = {
     t.name: t
     for t in (
-        NotifierType("email", "SMTP mail: plain text and HTML alternatives", EmailOptions, send_email),
+        NotifierType("email", "SMTP mail: plain text and HTML alternatives", EmailOptions, _send_email),
         NotifierType(
             "webhook",
             "HTTP POST of the JSON digest, HMAC-signed; presets slack, discord, teams",
             WebhookOptions,
-            send_webhook,
+            _send_webhook,
         ),
     )
 }

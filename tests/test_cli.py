@@ -95,3 +95,15 @@ def test_every_command_documents_an_example():
 
     for name, command in commands(cli):
         assert "Example:" in (command.help or ""), f"`{name}` has no example in its help"
+
+
+def test_loading_a_configuration_and_parsing_a_list_leave_the_heavy_libraries_unloaded(tmp_path):
+    """What a short command pays for at start: no HTTP client, template engine, HTML parser or numpy."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"sources": [source_entry("tama", "file:///tmp/tama.txt")],
+                                      "notifiers": [{"id": "ops", "type": "webhook", "options": {"url": "https://hooks.example.jp/x"}}]}))
+    code = ("import sys; from monitor.config import load_config; from monitor.parsers import Document, parse_document;"
+            f"load_config({str(config)!r}); parse_document(Document('施策\\t担当\\nA\\t局'.encode(), url='x'), 'text-table');"
+            "print(sorted(m for m in ('httpx', 'jinja2', 'bs4', 'numpy') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Tag
 
 from ..cells import read_edition
 from ..encoding import decode_text
@@ -12,6 +13,9 @@ from ..errors import ParseError
 from ..records import ParsedList, normalize_text
 from . import Document, ListFormat, ParserOptions, register
 from .tabular import Row, rows_to_list
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
 
 
 class HtmlTableOptions(ParserOptions):
@@ -22,6 +26,8 @@ class HtmlTableOptions(ParserOptions):
 
 
 def parse_html(text: str) -> BeautifulSoup:
+    from bs4 import BeautifulSoup  # loaded by the processes that read HTML
+
     return BeautifulSoup(text, "lxml")
 
 
