@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 from notifiers.outbox import deliver_all
-from store.database import SessionFactory, open_engine, session_factory
+from store.database import SessionFactory, open_engine, session_factory, transaction
 
-from .config import Config
-from .families import with_lists
+from .config import Config, SourceConfig
+from .families import runner_of, with_lists
 from .jobs import run_source_job, source_report
 from .link_health import ProgressFactory, run_link_checks
 from .report import RunReport, new_run_id
@@ -30,7 +30,7 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
               links: bool = True, link_progress: ProgressFactory | None = None) -> RunReport:
     """Run every (or every named) source once, then check every due link (unless ``links`` is
     False or ``links.enabled`` is off); one source's failure never stops the others."""
-    sources = [config.source(i) for i in source_ids] if source_ids else config.sources
+    sources = _runners(config, sessions, source_ids) if source_ids else config.sources
     report = RunReport(run_id=new_run_id(), started_at=clock())
     for source in sources:
         # The source's run lock: a daemon running it now is waited for, never overlapped.
@@ -43,3 +43,10 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
     # Digests last, so that they hold this run's events; a failed send is kept for a retry.
     deliver_all(config, sessions, clock())
     return report
+
+
+def _runners(config: Config, sessions: SessionFactory, source_ids: Sequence[str]) -> list[SourceConfig]:
+    """The configured sources to run for ``--source``: a list found on an index runs with its index."""
+    with transaction(sessions) as session:
+        runners = [runner_of(config, session, source_id) for source_id in source_ids]
+    return list({source.id: source for source in runners}.values())

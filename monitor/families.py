@@ -48,7 +48,7 @@ from .records import normalize_text
 from .report import SourceReport
 from .versioning import source_event
 
-__all__ = ["ListLink", "RunList", "find_lists", "list_title", "child_id", "slug", "child_config", "source_config", "run_family", "with_lists"]
+__all__ = ["ListLink", "RunList", "find_lists", "list_title", "child_id", "slug", "child_config", "source_config", "runner_of", "run_family", "with_lists"]
 
 log = logging.getLogger("sesaku_monitor.families")
 
@@ -154,6 +154,14 @@ def source_config(config: Config, session: Session, source_id: str) -> SourceCon
     parents = {source.id: source for source in config.sources if source.kind == "index"}
     if row is not None and row.parent_id in parents:
         return child_config(parents[row.parent_id], ListLink(row.id, row.title, row.url))
+    return config.source(source_id)
+
+
+def runner_of(config: Config, session: Session, source_id: str) -> SourceConfig:
+    """The configured source whose run covers ``source_id``: itself, or the index a list was found on."""
+    row = session.get(Source, source_id)
+    if row is not None and row.parent_id is not None and any(source.id == row.parent_id for source in config.sources):
+        return config.source(row.parent_id)
     return config.source(source_id)
 
 

@@ -23,7 +23,7 @@ from .common import EXIT_SOURCE, clean_errors, config_option, console, json_opti
 @cli.command()
 @config_option
 @json_option
-@click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable).")
+@click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable); a list found on an index runs with its index.")
 @click.option("--no-links", is_flag=True, help="Do not check the links the lists cite.")
 @clean_errors
 def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links: bool) -> None:

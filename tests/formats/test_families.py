@@ -145,3 +145,12 @@ def test_ids_come_from_the_link_text_without_file_notes():
 def test_bad_index_settings_are_refused_when_the_config_loads(overrides, message):
     with pytest.raises(ConfigError, match=message):
         make_config("sqlite://", source_entry("tama", "https://example.lg.jp/shien.html", **overrides))
+
+
+def test_checking_one_list_of_an_index_runs_its_index(family):
+    config, sessions = family
+    run_check(config, sessions, clock=clock())
+    report = run_check(config, sessions, source_ids=["tama-2", "tama-3"], clock=clock())
+    assert [s.id for s in report.sources] == ["tama", "tama-1", "tama-2", "tama-3"]
+    with pytest.raises(ConfigError, match="no source with id 'tama-9'"):
+        run_check(config, sessions, source_ids=["tama-9"], clock=clock())
