@@ -72,8 +72,8 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
 
 
 def _batches(items: list[T]) -> Iterator[list[T]]:
-    """New versions are written a thousand at a time: one INSERT … RETURNING for each table,
-    and the session never holds a whole 100,000-row baseline at once."""
+    """New versions are written a thousand at a time: one batched INSERT per table instead of
+    a flush per row, and the session never holds a whole 100,000-row baseline at once."""
     for start in range(0, len(items), _BATCH):
         yield items[start:start + _BATCH]
 
@@ -117,7 +117,7 @@ def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
     ctx.session.flush()
     opened = _open_versions(ctx, [(measure, record, entry) for measure, (record, entry) in zip(measures, adds, strict=True)])
     for measure, version, (record, entry) in zip(measures, opened, adds, strict=True):
-        kind = "added" if measure.ended_at is None else "reappeared"
+        kind = "added" if measure.ended_at is None else "reappeared"  # a measure found again still has its end
         measure.ended_at = None
         measure.ended_snapshot_id = None
         measure.name = version.name
