@@ -9,8 +9,8 @@ ports or anything else on a private network. Two checks:
   and the socket is opened to one of those checked addresses (never to the name again), so a
   redirect hop, a keep-alive reconnect or a DNS answer that changes between check and connect
   (rebinding) cannot slip past; its sockets are plain asyncio streams (``AsyncioBackend``,
-  lighter than httpcore's AnyIO default). ``guarded_transport()`` builds an httpx transport with it;
-  ``HostPools`` is a leaner transport on the same backend for clients that talk to many hosts.
+  lighter than httpcore's AnyIO default). ``HostPools`` is the httpx transport that opens
+  every connection through it.
 
 Policy (``AddressPolicy``):
 
@@ -59,7 +59,6 @@ __all__ = [
     "Resolver",
     "UnresolvableHost",
     "UnsupportedURL",
-    "guarded_transport",
     "parse_target",
     "resolve_allowed",
 ]
@@ -276,22 +275,6 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
 
-def guarded_transport(policy: AddressPolicy, *, verify: ssl.SSLContext | bool = True,
-                      limits: httpx.Limits | None = None, resolver: Resolver | None = None,
-                      ) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose every connection goes through ``GuardedBackend``.
-
-    No proxy and no environment (``trust_env=False``): a proxy would make the checked address
-    the proxy's, not the target's.
-    """
-    transport = httpx.AsyncHTTPTransport(verify=verify, trust_env=False,
-                                         limits=limits or httpx.Limits())
-    # httpx has no public hook for httpcore's network backend; its pool hands this attribute to
-    # every connection it creates. tests/links/test_netguard.py fails if that ever changes.
-    transport._pool._network_backend = GuardedBackend(policy, resolver)  # noqa: SLF001
-    return transport
-
-
 Origin = tuple[bytes, bytes, int]
 
 
@@ -305,7 +288,8 @@ class HostPools(httpx.AsyncBaseTransport):
     request, a fifth of the CPU per URL on loopback. Idle connections are kept up to
     ``per_origin`` per origin and for ``max_pools`` origins, the least recently used closed
     first, so a run over thousands of hosts keeps few sockets; a connection idle for longer
-    than ``keepalive_expiry`` seconds, or closed by its server, is not reused.
+    than ``keepalive_expiry`` seconds, or closed by its server, is not reused. No proxy, whatever
+    the environment says: a proxy would make the checked address the proxy's, not the target's.
     """
 
     def __init__(self, policy: AddressPolicy, *, verify: ssl.SSLContext | bool = True,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from monitor.netguard import (AddressPolicy, BlockedAddress, GuardedBackend, HostPools,
-                              UnresolvableHost, UnsupportedURL, guarded_transport, parse_target,
+                              UnresolvableHost, UnsupportedURL, parse_target,
                               resolve_allowed, system_resolver)
 from tests.links.site import LinkSite
 
@@ -89,15 +89,6 @@ def test_backend_refuses_before_connecting_and_connects_to_the_checked_address()
     with pytest.raises(httpcore.ConnectError):
         asyncio.run(backend.connect_tcp("www.example.test", 80))
     assert inner.connects == ["93.184.216.34"]  # the name is never resolved a second time
-
-
-def test_transport_uses_the_guarded_backend() -> None:
-    """Pins the one private hook into httpx: every request through it is checked."""
-    async def fetch() -> None:
-        async with httpx.AsyncClient(transport=guarded_transport(DEFAULT)) as client:
-            await client.get("http://127.0.0.1:9/")
-    with pytest.raises(BlockedAddress, match="loopback"):
-        asyncio.run(fetch())
 
 
 def test_host_pools_refuse_and_release_idle_pools(fresh_site: LinkSite) -> None:
