@@ -150,19 +150,26 @@ def child_config(parent: SourceConfig, link: ListLink) -> SourceConfig:
 
 def source_config(config: Config, session: Session, source_id: str) -> SourceConfig:
     """A configured source, or a list of a configured index as the index last found it."""
-    row = session.get(Source, source_id)
-    parents = {source.id: source for source in config.sources if source.kind == "index"}
-    if row is not None and row.parent_id in parents:
-        return child_config(parents[row.parent_id], ListLink(row.id, row.title, row.url))
+    found = _found_on_index(config, session, source_id)
+    if found is not None:
+        index, row = found
+        return child_config(index, ListLink(row.id, row.title, row.url))
     return config.source(source_id)
 
 
 def runner_of(config: Config, session: Session, source_id: str) -> SourceConfig:
     """The configured source whose run covers ``source_id``: itself, or the index a list was found on."""
+    found = _found_on_index(config, session, source_id)
+    return found[0] if found is not None else config.source(source_id)
+
+
+def _found_on_index(config: Config, session: Session, source_id: str) -> tuple[SourceConfig, Source] | None:
+    """The configured index ``source_id`` was found on, and its stored row; None for any other id."""
     row = session.get(Source, source_id)
-    if row is not None and row.parent_id is not None and any(source.id == row.parent_id for source in config.sources):
-        return config.source(row.parent_id)
-    return config.source(source_id)
+    indexes = {source.id: source for source in config.sources if source.kind == "index"}
+    if row is None or row.parent_id not in indexes:
+        return None
+    return indexes[row.parent_id], row
 
 
 def with_lists(report: SourceReport) -> list[SourceReport]:
