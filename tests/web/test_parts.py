@@ -70,3 +70,16 @@ def test_a_token_or_a_password_is_required_when_configured(sqlite_db):
 def test_serve_is_a_documented_command():
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0 and "sesaku-monitor serve --config config.yaml" in result.output
+
+
+def test_a_link_table_marks_links_cited_only_by_a_past_version():
+    from web.app import _templates
+    from web.schemas import CitedLink, LinkSummary
+
+    macros = _templates(labels_for("ja"), ZoneInfo("Asia/Tokyo")).get_template("macros.html").make_module({"root": ""})
+    common = {"state": "ok", "outcome": "ok", "http_status": 200, "since": None, "last_checked_at": None, "consecutive_failures": 0}
+    cited = str(macros.link_table([CitedLink(id=1, url="https://a.example.jp/", current=True, **common),
+                                   CitedLink(id=2, url="https://b.example.jp/", current=False, **common)]))
+    listed = str(macros.link_table([LinkSummary(id=3, url="https://c.example.jp/", **common)]))
+    assert cited.count("過去の版") == 1 and cited.index("https://b.example.jp/") < cited.index("過去の版")
+    assert 'href="/links/3"' in listed and "過去の版" not in listed
