@@ -7,13 +7,13 @@ answers into rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from store.batches import in_batches
 from store.links import cite_links
 from store.models import Event, Measure, MeasureVersion, Snapshot
 from store.queries import current_rows, ended_measure_ids, expiring_versions, versions_by_id
@@ -28,8 +28,9 @@ from .report import MeasureChange, SourceReport
 
 __all__ = ["apply_list", "report_expiries", "source_event", "cited_urls"]
 
-T = TypeVar("T")
-_BATCH = 1000
+# New versions are written a thousand at a time: one batched INSERT per table instead of a
+# flush per row, and the session never holds a whole 100,000-row baseline at once.
+_WRITE_BATCH = 1000
 
 
 @dataclass(slots=True)
@@ -63,19 +64,12 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     # Rows published identically (matching.identical) cannot have changed.
     changed = [(o, n) for o, n in matching.pairs if old_entries[o].digest != new_entries[n].digest]
     loaded = versions_by_id(session, [current[o].version_id for o, _ in changed] + [current[o].version_id for o in matching.ended])
-    for part in _batches(changed):
+    for part in in_batches(changed, _WRITE_BATCH):
         _update(ctx, [(*loaded[current[o].version_id], parsed.records[n], new_entries[n]) for o, n in part])
     for o in matching.ended:
         _end(ctx, *loaded[current[o].version_id])
-    for part in _batches(matching.added):
+    for part in in_batches(matching.added, _WRITE_BATCH):
         _add(ctx, [(parsed.records[n], new_entries[n]) for n in part])
-
-
-def _batches(items: list[T]) -> Iterator[list[T]]:
-    """New versions are written a thousand at a time: one batched INSERT per table instead of
-    a flush per row, and the session never holds a whole 100,000-row baseline at once."""
-    for start in range(0, len(items), _BATCH):
-        yield items[start:start + _BATCH]
 
 
 def _update(ctx: _Context, updates: list[tuple[Measure, MeasureVersion, Record, Entry]]) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from .batches import in_batches
 from .errors import StoreError
 from .models import Base
 
@@ -88,9 +89,7 @@ def _batches(connection: Connection, table: Table, size: int) -> Iterator[list[R
     if table.name == "sources":
         # Few rows (one per list), and a self-reference: parents (no parent) go first.
         query = select(table).order_by(table.c.parent_id.is_not(None), *_key(table))
-        rows = [dict(row._mapping) for row in connection.execute(query)]
-        for start in range(0, len(rows), size):
-            yield rows[start:start + size]
+        yield from in_batches([dict(row._mapping) for row in connection.execute(query)], size)
         return
     key = _key(table)
     last: tuple[Any, ...] | None = None

@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from .batches import IN_LIST_SIZE, in_batches
 from .models import Link, MeasureLink, MeasureVersion
 
 __all__ = ["cite_links", "refresh_cited", "MAX_URL_LENGTH"]
 
 # Longer URLs are not worth checking and would not fit a PostgreSQL unique index.
 MAX_URL_LENGTH = 2000
-_BATCH = 500  # URLs per IN (...) list
 
 
 def _host(url: str) -> str:
@@ -33,8 +33,8 @@ def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]],
     """
     wanted = list(dict.fromkeys(url for _, urls in citations for url in urls if len(url) <= MAX_URL_LENGTH))
     links: dict[str, Link] = {}
-    for start in range(0, len(wanted), _BATCH):
-        links.update((link.url, link) for link in session.scalars(select(Link).where(Link.url.in_(wanted[start:start + _BATCH]))))
+    for batch in in_batches(wanted, IN_LIST_SIZE):
+        links.update((link.url, link) for link in session.scalars(select(Link).where(Link.url.in_(batch))))
     for url in wanted:
         link = links.get(url)
         if link is None:

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from .batches import IN_LIST_SIZE, in_batches
 from .models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 
 __all__ = [
@@ -16,8 +17,6 @@ __all__ = [
     "expiring_versions", "ended_measure_ids", "versions_at_snapshot",
     "list_as_of", "measure_history", "snapshots_of", "events_after", "source_titles",
 ]
-
-_BATCH = 500  # ids per IN (...) list
 
 # A snapshot that moved (or confirmed) the baseline; failed and suspect ones never do.
 GOOD_STATUSES = ("baseline", "changed", "unchanged", "not_modified")
@@ -61,8 +60,8 @@ def versions_by_id(session: Session, version_ids: Iterable[int]) -> dict[int, tu
     """Version id → (measure, version), loaded in batches small enough for any database."""
     ids = list(version_ids)
     found: dict[int, tuple[Measure, MeasureVersion]] = {}
-    for start in range(0, len(ids), _BATCH):
-        query = select(Measure, MeasureVersion).where(MeasureVersion.id.in_(ids[start:start + _BATCH]))
+    for batch in in_batches(ids, IN_LIST_SIZE):
+        query = select(Measure, MeasureVersion).where(MeasureVersion.id.in_(batch))
         for measure, version in session.execute(_with_measure(query)):
             found[version.id] = (measure, version)
     return found
