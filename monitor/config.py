@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from notifiers.config import NotifierConfig
@@ -23,6 +22,7 @@ from .link_settings import LinkSettings
 from .parsers import get_format, known_formats
 from .schedule import ScheduleSettings, ScheduleSpec
 from .source_kinds import PaginationSettings, SourceKind, check_kind
+from .strict_yaml import load_yaml
 
 __all__ = ["Config", "SourceConfig", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
 
@@ -272,7 +272,7 @@ def parse_config(data: Any, where: str = "config") -> Config:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a config file; a missing file or bad YAML is a ConfigError."""
+    """Read and validate a config file; a missing file, bad YAML or YAML past strict_yaml's limits is a ConfigError."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -280,10 +280,4 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: no such configuration file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    return parse_config(data, str(path))
+    return parse_config(load_yaml(text, str(path)), str(path))
