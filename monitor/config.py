@@ -121,7 +121,7 @@ class WebSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     language: Literal["ja", "en"] = "ja"
-    # Absolute links in feeds; by default taken from each request's Host.
+    # Absolute links in feeds; by default http://host:port as configured (never a request's Host).
     base_url: str | None = None
     # Either (or both) turn access control on: `Authorization: Bearer <token>` / HTTP Basic.
     token: str | None = Field(None, min_length=1)

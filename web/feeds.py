@@ -1,11 +1,14 @@
 """Atom feeds of changes (feedgen): one entry per event, linking to the page it is about.
 
 Entry ids are the event's absolute ``/api/events/{id}`` URL, so they stay the same whatever
-page the entry links to and whichever feed (all lists, one list) carries it.
+page the entry links to and whichever feed (all lists, one list) carries it. Every text
+goes through :func:`xml_text` first: XML 1.0 cannot hold most control characters at all
+(lxml refuses them), so one odd cell would otherwise break the whole feed.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -14,7 +17,20 @@ from feedgen.feed import FeedGenerator
 from .labels import Labels
 from .schemas import EventView
 
-__all__ = ["atom_feed"]
+__all__ = ["atom_feed", "xml_text"]
+
+# What XML 1.0 forbids: C0 but tab, newline and CR; surrogates; U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_text(text: str) -> str:
+    """``text`` with what XML cannot hold written out as ``\\xNN`` / ``\\uNNNN``."""
+    return _NOT_XML.sub(_escape, text)
 
 
 def _content(event: EventView, t: Labels) -> str:
@@ -23,14 +39,14 @@ def _content(event: EventView, t: Labels) -> str:
         lines.append(f"{change.column}: {change.old} → {change.new}")
     if event.source_title:
         lines.append(f"{t.source}: {event.source_title}")
-    return "\n".join(lines)
+    return xml_text("\n".join(lines))
 
 
 def atom_feed(events: Sequence[EventView], *, base_url: str, feed_path: str, title: str, t: Labels, now: datetime) -> bytes:
     """The feed as bytes; ``base_url`` has no trailing slash, paths start with one."""
     feed = FeedGenerator()
     feed.id(base_url + feed_path)
-    feed.title(title)
+    feed.title(xml_text(title))
     feed.author({"name": t.site})
     feed.link(href=base_url + feed_path, rel="self", type="application/atom+xml")
     feed.link(href=base_url + "/changes", rel="alternate", type="text/html")
@@ -41,10 +57,10 @@ def atom_feed(events: Sequence[EventView], *, base_url: str, feed_path: str, tit
     for event in events:
         entry = feed.add_entry(order="append")
         entry.id(f"{base_url}/api/events/{event.id}")
-        entry.title(event.summary)
+        entry.title(xml_text(event.summary))
         entry.link(href=base_url + event.page, rel="alternate", type="text/html")
         entry.updated(event.created_at)
         entry.published(event.created_at)
-        entry.category(term=event.kind, label=event.kind_label)
+        entry.category(term=event.kind, label=xml_text(event.kind_label))
         entry.content(_content(event, t), type="text")
     return feed.atom_str(pretty=True)

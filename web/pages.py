@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from monitor.config import WebSettings
+
 from .chart import history_chart
 from .context import reader, render, state_of
 from .feeds import atom_feed
@@ -16,7 +18,7 @@ from .params import check_range, parse_date, parse_id, parse_kinds, parse_page, 
 from .schemas import EventView
 from .views import ChangeFilter, Reader
 
-__all__ = ["router"]
+__all__ = ["feed_base", "router"]
 
 router = APIRouter(include_in_schema=False)
 Read = Annotated[Reader, Depends(reader)]
@@ -84,10 +86,21 @@ def link(request: Request, read: Read, link_id: str) -> Response:
     return render(request, "link.html", link=found, chart=history_chart(found.checks, read.t, read.tz))
 
 
+def feed_base(settings: WebSettings) -> str:
+    """Where feed links point: ``web.base_url``, else the address ``serve`` listens on.
+
+    Never the request's Host header: anyone can send one, and a feed reader or cache would
+    then hand every subscriber links to the sender's host.
+    """
+    if settings.base_url:
+        return settings.base_url
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"http://{host}:{settings.port}"
+
+
 def _feed(request: Request, events: list[EventView], path: str, title: str) -> Response:
     state = state_of(request)
-    base = state.settings.base_url or str(request.base_url).rstrip("/")
-    body = atom_feed(events, base_url=base, feed_path=path, title=title, t=state.labels, now=state.clock())
+    body = atom_feed(events, base_url=feed_base(state.settings), feed_path=path, title=title, t=state.labels, now=state.clock())
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 

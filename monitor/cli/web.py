@@ -27,5 +27,7 @@ def serve(config_path: str, host: str | None, port: int | None) -> None:
     from web import serve as serve_web  # FastAPI loads only for the command that needs it
 
     config = load_config(config_path)
-    click.echo(f"serving on http://{host or config.web.host}:{port or config.web.port} (Ctrl-C stops)", err=True)
-    serve_web(config, host=host, port=port)
+    # The address given here is the one feeds link to when web.base_url is unset.
+    web = config.web.model_copy(update={"host": host or config.web.host, "port": port or config.web.port})
+    click.echo(f"serving on http://{web.host}:{web.port} (Ctrl-C stops)", err=True)
+    serve_web(config.model_copy(update={"web": web}))
