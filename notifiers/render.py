@@ -5,6 +5,8 @@ Rendering never sends. Templates are Jinja2 files (``subject.txt.j2``, ``digest.
 built-in one, so a user overrides only the files they want. HTML is autoescaped (a measure
 named ``<script>`` stays text) and undefined names are errors, so a typo in a user's
 template is reported as one line naming the file and line instead of a blank message.
+Control characters from a list are shown as ``\\xNN`` in all three (``monitor.inert``): a
+mail client or ``digest --preview`` on a terminal never receives them raw.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import jinja2
 
 from monitor.errors import NotifyError
+from monitor.inert import visible
 
 from .digest import Digest, Entry, FieldChange, SourceGroup
 from .textdiff import DiffRun
@@ -42,10 +45,10 @@ class Message:
 def render(digest: Digest, *, template_dir: str | Path | None = None) -> Message:
     env = _environment(str(template_dir) if template_dir else None)
     context = {"digest": digest, "labels": digest.labels}
-    subject = " ".join(_render(env, "subject.txt.j2", context).split())
+    subject = visible(" ".join(_render(env, "subject.txt.j2", context).split()))
     context["subject"] = subject
-    text = _render(env, "digest.txt.j2", context)
-    html = _render(env, "digest.html.j2", context)
+    text = visible(_render(env, "digest.txt.j2", context))
+    html = visible(_render(env, "digest.html.j2", context))
     return Message(subject, text, html, digest_payload(digest, subject=subject, text=text))
 
 

@@ -15,6 +15,7 @@ import notifiers
 from monitor.errors import NotifyError
 from notifiers.digest import build_digest
 from notifiers.options import WebhookOptions
+from notifiers.presets import markdown_escape
 from notifiers.render import Message, render
 from notifiers.webhook import send_webhook, sign, verify_signature
 from tests.notifiers.samples import NOW, all_kinds, counted_events
@@ -30,7 +31,7 @@ def message() -> Message:
 
 
 def hook(url: str, **overrides: Any) -> WebhookOptions:
-    return WebhookOptions.model_validate({"url": url, "secret": SECRET, "timeout_s": 2} | overrides)
+    return WebhookOptions.model_validate({"url": url, "secret": SECRET, "timeout_s": 2, "allow_private_address": True} | overrides)
 
 
 def test_receiver_verifies_the_signature_and_reads_the_digest(receiver: Receiver, message: Message) -> None:
@@ -122,7 +123,7 @@ def test_teams_preset_is_an_adaptive_card(receiver: Receiver, message: Message) 
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
     texts = [block["text"] for block in card["body"]]
-    assert texts[0] == message.subject
+    assert texts[0] == markdown_escape(message.subject)
     assert "• [多摩の森林再生事業](https://monitor.example.jp/measures/1)" in texts
     assert all(block["type"] == "TextBlock" and block["wrap"] for block in card["body"])
 
