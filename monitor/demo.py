@@ -143,7 +143,7 @@ def demo_settings(demo: DemoSite, database: Path) -> dict[str, Any]:
         "links": {"per_host": 8, "per_host_interval_s": 0, "dead_after": 1, "dead_min_hours": 0, "sibling_probe": False},
         "sources": sources,
         # A webhook to the loopback site: the demo prints the digest exactly as it arrived.
-        "notifiers": [{"id": DEMO_NOTIFIER, "type": "webhook", "options": {"url": demo.site.url(RECEIVER)}}],
+        "notifiers": [{"id": DEMO_NOTIFIER, "type": "webhook", "options": {"url": demo.site.url(RECEIVER), "allow_private_address": True}}],
     }
 
 

@@ -5,6 +5,10 @@ and in its href); every matching link is a list of its own, run like any source 
 settings the index gives its children (format, key_columns, name_column, …), stored with
 ``sources.parent_id`` set to the index.
 
+A list found on an index is a URL learned from a page: only an http(s) link can be one (any
+other is left out with a warning), and it is fetched as learned (``fetch.trust_of``), never
+read from disk, through the same address guard as everything else.
+
 A child's id is the index's id, '-', and a slug of the link's text, never of its URL, so a
 file renamed on the server (``r4_list.pdf`` → ``r5_list.pdf``) is the same list. Where the
 link text changes with every edition, ``link_id_pattern`` picks the lasting part of it
@@ -42,7 +46,7 @@ from store.queries import last_good_snapshot, last_snapshot
 from .config import Config, GuardSettings, SourceConfig
 from .encoding import decode_text
 from .errors import FetchError, ParseError
-from .fetch import Fetched, fetch_document
+from .fetch import Fetched, fetch_document, trust_of
 from .parsers import Document
 from .records import normalize_text
 from .report import SourceReport
@@ -113,7 +117,10 @@ def find_lists(document: Document, source: SourceConfig, reserved: set[str] = fr
     for anchor in BeautifulSoup(text, "lxml").find_all("a", href=True):
         url = urljoin(document.url, str(anchor["href"]).strip())
         title = list_title(_anchor_text(anchor, url))
-        if urlsplit(url).scheme not in ("http", "https", "file") or not (pattern.search(title) or pattern.search(unquote(url))):
+        if not (pattern.search(title) or pattern.search(unquote(url))):
+            continue
+        if urlsplit(url).scheme not in ("http", "https"):
+            warnings.append(f"{url[:200]}: a list found on a page is fetched over http(s) only; the link is left out")
             continue
         if any(link.url == url for link in links):
             continue  # the same file linked twice (an icon and its text) is one list
@@ -192,7 +199,7 @@ def _run_index(config: Config, source: SourceConfig, sessions: SessionFactory, n
         first = last_good_snapshot(session, source.id) is None
     last_status = last.status if last else None
     try:
-        fetched = asyncio.run(fetch_document(source.url, config.http))
+        fetched = asyncio.run(fetch_document(source.url, config.http, trust=trust_of(config, source)))
     except FetchError as exc:
         return _trouble(sessions, source, "failed", str(exc), last_status, now, None), known
     reserved = {other.id for other in config.sources}

@@ -27,12 +27,13 @@
   directory is fetched once per host+directory per run; if it returns the same page (modulo
   the echoed path), the host answers 200 for anything and the page is a ``soft_404``.
 
-httpx's and netguard's exceptions end here: each becomes an outcome and a one-line ``error``.
+httpx's and netguard's exceptions end here: each becomes an outcome and a one-line ``error``
+by the one table of ``monitor.net_failures``.
 
 **CPU.** On loopback a check costs about half a millisecond of CPU, most of it in the HTTP
-stack, so that is where the cuts went: requests go straight to the client's transport
-(``_Checker._exchange``), which keeps its own keep-alive connections per origin
-(``netguard.HostPools``) on plain asyncio sockets (``netguard.AsyncioBackend``); each worker
+stack, so that is where the cuts went: requests go through ``netguard.GuardedClient`` straight
+to its transport, which keeps its own keep-alive connections per origin
+(``netguard.HostPools``) on plain asyncio sockets (``monitor.asyncio_backend``); each worker
 starts its next check as soon as one ends (``_run``); a page's fingerprint is taken only when
 its sibling probe brought back a page to compare. One process,
 on purpose: splitting hosts over worker processes would let a redirect hop to a host of the
@@ -59,8 +60,9 @@ import httpx
 
 from monitor.errors import ConfigError, FetchError
 from monitor.link_outcome import HEALTHY, LinkOutcome, classify, is_top_page
-from monitor.netguard import (AddressPolicy, BlockedAddress, HostPools, Resolver, UnresolvableHost,
-                              UnsupportedURL, parse_target)
+from monitor.net_failures import failure_of
+from monitor.netguard import (AddressPolicy, GuardedClient, Resolver, UnsupportedURL, parse_target, read_capped,
+                              redirect_target)
 
 __all__ = ["LinkCheckResult", "LinkCheckSettings", "Progress", "check_links", "terminal_progress"]
 
@@ -339,23 +341,17 @@ class _Checker:
         self._resolver = resolver
         self._gates: dict[str, asyncio.Semaphore] = {}
         self._probes: dict[tuple[str, str], asyncio.Task[str | None]] = {}
-        self._client: httpx.AsyncClient | None = None
-        self._extensions: dict[str, object] = {}
+        self._client: GuardedClient | None = None
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[None]:
         s = self._settings
         policy = AddressPolicy(allow_private_addresses=s.allow_private_addresses)
-        transport = HostPools(policy, verify=s.verify_tls, per_origin=s.per_host,
-                              max_pools=max(64, s.concurrency * 2), resolver=self._resolver)
         timeout = httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=s.deadline)
         headers = {"User-Agent": s.user_agent, "Accept-Language": "ja,en;q=0.5",
                    "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-        # The client holds the default headers, the cookie jar and the transport's lifetime;
-        # _exchange sends straight to the transport (see there).
-        async with httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers,
-                                     follow_redirects=False, trust_env=False) as self._client:
-            self._extensions = {"timeout": timeout.as_dict()}
+        async with GuardedClient(policy, timeout=timeout, headers=headers, verify=s.verify_tls, per_origin=s.per_host,
+                                 max_pools=max(64, s.concurrency * 2), resolver=self._resolver) as self._client:
             try:
                 yield
             finally:
@@ -374,8 +370,9 @@ class _Checker:
             message = f"no complete answer within {self._settings.deadline:g}s"
             return self._from_trace(trace, LinkOutcome.ERROR, message, started, attempt), None
         except (httpx.HTTPError, FetchError) as exc:
-            outcome, retry_in = self._failure_of(exc, attempt)
-            return self._from_trace(trace, outcome, _one_line(exc), started, attempt), retry_in
+            failure = failure_of(exc)
+            retry_in = self._backoff(attempt) if failure.transient else None
+            return self._from_trace(trace, failure.outcome, failure.message, started, attempt), retry_in
         result = self._from_trace(trace, outcome, None, started, attempt)
         return result, self._retry_after_status(trace, attempt)
 
@@ -395,7 +392,7 @@ class _Checker:
             location = trace.headers.get("location")
             if trace.status not in _REDIRECTS or not location:
                 return
-            target = _redirect_target(trace.current, location)
+            target = redirect_target(trace.current, location)
             trace.chain.append((trace.current, trace.status))
             if target in seen:
                 raise _RedirectError(f"redirect loop back to {target}")
@@ -404,37 +401,25 @@ class _Checker:
         raise _RedirectError(f"more than {self._settings.max_redirects} redirects")
 
     async def _exchange(self, trace: _Trace, method: str) -> None:
-        """One request under its host's cap; the body is read only for 2xx HTML/text to a GET.
-
-        Sent to the client's transport directly: what ``AsyncClient.send`` adds per request
-        (auth and redirect machinery, event hooks, a timing wrapper, a cookie round-trip
-        through urllib's jar even without cookies) was a fifth of the CPU per URL. What it
-        does that matters is done here: its headers, its timeouts, its cookie jar.
-        """
+        """One request under its host's cap; the body is read only for 2xx HTML/text to a GET."""
         client = self._client
         assert client is not None
-        request = httpx.Request(method, trace.target or trace.current, headers=client.headers, extensions=self._extensions)
-        cookies = client.cookies
-        if cookies.jar:
-            cookies.set_cookie_header(request)
-        host = request.url.host.lower()
+        target = trace.target or parse_target(trace.current)
+        host = target.host.lower()
         gate = self._gates.get(host)
         if gate is None:
             gate = self._gates[host] = asyncio.Semaphore(self._settings.per_host)
         async with gate:
-            response = await client._transport.handle_async_request(request)  # noqa: SLF001
+            response = await client.send(method, target)
             try:
-                response.request = request
                 headers = response.headers
-                if "set-cookie" in headers:
-                    cookies.extract_cookies(response)
                 if response.has_redirect_location:
                     # Before the trace is touched: an unusable Location fails the exchange.
-                    _redirect_target(str(request.url), headers["location"])
+                    redirect_target(trace.current, headers["location"])
                 trace.status, trace.headers = response.status_code, headers
                 trace.body, trace.truncated = None, False
                 if method == "GET" and response.is_success and _is_text(headers):
-                    trace.body, trace.truncated = await _read_capped(response, self._settings.max_body_bytes)
+                    trace.body, trace.truncated = await read_capped(response, self._settings.max_body_bytes)
             finally:
                 await response.aclose()
 
@@ -470,17 +455,6 @@ class _Checker:
         if trace.body is None or trace.status is None or not 200 <= trace.status < 300:
             return None
         return _fingerprint(trace.body, probe_url, trace.current)
-
-    def _failure_of(self, exc: Exception, attempt: int) -> tuple[LinkOutcome, float | None]:
-        """Outcome of an exception, and a retry delay when the failure may pass."""
-        if isinstance(exc, UnsupportedURL | httpx.UnsupportedProtocol | httpx.InvalidURL):
-            return LinkOutcome.INVALID, None
-        if isinstance(exc, BlockedAddress):
-            return LinkOutcome.REFUSED, None
-        if isinstance(exc, UnresolvableHost) or (isinstance(exc, httpx.ConnectError)):
-            return LinkOutcome.GONE_HOST, None
-        transient = isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
-        return LinkOutcome.ERROR, self._backoff(attempt) if transient else None
 
     def _retry_after_status(self, trace: _Trace, attempt: int) -> float | None:
         """Retry delay for a transient status (408, 429, 5xx); None when it must not be retried."""
@@ -523,16 +497,6 @@ def _host_of(url: str) -> str:
     return parse_target(url).host.lower()
 
 
-def _redirect_target(current: str, location: str) -> str:
-    """The absolute URL a Location header points to; ``UnsupportedURL`` if it is not fetchable."""
-    try:
-        target = str(httpx.URL(current).join(location))
-        parse_target(target)
-    except (httpx.InvalidURL, ValueError, UnsupportedURL) as exc:
-        raise UnsupportedURL(f"unusable redirect to {location!r}: {exc}") from exc
-    return target
-
-
 def _head_not_enough(trace: _Trace) -> bool:
     """A HEAD answer to ask again with GET: an error (HEAD refused or botched) or a 2xx page."""
     status = trace.status or 0
@@ -541,19 +505,6 @@ def _head_not_enough(trace: _Trace) -> bool:
 
 def _is_text(headers: httpx.Headers) -> bool:
     return headers.get("content-type", "").split(";", 1)[0].strip().lower() in _TEXT_TYPES
-
-
-async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
-    """The body up to ``cap`` bytes, and whether more was left unread."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        if size + len(chunk) > cap:
-            chunks.append(chunk[: cap - size])
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
 
 
 def _decode(body: bytes, headers: httpx.Headers) -> str:
@@ -592,10 +543,3 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     except (TypeError, ValueError):
         return None
 
-
-def _one_line(exc: BaseException) -> str:
-    """Our own errors speak for themselves; httpx's are prefixed with their kind (ReadTimeout …)."""
-    text = " ".join(str(exc).split())
-    if isinstance(exc, FetchError):
-        return text[:300]
-    return f"{type(exc).__name__}: {text}".rstrip(": ")[:300]

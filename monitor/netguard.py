@@ -1,16 +1,26 @@
-"""Which URLs the daemon may reach, enforced on every TCP connection it opens.
+"""The one way out: which URLs the daemon may reach, enforced on every request and connection.
 
 The lists come from outside, so a URL in them must not make us reach cloud metadata, admin
-ports or anything else on a private network. Two checks:
+ports or anything else on a private network. Every request the daemon makes — a list and its
+redirects, pagination, index pages and the lists found on them, link checks, page snapshots,
+the sibling probe, webhooks — is sent by a ``GuardedClient``, and so passes three checks:
 
-* ``parse_target(url)`` — before any request: only ``http``/``https`` with a well-formed host.
-* ``GuardedBackend`` — inside httpx, at connect time: the host is resolved once with
-  ``getaddrinfo``, *every* address it resolves to is checked against the ``AddressPolicy``,
-  and the socket is opened to one of those checked addresses (never to the name again), so a
-  redirect hop, a keep-alive reconnect or a DNS answer that changes between check and connect
-  (rebinding) cannot slip past; its sockets are plain asyncio streams (``AsyncioBackend``,
-  lighter than httpcore's AnyIO default). ``HostPools`` is the httpx transport that opens
-  every connection through it.
+* ``parse_target(url)`` / ``redirect_target(current, location)`` — before a request: only
+  ``http``/``https`` with a well-formed host, for a URL and for every redirect's ``Location``.
+  ``HostPools`` refuses any other scheme again for each request it is handed.
+* ``GuardedBackend`` — at connect time: the host is resolved once with ``getaddrinfo``,
+  *every* address it resolves to is checked against the ``AddressPolicy``, and the socket is
+  opened to one of those checked addresses (never to the name again), so a redirect hop, a
+  keep-alive reconnect or a DNS answer that changes between check and connect (rebinding)
+  cannot slip past; its sockets are plain asyncio streams (``monitor.asyncio_backend``,
+  lighter than httpcore's AnyIO default). ``HostPools``, the httpx transport under every
+  ``GuardedClient``, opens every connection through it.
+* ``read_capped(response, cap)`` — a body is read, decompressed, up to its cap and no further.
+
+A ``GuardedClient`` never follows a redirect itself: a caller that follows one asks
+``redirect_target`` for the next hop and sends again, so every hop is checked like the first
+and no redirect body is read. What the exceptions raised here mean (outcome, one line) is
+decided once, in ``monitor/net_failures.py``.
 
 Policy (``AddressPolicy``):
 
@@ -34,32 +44,36 @@ Names under the reserved ``.invalid`` TLD (RFC 6761 §6.4) fail without any look
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import re
 import socket
 import ssl
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 import httpcore
-from httpcore._utils import is_socket_readable  # noqa: PLC2701 (a small, stable helper)
 import httpx
-from httpx._transports.default import map_httpcore_exceptions  # noqa: PLC2701 (httpcore → httpx errors)
 
+from monitor.asyncio_backend import AsyncioBackend
 from monitor.errors import FetchError
 
 __all__ = [
     "AddressPolicy",
-    "AsyncioBackend",
     "BlockedAddress",
     "GuardedBackend",
+    "GuardedClient",
     "HostPools",
     "Resolver",
     "UnresolvableHost",
     "UnsupportedURL",
     "parse_target",
+    "read_capped",
+    "redirect_target",
     "resolve_allowed",
 ]
 
@@ -120,6 +134,16 @@ def parse_target(url: str) -> httpx.URL:
     if _ip_literal(host) is None and not _HOSTNAME.match(parsed.raw_host.decode("ascii", "replace")):
         raise UnsupportedURL(f"malformed host {host!r}")
     return parsed
+
+
+def redirect_target(current: str, location: str) -> str:
+    """The absolute URL a Location header points to; ``UnsupportedURL`` unless it is fetchable http(s)."""
+    try:
+        target = str(httpx.URL(current).join(location))
+        parse_target(target)
+    except (httpx.InvalidURL, ValueError, UnsupportedURL) as exc:
+        raise UnsupportedURL(f"unusable redirect to {location!r}: {exc}") from exc
+    return target
 
 
 async def resolve_allowed(host: str, port: int, policy: AddressPolicy, resolver: Resolver | None = None) -> list[str]:
@@ -184,98 +208,36 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend on plain asyncio streams.
-
-    httpcore's default for asyncio goes through AnyIO: a cancel scope per read and write, and
-    a dict of socket attributes rebuilt each time a pooled connection is checked for reuse.
-    On a link check run that was a quarter of the CPU per request. Same contract, same
-    httpcore exceptions (``ConnectError``, ``ReadTimeout`` …), fewer layers.
-    """
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-                          ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=(local_address, 0) if local_address else None)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc) or "connect timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        sock = writer.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
-        return _AsyncioStream(reader, writer)
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddress("unix sockets are never reached from a URL")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-class _AsyncioStream(httpcore.AsyncNetworkStream):
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError as exc:
-            raise httpcore.ReadTimeout(str(exc) or "read timed out") from exc
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if not buffer:
-            return
-        try:
-            if self._writer.is_closing():
-                raise ConnectionResetError("connection closed")
-            self._writer.write(buffer)
-            if self._writer.transport.get_write_buffer_size():  # the kernel did not take it all
-                async with asyncio.timeout(timeout):
-                    await self._writer.drain()
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
-        except OSError as exc:
-            raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
-
-    async def aclose(self) -> None:
-        self._writer.close()  # no wait: a TLS close_notify must not hold a check
-
-    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except TimeoutError as exc:
-            self._writer.close()
-            raise httpcore.ConnectTimeout(str(exc) or "TLS handshake timed out") from exc
-        except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; named for the reader
-            self._writer.close()
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":  # asked before reusing a pooled connection: closed or not
-            return (self._reader.at_eof() or self._writer.is_closing()
-                    or is_socket_readable(self._writer.get_extra_info("socket")))
-        if info in ("ssl_object", "socket"):
-            return self._writer.get_extra_info(info)
-        if info in ("client_addr", "server_addr"):
-            return self._writer.get_extra_info("sockname" if info == "client_addr" else "peername")
-        return None
-
-
 Origin = tuple[bytes, bytes, int]
+# httpcore's failures as httpx's public exceptions, as httpx's own transport maps them; most
+# specific first, since a class is mapped by the first entry it is an instance of.
+_HTTPX_OF: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+_HTTPCORE_ERRORS = tuple(source for source, _ in _HTTPX_OF)
+
+
+@contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """httpcore's exceptions re-raised as httpx's, the message kept: an httpx transport's contract."""
+    try:
+        yield
+    except _HTTPCORE_ERRORS as exc:
+        mapped = next(target for source, target in _HTTPX_OF if isinstance(exc, source))
+        raise mapped(str(exc)) from exc
 
 
 class HostPools(httpx.AsyncBaseTransport):
@@ -307,6 +269,8 @@ class HostPools(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
+        if url.scheme not in _SCHEMES:  # whoever built the request, nothing but http(s) leaves
+            raise UnsupportedURL(f"unsupported scheme {url.scheme or '(none)'!r}")
         core = httpcore.Request(
             method=request.method,
             url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
@@ -314,7 +278,7 @@ class HostPools(httpx.AsyncBaseTransport):
         )
         origin = core.url.origin
         key = (origin.scheme, origin.host, origin.port)
-        with map_httpcore_exceptions():
+        with _httpx_errors():
             connection = await self._idle_connection(key) or await self._connect(origin, core)
             try:
                 response = await connection.handle_async_request(core)
@@ -376,18 +340,76 @@ class _Returned(httpx.AsyncByteStream):
         self._connection = connection
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with map_httpcore_exceptions():
+        with _httpx_errors():
             async for chunk in self._stream:
                 yield chunk
 
     async def aclose(self) -> None:
         try:
-            with map_httpcore_exceptions():
+            with _httpx_errors():
                 await self._stream.aclose()
         finally:
             if self._pools is not None:
                 self._pools, pools = None, self._pools
                 await pools._take_back(self._key, self._connection)  # noqa: SLF001
+
+
+class GuardedClient:
+    """The one way out: default headers, timeouts and a cookie jar over ``HostPools``.
+
+    ``send`` hands each request straight to the transport: what ``httpx.AsyncClient.send``
+    adds per request (auth and redirect machinery, event hooks, a timing wrapper, a cookie
+    round-trip through urllib's jar even without cookies) was a fifth of the link checker's
+    CPU per URL, and its redirect following would read each redirect's body whole. No
+    redirect is followed here (see the module docstring), no proxy is used, and the response
+    comes back unread: read it with ``read_capped`` and close it.
+    """
+
+    def __init__(self, policy: AddressPolicy, *, timeout: httpx.Timeout, headers: Mapping[str, str] | None = None,
+                 verify: ssl.SSLContext | bool = True, per_origin: int = 4, max_pools: int = 64,
+                 resolver: Resolver | None = None) -> None:
+        self._pools = HostPools(policy, verify=verify, per_origin=per_origin, max_pools=max_pools, resolver=resolver)
+        self._headers = httpx.Headers({"Accept": "*/*", "Accept-Encoding": "gzip, deflate", **(headers or {})})
+        self._cookies = httpx.Cookies()
+        self._extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
+
+    async def __aenter__(self) -> GuardedClient:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        await self._pools.aclose()
+
+    async def send(self, method: str, url: httpx.URL | str, *, headers: Mapping[str, str] | None = None,
+                   content: bytes | None = None) -> httpx.Response:
+        """One exchange, its body unread; raises httpx's or netguard's exceptions."""
+        request = httpx.Request(method, url, headers=self._headers, content=content, extensions=self._extensions)
+        if headers:
+            request.headers.update(headers)
+        if request.url.userinfo and "authorization" not in request.headers:
+            # As httpx.AsyncClient would: a list behind Basic auth names its user:password in its URL.
+            credentials = f"{request.url.username}:{request.url.password}".encode()
+            request.headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
+        if self._cookies.jar:
+            self._cookies.set_cookie_header(request)
+        response = await self._pools.handle_async_request(request)
+        response.request = request
+        if "set-cookie" in response.headers:
+            self._cookies.extract_cookies(response)
+        return response
+
+
+async def read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    """The decoded body up to ``cap`` bytes, and whether more was left unread (a gzip bomb stops here)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        if size + len(chunk) > cap:
+            chunks.append(chunk[: cap - size])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False
 
 
 def _ip_literal(host: str) -> IPAddress | None:

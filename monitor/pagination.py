@@ -8,6 +8,8 @@ the snapshot's blob holds every page's bytes, and "the same bytes" means "no pag
 Reading parses each page with the source's format and concatenates the records; each page's
 own header (and any header it repeats) is consumed by the parser of that page.
 
+A next link was learned from a page, so it is fetched as such (``fetch.Trust.LEARNED``:
+http(s) only, never ``file://``, through the address guard), and only on the first page's site.
 A page that cannot be fetched midway, a next link that leaves the site, or more pages than
 the cap is not a shorter list: the problem is kept as a last text part of the document and
 becomes an error of the parsed list, so the version is ``suspect`` and no measure ends.
@@ -26,7 +28,7 @@ from bs4 import BeautifulSoup
 from .config import HttpSettings, SourceConfig
 from .encoding import decode_text
 from .errors import FetchError, ParseError
-from .fetch import Fetched, fetch_document
+from .fetch import Fetched, Trust, fetch_document
 from .parsers import Document, parse_document
 from .records import ParsedList
 from .source_kinds import PaginationSettings
@@ -38,17 +40,21 @@ PAGES_TYPE = "multipart/mixed"
 _BOUNDARY = "sesaku-monitor-pages"
 
 
-async def fetch_list(source: SourceConfig, settings: HttpSettings, *, etag: str | None = None, last_modified: str | None = None) -> Fetched:
-    """The source's document: one page (conditional GET), or every page of a paginated list."""
+async def fetch_list(source: SourceConfig, settings: HttpSettings, *, trust: Trust, etag: str | None = None,
+                     last_modified: str | None = None) -> Fetched:
+    """The source's document: one page (conditional GET), or every page of a paginated list.
+
+    ``trust`` is the source url's (``fetch.trust_of``); the next pages' links are always learned.
+    """
     if source.pagination is None:
-        return await fetch_document(source.url, settings, etag=etag, last_modified=last_modified)
+        return await fetch_document(source.url, settings, trust=trust, etag=etag, last_modified=last_modified)
     # No conditional GET: a first page unchanged says nothing about the pages after it.
-    return await fetch_pages(source.url, settings, source.pagination)
+    return await fetch_pages(source.url, settings, source.pagination, trust=trust)
 
 
-async def fetch_pages(url: str, settings: HttpSettings, pagination: PaginationSettings) -> Fetched:
+async def fetch_pages(url: str, settings: HttpSettings, pagination: PaginationSettings, *, trust: Trust) -> Fetched:
     """Every page, packed as one document; a FetchError only when the first page fails."""
-    first = await fetch_document(url, settings)
+    first = await fetch_document(url, settings, trust=trust)
     pages = [Document(first.body, first.url, first.content_type)]
     seen = {_canonical(url), _canonical(first.url)}
     problem = None
@@ -68,7 +74,7 @@ async def fetch_pages(url: str, settings: HttpSettings, pagination: PaginationSe
 def _refusal(link: str, first_url: str, pages: list[Document], pagination: PaginationSettings, settings: HttpSettings) -> str | None:
     if len(pages) >= pagination.max_pages:
         return f"more than {pagination.max_pages} pages (pagination.max_pages); the list goes on at {link}"
-    if urlsplit(link).scheme not in ("http", "https") or urlsplit(link).netloc != urlsplit(first_url).netloc:
+    if urlsplit(link).netloc != urlsplit(first_url).netloc:
         return f"page {len(pages) + 1} is on another site ({link}); the list is incomplete"
     if sum(len(page.body) for page in pages) > settings.max_bytes:
         return f"the first {len(pages)} pages are over the {settings.max_bytes} byte cap together (http.max_bytes)"
@@ -77,7 +83,7 @@ def _refusal(link: str, first_url: str, pages: list[Document], pagination: Pagin
 
 async def _fetch_next(link: str, settings: HttpSettings, pages: list[Document], seen: set[str]) -> str | None:
     try:
-        fetched = await fetch_document(link, settings)
+        fetched = await fetch_document(link, settings, trust=Trust.LEARNED)
     except FetchError as exc:
         return f"page {len(pages) + 1} is missing, so the list is incomplete: {exc}"
     pages.append(Document(fetched.body, fetched.url, fetched.content_type))

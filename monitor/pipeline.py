@@ -25,7 +25,7 @@ from .encoding import decode_text
 from .errors import FetchError, ParseError
 from .editions import settle_edition
 from .families import run_family
-from .fetch import Fetched
+from .fetch import Fetched, trust_of
 from .gcpause import paused_gc
 from .guard import judge_list
 from .pagination import fetch_list, parse_list
@@ -76,7 +76,8 @@ def run_source(config: Config, source: SourceConfig, sessions: SessionFactory, n
     with transaction(sessions) as session:
         baseline = _baseline(session, source, now)
     try:
-        fetched = asyncio.run(fetch_list(source, config.http, etag=baseline.etag, last_modified=baseline.last_modified))
+        trust = trust_of(config, source)
+        fetched = asyncio.run(fetch_list(source, config.http, trust=trust, etag=baseline.etag, last_modified=baseline.last_modified))
     except FetchError as exc:
         return _record_failure(sessions, source, baseline, now, str(exc))
     with transaction(sessions) as session, paused_gc():

@@ -107,6 +107,8 @@ class WebhookOptions(NotifierOptions):
     preset: Literal["slack", "discord", "teams"] | None = None
     timeout_s: float = Field(default=10.0, gt=0, le=120)
     headers: dict[str, SecretStr] = Field(default_factory=dict, description="extra headers, e.g. Authorization")
+    # A receiver on this machine or the LAN must be named so here; link-local stays refused.
+    allow_private_address: bool = Field(default=False, description="deliver to a loopback or private address")
 
     @field_validator("url")
     @classmethod

@@ -10,20 +10,28 @@ expects). Three headers go with it::
 Signing the timestamp with the body lets a receiver refuse a replayed request
 (:func:`verify_signature`, ``tolerance_s``). A webhook URL often *is* a secret (Slack's and
 Discord's carry a token in the path), so errors name the host only, never the whole URL.
+
+The POST goes out through the daemon's one way out (``monitor.netguard.GuardedClient``): a
+private or loopback address is refused unless this notifier says ``allow_private_address:
+true`` (``http.allow_private_addresses`` is about what lists make us fetch, not about where
+we deliver), link-local and metadata addresses always are, and a redirect is never followed:
+a POST replayed at another address is not what the operator configured.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
-import logging
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
 
-from monitor.errors import NotifyError
+from monitor.errors import FetchError, NotifyError
+from monitor.net_failures import failure_of
+from monitor.netguard import AddressPolicy, GuardedClient, parse_target, read_capped
 
 from .options import WebhookOptions
 from .presets import shape
@@ -34,23 +42,7 @@ __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "send_webhook", "sign", "veri
 SIGNATURE_HEADER = "X-Sesaku-Signature"
 TIMESTAMP_HEADER = "X-Sesaku-Timestamp"
 _USER_AGENT = "sesaku-monitor-webhook/1"
-
-
-class _HidePostPaths(logging.Filter):
-    """httpx logs every request's whole URL at INFO; a webhook URL's path is often its token.
-
-    Our only POSTs are webhooks (lists and links are fetched with GET and HEAD), so a POST's
-    URL is logged as its scheme and host only.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) >= 2 and args[0] == "POST":
-            record.args = (args[0], _host(str(args[1])), *args[2:])
-        return True
-
-
-logging.getLogger("httpx").addFilter(_HidePostPaths())
+_EXCERPT_BYTES = 4096  # of a receiver's answer: enough for its one-line reason
 
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -96,16 +88,27 @@ def send_webhook(
     timestamp = int((now or datetime.now(UTC)).timestamp())
     headers = _headers(options, idempotency_key, timestamp, body)
     where = _host(options.url)
-    # No redirects: a POST replayed at another address is not what the user configured.
-    with httpx.Client(timeout=options.timeout_s, follow_redirects=False) as client:
+    try:
+        status, answer = asyncio.run(_post(options, headers, body))
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise NotifyError(f"webhook {where} did not answer within {options.timeout_s:g} s") from exc
+    except (httpx.HTTPError, FetchError) as exc:
+        raise NotifyError(f"webhook {where}: {_redact(failure_of(exc).message, options.url)}") from exc
+    if not 200 <= status < 300:
+        raise NotifyError(f"webhook {where} answered HTTP {status}{_excerpt(answer)}")
+
+
+async def _post(options: WebhookOptions, headers: httpx.Headers, body: bytes) -> tuple[int, str]:
+    """The receiver's status and the start of its answer; no redirect is followed."""
+    policy = AddressPolicy(allow_private_addresses=options.allow_private_address)
+    async with asyncio.timeout(options.timeout_s), \
+            GuardedClient(policy, timeout=httpx.Timeout(options.timeout_s), per_origin=1) as client:
+        response = await client.send("POST", parse_target(options.url), headers=headers, content=body)
         try:
-            response = client.post(options.url, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise NotifyError(f"webhook {where} did not answer within {options.timeout_s:g} s") from exc
-        except httpx.HTTPError as exc:
-            raise NotifyError(f"webhook {where}: {_redact(str(exc), options.url) or type(exc).__name__}") from exc
-    if not response.is_success:
-        raise NotifyError(f"webhook {where} answered HTTP {response.status_code}{_excerpt(response)}")
+            answer, _ = await read_capped(response, _EXCERPT_BYTES)
+        finally:
+            await response.aclose()
+    return response.status_code, answer.decode("utf-8", "replace")
 
 
 def _headers(options: WebhookOptions, idempotency_key: str, timestamp: int, body: bytes) -> httpx.Headers:
@@ -129,7 +132,7 @@ def _redact(text: str, url: str) -> str:
     return " ".join(text.replace(url, _host(url) + "/…").split())
 
 
-def _excerpt(response: httpx.Response) -> str:
+def _excerpt(answer: str) -> str:
     """The start of the answer, which often says what was wrong (Slack: ``invalid_payload``)."""
-    text = " ".join(response.text.split())[:120]
+    text = " ".join(answer.split())[:120]
     return f": {text}" if text else ""
