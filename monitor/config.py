@@ -53,6 +53,8 @@ class HttpSettings(_Strict):
 class GuardSettings(_Strict):
     max_loss_share: float = Field(0.5, gt=0, le=1)
     min_records: int = Field(1, ge=1)
+    max_growth_share: float = Field(1.0, gt=0)
+    min_growth_rows: int = Field(20, ge=0)
 
 
 class SourceConfig(_Strict):
@@ -67,6 +69,7 @@ class SourceConfig(_Strict):
     ignore_columns: list[str] | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     max_loss_share: float | None = Field(None, gt=0, le=1)
+    max_growth_share: float | None = Field(None, gt=0)
     match_threshold: float = Field(70.0, ge=0, le=100)
     schedule: ScheduleSpec | None = None  # None: the top-level schedule.sources
     kind: SourceKind = "list"

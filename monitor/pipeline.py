@@ -107,7 +107,7 @@ def _store(session: Session, config: Config, source: SourceConfig, baseline: Bas
         snapshot.record_count = baseline.record_count
         return _finish_good(session, config, source, baseline, snapshot, now)
     snapshot.blob_sha256 = put_blob(session, fetched.body, now)
-    document = Document(body=fetched.body, url=fetched.url, content_type=fetched.content_type)
+    document = Document(body=fetched.body, url=fetched.url, content_type=fetched.content_type, max_bytes=config.http.max_bytes)
     try:
         parsed = parse_list(document, source)
         snapshot.encoding = _encoding_of(document)

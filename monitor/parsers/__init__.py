@@ -28,11 +28,14 @@ class ParserOptions(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """Fetched bytes with what the server said about them."""
+    """Fetched bytes with what the server said about them, and how far they may inflate."""
 
     body: bytes
     url: str = ""
     content_type: str = ""
+    # The body's own cap (http.max_bytes, whose default this is) is also the most its
+    # compressed parts may inflate to.
+    max_bytes: int = 20_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ from ..cells import read_edition
 from ..errors import ParseError
 from ..records import ParsedList, normalize_text
 from . import Document, ListFormat, ParserOptions, register
+from .inflation import InflationBudget
+from .pdf_streams import inflating_within
 from .tabular import Row, rows_to_list
 
 if TYPE_CHECKING:
@@ -136,12 +138,16 @@ def parse(document: Document, options: PdfTableOptions) -> ParsedList:
     from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
     where = document.url or "document.pdf"
+    budget = InflationBudget(document.max_bytes, where)
     try:
-        with pdfplumber.open(io.BytesIO(document.body)) as pdf:
+        with inflating_within(budget), pdfplumber.open(io.BytesIO(document.body)) as pdf:
             pages = [list(page_rows(page)) for page in pdf.pages]
             metadata = dict(pdf.metadata)
     except (PdfminerException, MalformedPDFException, PSException) as exc:
-        raise ParseError(f"{where}: not a readable PDF ({_one_line(exc)})") from exc
+        raise ParseError(budget.reason or f"{where}: not a readable PDF ({_one_line(exc)})") from exc
+    if budget.reason:
+        # pdfminer skips some objects it cannot read (a font, say): a spent budget still ends the read.
+        raise ParseError(budget.reason)
     if not any(cells for page in pages for _, cells in page):
         message = f"{where}: no extractable text on its {len(pages)} page(s) (a scanned PDF?); ask for a text PDF, or read it by hand"
         return ParsedList(columns=[], records=[], errors=[message])

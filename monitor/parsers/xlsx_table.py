@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from ..errors import ParseError
 from ..records import ParsedList, normalize_text
 from . import Document, ListFormat, ParserOptions, register
+from .inflation import check_zip_members
 from .tabular import Row, rows_to_list
 
 if TYPE_CHECKING:
@@ -129,13 +130,14 @@ def _links(cell: object) -> list[str]:
     return [target] if target else []
 
 
-def open_workbook(body: bytes, where: str) -> Workbook:
+def open_workbook(body: bytes, where: str, max_bytes: int) -> Workbook:
     # Imported here: openpyxl takes a quarter of a second to load, and most runs read no Excel.
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     if body.startswith(_OLE2):
         raise ParseError(f"{where}: an Excel 97-2003 (.xls) workbook, which is not read; ask for .xlsx or CSV")
+    check_zip_members(body, max_bytes, where)
     try:
         return openpyxl.load_workbook(io.BytesIO(body), data_only=True)
     # A broken member's XML fails as SyntaxError, the base of both ElementTree's and lxml's errors.
@@ -146,7 +148,7 @@ def open_workbook(body: bytes, where: str) -> Workbook:
 
 def parse(document: Document, options: XlsxTableOptions) -> ParsedList:
     where = document.url or "document.xlsx"
-    book = open_workbook(document.body, where)
+    book = open_workbook(document.body, where, document.max_bytes)
     sheet = pick_sheet(book, options, where)
     return rows_to_list(sheet_rows(sheet), where=f"{where} [{sheet.title}]", header_contains=options.header_contains)
 
