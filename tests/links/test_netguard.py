@@ -9,6 +9,8 @@ import httpcore
 import httpx
 import pytest
 
+from monitor.link_outcome import LinkOutcome
+from monitor.net_failures import Failure, failure_of
 from monitor.netguard import (AddressPolicy, BlockedAddress, GuardedBackend, HostPools,
                               UnresolvableHost, UnsupportedURL, parse_target,
                               resolve_allowed, system_resolver)
@@ -115,3 +117,25 @@ def test_host_pools_keep_connections_alive_until_they_expire(fresh_site: LinkSit
     assert [fresh_site.stats[a].connections for a in fresh_site.addresses[:2]] == [1, 1]
     assert asyncio.run(fetch(HostPools(PERMISSIVE, keepalive_expiry=0.0))) == [200] * 6
     assert [fresh_site.stats[a].connections for a in fresh_site.addresses[:2]] == [4, 4]
+
+
+def test_the_transport_refuses_any_scheme_but_http_whoever_built_the_request() -> None:
+    async def send() -> None:
+        await HostPools(PERMISSIVE).handle_async_request(httpx.Request("GET", "file:///etc/passwd"))
+    with pytest.raises(UnsupportedURL, match="unsupported scheme 'file'"):
+        asyncio.run(send())
+
+
+@pytest.mark.parametrize(("error", "outcome", "transient", "message"), [
+    (BlockedAddress("refused h: private address 10.0.0.1"), LinkOutcome.REFUSED, False, "refused h: private address 10.0.0.1"),
+    (UnresolvableHost("h.invalid: reserved .invalid name"), LinkOutcome.GONE_HOST, False, "h.invalid: reserved .invalid name"),
+    (UnsupportedURL("unsupported scheme 'ftp'"), LinkOutcome.INVALID, False, "unsupported scheme 'ftp'"),
+    (httpx.ReadTimeout("slow"), LinkOutcome.ERROR, True, "timed out (ReadTimeout)"),
+    (httpx.ConnectError("Connection refused (127.0.0.1 port 9)"), LinkOutcome.GONE_HOST, False,
+     "cannot connect: Connection refused (127.0.0.1 port 9)"),
+    (httpx.RemoteProtocolError("peer closed\nconnection"), LinkOutcome.ERROR, True, "answer cut short or garbled: peer closed connection"),
+    (httpx.ReadError(""), LinkOutcome.ERROR, True, "connection lost (ReadError)"),
+    (httpx.DecodingError("bad gzip"), LinkOutcome.ERROR, False, "DecodingError: bad gzip"),
+])
+def test_one_table_says_what_a_failure_means(error: Exception, outcome: LinkOutcome, transient: bool, message: str) -> None:
+    assert failure_of(error) == Failure(outcome, message, transient)
