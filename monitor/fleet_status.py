@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from store.database import open_engine
 
 from .config import Config
+from .textreport import literal
 
 __all__ = ["FleetStatus", "WorkerRow", "read_fleet_status", "print_fleet_status"]
 
@@ -104,14 +105,14 @@ def _read(engine: Engine, config: Config, now: datetime, top_hosts: int) -> Flee
 def print_fleet_status(console: Console, fleet: FleetStatus) -> None:
     console.print(f"\nFleet: {fleet.depth} jobs ready in the queue, {fleet.stalled} stalled, {fleet.failed} failed for good")
     for task, counts in fleet.queued.items():
-        console.print(f"  {task}: {counts['ready']} ready, {counts['later']} waiting for a retry time")
+        console.print(literal(f"  {task}: {counts['ready']} ready, {counts['later']} waiting for a retry time"))
     workers = Table("worker", "heartbeat", "running", "working on", title="Workers", title_justify="left")
     for worker in fleet.workers:
         beat = f"{worker.heartbeat_age_s:g}s ago" + ("" if worker.alive else " (stopped?)")
-        workers.add_row(str(worker.id), beat, str(worker.running), worker.locks or "–")
+        workers.add_row(str(worker.id), beat, str(worker.running), literal(worker.locks or "–"))
     console.print(workers if fleet.workers else "  no worker has registered")
     if fleet.backlog:
         backlog = Table("host", "links due", title=f"Link backlog ({fleet.backlog_hosts} hosts)", title_justify="left")
         for host, due in fleet.backlog.items():
-            backlog.add_row(host, str(due))
+            backlog.add_row(literal(host), str(due))
         console.print(backlog)

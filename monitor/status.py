@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from store.database import SessionFactory, transaction
@@ -24,6 +25,7 @@ from store.queries import last_snapshot
 from .config import Config, SourceConfig
 from .jobs import KINDS, job_id
 from .schedule import next_after
+from .textreport import literal
 
 __all__ = ["SourceStatus", "Status", "read_status", "print_status"]
 
@@ -116,13 +118,13 @@ def print_status(console: Console, status: Status, tz: tzinfo) -> None:
         style = "red" if source.consecutive_failures else ""
         next_run = "due now" if source.due else _when(source.next_run_at, tz)
         table.add_row(
-            source.id, source.schedule, _when(source.last_run_at, tz), source.last_status or "—",
-            str(source.consecutive_failures), next_run, (source.last_error or "")[:80], style=style,
+            literal(source.id), source.schedule, _when(source.last_run_at, tz), literal(source.last_status or "—"),
+            str(source.consecutive_failures), next_run, literal((source.last_error or "")[:80]), style=style,
         )
     console.print(table)
     for kind, counts in status.jobs.items():
-        console.print(f"[bold]{kind} jobs[/]: {counts['jobs']}, {counts['failing']} failing")
+        console.print(Text.assemble((f"{kind} jobs", "bold"), f": {counts['jobs']}, {counts['failing']} failing"))
     links = status.links
-    console.print(f"[bold]links[/]: {links.get('cited', 0)} cited, {links.get('dead', 0)} dead, {links.get('failing', 0)} failing")
+    console.print(Text.assemble(("links", "bold"), f": {links.get('cited', 0)} cited, {links.get('dead', 0)} dead, {links.get('failing', 0)} failing"))
     outbox = ", ".join(f"{count} {name}" for name, count in sorted(status.outbox.items())) or "empty"
-    console.print(f"[bold]outbox[/]: {outbox}")
+    console.print(Text.assemble(("outbox", "bold"), f": {outbox}"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -19,15 +20,19 @@ from rich.console import Console
 from store.errors import StoreError
 
 from ..errors import ConfigError, MonitorError
+from ..inert import visible
+from ..logs import redact
 
 __all__ = ["EXIT_CONFIG", "EXIT_SOURCE", "EXIT_STORE", "clean_errors", "config_option", "console", "json_option", "print_json"]
 
 EXIT_CONFIG, EXIT_SOURCE, EXIT_STORE = 2, 3, 4
 F = TypeVar("F", bound=Callable[..., Any])
+# json.dumps escapes C0 itself; DEL and C1 pass through it raw, and can only sit inside strings.
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f]")
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"sesaku-monitor: error: {message}", err=True)
+    click.echo(f"sesaku-monitor: error: {visible(redact(message))}", err=True)
     sys.exit(code)
 
 
@@ -60,4 +65,5 @@ def console() -> Console:
 
 
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    click.echo(_RAW_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text))

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from store.database import transaction
 
 from ..check import open_store
 from ..config import load_config
 from ..link_views import dead_link_list, link_history, link_summary
+from ..textreport import literal
 from . import cli
 from .common import clean_errors, config_option, console, json_option, print_json
 
@@ -75,7 +78,7 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     if summary["by_outcome"]:
         outcomes = Table("last outcome", "links")
         for outcome, count in summary["by_outcome"].items():
-            outcomes.add_row(outcome, str(count))
+            outcomes.add_row(literal(outcome), str(count))
         console.print(outcomes)
 
 
@@ -91,23 +94,23 @@ def _print_dead(console: Console, dead: list[dict[str, Any]]) -> None:
     for link in dead:
         status = f" {link['http_status']}" if link["http_status"] else ""
         cited_by = [f"#{m['id']} {_short(m['name'])} ({m['source_id']})" for m in link["measures"]]
-        table.add_row((link["since"] or "")[:16].replace("T", " "), link["outcome"] + status, "\n".join([link["url"], *cited_by]))
+        table.add_row((link["since"] or "")[:16].replace("T", " "), literal(link["outcome"] + status), literal("\n".join([link["url"], *cited_by])))
     console.print(table)
 
 
 def _print_history(console: Console, data: dict[str, Any]) -> None:
     state = f"dead since {data['since'][:16]}" if data["since"] else (data["outcome"] or "not checked yet")
     cited = "" if data["cited"] else " — no longer cited, not checked"
-    console.print(f"[bold]{data['url']}[/]: {state}{cited}", highlight=False)
+    console.print(Text.assemble(literal(data["url"], "bold"), literal(f": {state}{cited}")))
     if data["moved_to"]:
-        console.print(f"moved to {data['moved_to']}", markup=False)
+        console.print(literal(f"moved to {data['moved_to']}"))
     table = Table("checked at", "outcome", "HTTP", "ms")
     table.add_column("final url", overflow="fold")
     table.add_column("error", overflow="fold")
     for check in data["checks"]:
         final = check["final_url"] if check["final_url"] and check["final_url"] != data["url"] else ""
-        table.add_row(check["checked_at"][:19], check["outcome"], str(check["http_status"] or "—"),
-                      str(check["elapsed_ms"] or ""), final, check["error"] or "")
+        table.add_row(check["checked_at"][:19], literal(check["outcome"]), str(check["http_status"] or "—"),
+                      str(check["elapsed_ms"] or ""), literal(final), literal(check["error"] or ""))
     console.print(table)
 
 

@@ -15,6 +15,7 @@ from store.outbox import STATUSES, deliveries as outbox_rows
 from ..check import open_store, utc_now
 from ..config import load_config
 from ..errors import ConfigError, NotifyError
+from ..inert import visible
 from . import cli
 from .common import clean_errors, config_option, json_option, print_json
 
@@ -53,7 +54,7 @@ def notify(notifier_id: str | None, test: bool, config_path: str) -> None:
 def _echo_run(run: DeliveryRun) -> None:
     parts = [f"{len(run.prepared)} digest(s) written", f"{len(run.sent)} sent"]
     parts += [f"delivery {delivery_id} failed: {error}" for delivery_id, error in run.failed]
-    click.echo(f"{run.notifier_id}: " + "; ".join(parts))
+    click.echo(visible(f"{run.notifier_id}: " + "; ".join(parts)))
 
 
 @cli.command()
@@ -130,7 +131,7 @@ def _row_json(row: Delivery) -> dict[str, Any]:
 def _row_text(row: Delivery) -> str:
     when = {"sent": f"sent {_time(row.sent_at)}", "pending": f"next try {_time(row.next_attempt_at)}", "failed": "gave up"}.get(row.status, "")
     line = f"#{row.id} {row.notifier_id} {row.status}: {row.event_count} event(s), {row.attempts} attempt(s), created {_time(row.created_at)}, {when}"
-    return line + (f"\n    error: {row.last_error}" if row.last_error else "")
+    return line + (f"\n    error: {visible(row.last_error)}" if row.last_error else "")
 
 
 def _time(moment: Any) -> str:
