@@ -13,15 +13,25 @@ from datetime import date
 from .errors import BadRequest, NotFound
 from .labels import KINDS, LINK_STATES, Labels
 
-__all__ = ["MAX_ID", "MAX_PAGE", "SOURCE_ID", "check_range", "parse_date", "parse_id", "parse_kinds", "parse_page",
+__all__ = ["MAX_DIGITS", "MAX_ID", "MAX_PAGE", "SOURCE_ID", "bounded_int", "check_range", "parse_date", "parse_id", "parse_kinds", "parse_page",
            "parse_source", "parse_state", "safe_href"]
 
 MAX_PAGE = 100_000
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+MAX_DIGITS = 18
 SOURCE_ID = r"^[a-z0-9][a-z0-9._-]{0,79}$"  # as monitor/config.py accepts them
 _SOURCE_ID = re.compile(SOURCE_ID)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HTTP = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
+
+
+def bounded_int(text: str, highest: int) -> int | None:
+    """``text`` as a number from 1 to ``highest``, or None. The length is checked first: int()
+    raises ValueError past 4,300 digits, and no bound here needs more than 18."""
+    if not text.isascii() or not text.isdigit() or len(text) > MAX_DIGITS:
+        return None
+    number = int(text)
+    return number if 1 <= number <= highest else None
 
 
 def _blank(value: str | None) -> bool:
@@ -32,9 +42,10 @@ def parse_page(value: str | None, t: Labels) -> int:
     if _blank(value):
         return 1
     text = value.strip()  # type: ignore[union-attr]
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+    number = bounded_int(text, MAX_PAGE)
+    if number is None:
         raise BadRequest(t.format("bad_page", value=text[:40]))
-    return int(text)
+    return number
 
 
 def parse_date(value: str | None, t: Labels) -> date | None:
@@ -81,9 +92,10 @@ def parse_source(value: str | None, t: Labels) -> str | None:
 
 def parse_id(value: str, message: str, t: Labels) -> int:
     """A row id from a path; anything else names no row (404)."""
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_ID:
+    number = bounded_int(value, MAX_ID)
+    if number is None:
         raise NotFound(t.format(message, value=value[:40]))
-    return int(value)
+    return number
 
 
 def safe_href(url: str | None) -> str | None:
