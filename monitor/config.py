@@ -20,6 +20,7 @@ from notifiers.config import NotifierConfig
 from .errors import ConfigError
 from .link_settings import LinkSettings
 from .parsers import get_format, known_formats
+from .secrets import Secrets, redact_known, remember
 from .schedule import ScheduleSettings, ScheduleSpec
 from .source_kinds import PaginationSettings, SourceKind, check_kind
 from .strict_yaml import load_yaml
@@ -111,6 +112,11 @@ class SourceConfig(_Strict):
     def _check_kind(self) -> "SourceConfig":
         check_kind(self.id, self.kind, self.link_pattern, self.link_id_pattern)
         return self
+
+    @property
+    def shown_url(self) -> str:
+        """The url as stored, shown, logged and sent: each secret from ``${VAR}`` as its name."""
+        return redact_known(self.url)
 
     @property
     def columns(self) -> set[str]:
@@ -223,19 +229,31 @@ class Config(_Strict):
         raise ConfigError(f"no source with id {source_id!r} (configured: {', '.join(s.id for s in self.sources) or 'none'})")
 
 
-def _expand(value: Any, where: str) -> Any:
+def _expand(value: Any, where: str, secrets: Secrets) -> tuple[Any, Secrets]:
+    """``value`` with every ``${VAR}`` substituted, and ``secrets`` grown by what was substituted."""
     if isinstance(value, str):
+        found: dict[str, str] = {}
+
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
                 raise ConfigError(f"{where}: environment variable {name} is not set")
+            found[os.environ[name]] = name
             return os.environ[name]
-        return _VAR.sub(replace, value)
+        expanded = _VAR.sub(replace, value)
+        return expanded, secrets.merged(Secrets({v: n for v, n in found.items() if v}, {expanded: value} if found else {}))
     if isinstance(value, dict):
-        return {key: _expand(item, f"{where}.{key}") for key, item in value.items()}
+        mapping: dict[Any, Any] = {}
+        for key, item in value.items():
+            mapping[key], secrets = _expand(item, f"{where}.{key}", secrets)
+        return mapping, secrets
     if isinstance(value, list):
-        return [_expand(item, f"{where}[{index}]") for index, item in enumerate(value)]
-    return value
+        items: list[Any] = []
+        for index, item in enumerate(value):
+            item, secrets = _expand(item, f"{where}[{index}]", secrets)
+            items.append(item)
+        return items, secrets
+    return value, secrets
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -265,13 +283,16 @@ def parse_config(data: Any, where: str = "config") -> Config:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping of keys at the top level")
-    data = _expand(data, where)
+    data, secrets = _expand(data, where, Secrets())
     if os.environ.get(DATABASE_URL_ENV):
         data = {**data, "database": {**(data.get("database") or {}), "url": os.environ[DATABASE_URL_ENV]}}
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_first_problem(exc)}") from None
+        # A refused value is quoted in the message: the secret in it must not be.
+        raise ConfigError(f"{where}: {secrets.redact(_first_problem(exc))}") from None
+    remember(secrets)
+    return config
 
 
 def load_config(path: str | Path) -> Config:

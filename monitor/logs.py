@@ -1,7 +1,8 @@
 """The daemon's log: one line per event worth knowing, as text or JSON, never a secret.
 
-Every line goes through :func:`redact`, so a password in a database or webhook URL, or a
-token in a query string, never reaches a log file, whoever wrote the message. Extra fields
+Every line goes through :func:`redact`, so a secret the config took from ``${VAR}``, a
+password in a database or webhook URL, or a token in a query string never reaches a log
+file, whoever wrote the message (httpx's and httpcore's debug lines too). Extra fields
 given as ``log.info("…", extra={"job": …})`` become JSON keys.
 """
 
@@ -14,19 +15,23 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["redact", "setup_logging", "JsonFormatter", "TextFormatter"]
+from .secrets import redact_known
+
+__all__ = ["redact", "setup_logging", "setup_cli_logging", "JsonFormatter", "TextFormatter"]
 
 # scheme://user:password@host → scheme://user:***@host
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/?#@\s]*):(?P<password>[^@/?#\s]+)@")
 _SECRET_PARAM = re.compile(r"(?P<key>[?&;](?:[a-z_]*(?:token|secret|password|passwd|apikey|api_key|key|sig|signature)))=(?P<value>[^&#\s\"']+)", re.IGNORECASE)
+# A secret already shown as the name of its variable: the better form, kept.
+_NAMED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 # The attributes every LogRecord has; anything else was passed as `extra`.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 
 
 def redact(text: str) -> str:
-    """Hide passwords in URLs and secret-looking query parameters."""
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    return _SECRET_PARAM.sub(lambda m: f"{m['key']}=***", text)
+    """Hide the config's known secrets, then any password in a URL and secret-looking query parameters."""
+    text = _USERINFO.sub(lambda m: m[0] if _NAMED.fullmatch(m["password"]) else f"{m['scheme']}{m['user']}:***@", redact_known(text))
+    return _SECRET_PARAM.sub(lambda m: m[0] if _NAMED.fullmatch(m["value"]) else f"{m['key']}=***", text)
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -61,17 +66,26 @@ class TextFormatter(logging.Formatter):
         return redact(f"{line} {extras}" if extras else line)
 
 
+def setup_cli_logging(level: int) -> None:
+    """A one-shot command's lines on stderr, redacted like the daemon's, libraries' debug included."""
+    _install(TextFormatter(), level)
+
+
 def setup_logging(*, as_json: bool, level: int = logging.INFO) -> None:
     """Send every log line to stderr in the chosen form, replacing earlier handlers."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else TextFormatter())
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
+    _install(JsonFormatter() if as_json else TextFormatter(), level)
     # APScheduler says "Running job …" at every run, Alembic describes its context at every
     # start and httpx logs every request (millions of link checks a week); our own lines say
     # what matters.
     for chatty in ("apscheduler", "alembic", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+def _install(formatter: logging.Formatter, level: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)

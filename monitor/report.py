@@ -1,4 +1,9 @@
-"""The run report (DESIGN.md "The run report"): what ``check --json`` prints, as plain data."""
+"""The run report (DESIGN.md "The run report"): what ``check --json`` prints, as plain data.
+
+A report never holds a secret: a source's error and warnings (which name the URL that
+failed) and the lists found on an index are redacted as they are set, and the JSON forms
+are redacted whole, so text, JSON and the job's recorded error all show ``${VAR}``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .secrets import scrub
+
 __all__ = ["MeasureChange", "SourceReport", "LinkEntry", "LinkReport", "RunReport", "new_run_id"]
+
+# What a source's report says in its own words, as opposed to what the list says.
+_ITS_OWN_WORDS = frozenset({"error", "warnings", "lists_added", "lists_removed"})
 
 
 def new_run_id() -> str:
@@ -50,6 +60,9 @@ class SourceReport:
     lists_removed: list[dict[str, str]] = field(default_factory=list)
     lists: list["SourceReport"] = field(default_factory=list)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, scrub(value) if name in _ITS_OWN_WORDS else value)
+
     @property
     def ok(self) -> bool:
         return self.status not in ("failed", "suspect")
@@ -62,7 +75,7 @@ class SourceReport:
         for kind in ("added", "ended", "changed", "renamed", "expired", "reappeared"):
             data[kind] = [change.as_dict() for change in getattr(self, kind)]
         data["lists_added"], data["lists_removed"] = self.lists_added, self.lists_removed
-        return data
+        return scrub(data)
 
 
 @dataclass(slots=True)
@@ -106,10 +119,10 @@ class RunReport:
         return all(source.ok for source in self.sources)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        return scrub({
             "run_id": self.run_id,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "sources": [source.as_dict() for source in self.sources],
             "links": self.links.as_dict(),
-        }
+        })

@@ -23,12 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.config import Config
 from monitor.errors import ConfigError, NotifyError
+from monitor.logs import redact
 from monitor.schedule import ScheduleSpec, is_due
 from store import outbox as store
 from store.database import SessionFactory, retry_when_locked, transaction
@@ -202,8 +204,20 @@ def _configured(config: Config, notifier_id: str) -> NotifierConfig | None:
     return next((n for n in config.notifiers if n.id == notifier_id), None)
 
 
+def shown_error(error: str, notifier: NotifierConfig | None) -> str:
+    """A send's error as stored and printed: one line, without a secret or the endpoint's path.
+
+    A receiver's answer may quote the request (``Cannot POST /hooks/<token>``), and a chat
+    webhook's path is its credential even when config.yaml spells it out.
+    """
+    text = redact(" ".join(error.split()))
+    url = getattr(notifier.options, "url", None) if notifier else None
+    path = urlsplit(str(url)).path if url else ""
+    return text.replace(path, "/…") if len(path) > 1 else text
+
+
 def _record_failure(sessions: SessionFactory, now: datetime, delivery_id: int, notifier: NotifierConfig | None, attempt: int, error: str, run: DeliveryRun) -> None:
-    error = " ".join(error.split())
+    error = shown_error(error, notifier)
     give_up = notifier is not None and attempt >= notifier.max_attempts
     retry_at = now + backoff(attempt)
     with transaction(sessions) as session:

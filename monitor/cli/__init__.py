@@ -6,9 +6,10 @@ Each module here adds its commands to :data:`cli`; see ``sesaku-monitor --help``
 from __future__ import annotations
 
 import logging
-import sys
 
 import click
+
+from ..logs import setup_cli_logging
 
 __all__ = ["cli", "main"]
 
@@ -23,8 +24,8 @@ def cli(verbose: int) -> None:
     Example:
       sesaku-monitor check --config config.yaml --no-links --json
     """
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # The daemon's redacting formatter, so that -vv (httpx and httpcore included) shows no secret.
+    setup_cli_logging(logging.WARNING - 10 * min(verbose, 2))
 
 
 def main() -> None:
