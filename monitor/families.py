@@ -29,7 +29,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote, urljoin, urlsplit
@@ -108,7 +108,7 @@ def child_id(parent_id: str, title: str, id_pattern: str | None) -> str:
     return f"{parent_id}-{slug(name)}"
 
 
-def find_lists(document: Document, source: SourceConfig, reserved: set[str] = frozenset()) -> tuple[list[ListLink], list[str]]:
+def find_lists(document: Document, source: SourceConfig, reserved: AbstractSet[str] = frozenset()) -> tuple[list[ListLink], list[str]]:
     """The lists an index page links, in page order, and warnings about links left out."""
     text, _ = decode_text(document.body, document.content_type, document.url)
     pattern = re.compile(source.link_pattern or "")

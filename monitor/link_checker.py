@@ -272,9 +272,9 @@ class _Rotation:
     def start(self, now: float) -> tuple[str, _Item] | None:
         """Take the next URL of the next ready host, or None when no host is ready."""
         while self._waiting and self._waiting[0][0] <= now:
-            _, host = heapq.heappop(self._waiting)
-            self._hosts[host].listed = False
-            self._list(host, now)
+            _, waited = heapq.heappop(self._waiting)
+            self._hosts[waited].listed = False
+            self._list(waited, now)
         if not self._ready:
             return None
         name = self._ready.popleft()

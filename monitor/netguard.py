@@ -349,8 +349,8 @@ class _Returned(httpx.AsyncByteStream):
             with _httpx_errors():
                 await self._stream.aclose()
         finally:
-            if self._pools is not None:
-                self._pools, pools = None, self._pools
+            pools, self._pools = self._pools, None
+            if pools is not None:
                 await pools._take_back(self._key, self._connection)  # noqa: SLF001
 
 

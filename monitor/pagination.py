@@ -20,7 +20,7 @@ that wraps around) ends the list.
 from __future__ import annotations
 
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup
@@ -103,7 +103,7 @@ def next_page_url(page: Document, selector: str) -> str | None:
         return None  # not a text page; the parser says what is wrong with it
     soup = BeautifulSoup(text, "lxml")
     for element in soup.select(selector):
-        href = (element.get("href") or "").strip()
+        href = str(element.get("href") or "").strip()
         if href and not href.lower().startswith(("javascript:", "mailto:", "#")):
             return urljoin(page.url, href)
     return None
@@ -140,7 +140,8 @@ def unpack_pages(body: bytes) -> tuple[list[Document], str | None]:
         raise ParseError("a paginated list's snapshot is not a multipart document")
     pages, problem = [], None
     for part in container.iter_parts():
-        payload = part.get_payload(decode=True) or b""
+        decoded = part.get_payload(decode=True)
+        payload = decoded if isinstance(decoded, bytes) else b""
         location = part.get("Content-Location")
         if location is None:
             problem = payload.decode("utf-8").strip()
@@ -149,7 +150,7 @@ def unpack_pages(body: bytes) -> tuple[list[Document], str | None]:
     return pages, problem
 
 
-def _content_type(part: EmailMessage) -> str:
+def _content_type(part: MIMEPart) -> str:
     # Unquoted, as servers send it: the charset sniffer reads ``charset=Shift_JIS``.
     charset = part.get_param("charset")
     return f"{part.get_content_type()}; charset={charset}" if isinstance(charset, str) else part.get_content_type()
