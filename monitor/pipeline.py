@@ -54,9 +54,9 @@ class Baseline:
 def _baseline(session: Session, source: SourceConfig, now: datetime) -> Baseline:
     row = session.get(Source, source.id)
     if row is None:
-        session.add(Source(id=source.id, title=source.title, url=source.url, format=source.format, created_at=now))
+        session.add(Source(id=source.id, title=source.title, url=source.shown_url, format=source.format, created_at=now))
     else:
-        row.title, row.url, row.format = source.title, source.url, source.format
+        row.title, row.url, row.format = source.title, source.shown_url, source.format
     good = last_good_snapshot(session, source.id)
     last = last_snapshot(session, source.id)
     return Baseline(
