@@ -48,13 +48,13 @@ class _StrictLoader(yaml.SafeLoader):
             raise _Refused(problem=f"nested deeper than {MAX_DEPTH} levels", problem_mark=self.get_mark())
         super().fetch_flow_collection_start(token_class)
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            node = super().compose_node(parent, index)
-            self._borrow(node, mark)
-            return node
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            if node is not None:
+                self._borrow(node, mark)
+            return node
         if self._depth >= MAX_DEPTH:
             raise _Refused(problem=f"nested deeper than {MAX_DEPTH} levels", problem_mark=mark)
         self._depth += 1
@@ -62,10 +62,11 @@ class _StrictLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
-        self._weights[id(node)] = self._weigh(node)
+        if node is not None:
+            self._weights[id(node)] = self._weigh(node)
         return node
 
-    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
+    def compose_mapping_node(self, anchor: Any) -> MappingNode:
         node = super().compose_mapping_node(anchor)
         _refuse_duplicate_keys(node)
         return node
