@@ -144,21 +144,13 @@ def test_anchors_used_sensibly_still_work(tmp_path):
 
 
 def test_a_bad_config_exits_2_with_one_line_at_once(tmp_path):
-    """The installed command, as a user runs it: no hang, no traceback."""
+    """The installed command, as a user runs it: no hang (the bomb used to run until killed), no
+    traceback. Reading is timed in-process above; here the timeout only allows for start-up."""
     script = shutil.which("sesaku-monitor", path=str(Path(sys.executable).parent)) or "sesaku-monitor"
     (tmp_path / "bomb.yaml").write_text(_laughs(), encoding="utf-8")
     (tmp_path / "deep.yaml").write_text("x: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
-
-    def check(name: str) -> tuple[subprocess.CompletedProcess[str], float]:
-        started = time.perf_counter()
-        done = subprocess.run([script, "check", "--config", name, "--no-links"], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=60, env={**os.environ, "SESAKU_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"})
-        return done, time.perf_counter() - started
-
-    missing, startup = check("missing.yaml")  # the same command, refused before reading anything: its start-up time
-    assert missing.returncode == 2
     for name, problem in (("bomb.yaml", "bomb.yaml:5: aliases expand"), ("deep.yaml", "deep.yaml:1: nested deeper")):
-        done, elapsed = check(name)
+        done = subprocess.run([script, "check", "--config", name, "--no-links"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=30, env={**os.environ, "SESAKU_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"})
         assert done.returncode == 2 and done.stdout == ""
         assert done.stderr.startswith("sesaku-monitor: error: ") and problem in done.stderr and done.stderr.count("\n") == 1
-        assert elapsed - startup < 1.0, f"{name}: {elapsed:.2f} s, start-up {startup:.2f} s"
