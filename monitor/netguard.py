@@ -243,8 +243,9 @@ def _httpx_errors() -> Iterator[None]:
 class HostPools(httpx.AsyncBaseTransport):
     """Keep-alive HTTP/1.1 connections per origin, each opened through ``GuardedBackend``.
 
-    Built for the link checker, which already caps the requests in flight to each host, so a
-    transport has little left to do: take an idle connection to the origin or open one, send,
+    The transport under every ``GuardedClient``. Built for the link checker, which already
+    caps the requests in flight to each host (a list fetch or a webhook sends one request at
+    a time), so a transport has little left to do: take an idle connection to the origin or open one, send,
     and take the connection back when the response is closed. httpx's transport over
     httpcore's pool did the same with locks, AnyIO cancel scopes and a scan of the pool per
     request, a fifth of the CPU per URL on loopback. Idle connections are kept up to
