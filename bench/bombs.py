@@ -27,7 +27,7 @@ from tests.fixtures.bombs import SHEET, pdf_bomb, understate_size, xlsx_bomb  # 
 CHILD = """
 import resource, sys
 from monitor.errors import ParseError
-from monitor.parsers import Document, parse_document
+from monitor.lists.parsers import Document, parse_document
 resource.setrlimit(resource.RLIMIT_AS, ({memory} << 20, {memory} << 20))
 body = open({path!r}, "rb").read()
 try:

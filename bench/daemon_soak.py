@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.check import open_store  # noqa: E402
+from monitor.runtime.check import open_store  # noqa: E402
 from monitor.config import parse_config  # noqa: E402
-from monitor.jobs import run_source_job  # noqa: E402
-from monitor.loopback_site import Route, running_site  # noqa: E402
+from monitor.runtime.jobs import run_source_job  # noqa: E402
+from monitor.demo.site import Route, running_site  # noqa: E402
 
 SEED = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "tokyo-tama-strategy2-measures.txt"
 WARM_UP = 50

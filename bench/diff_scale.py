@@ -307,12 +307,12 @@ def run_ours(workdir: Path, profile: bool, steady: bool = False) -> dict:
     the previous run (its rows' keys, names and digests are known, untimed here), and only
     version 2 is parsed and matched against it. Otherwise a cold start: both parsed and keyed."""
     from monitor.config import SourceConfig
-    from monitor.diff import field_changes
-    from monitor.gcpause import paused_gc
-    from monitor.identity import ignored_columns, make_entry, stored_entry, stored_published
-    from monitor.match import match_versions
-    from monitor.parsers import Document, parse_document
-    from monitor.records import normalize_cell
+    from monitor.lists.diff import field_changes
+    from monitor.lists.gcpause import paused_gc
+    from monitor.lists.identity import ignored_columns, make_entry, stored_entry, stored_published
+    from monitor.lists.match import match_versions
+    from monitor.lists.parsers import Document, parse_document
+    from monitor.lists.records import normalize_cell
 
     source = SourceConfig(
         id="bench", title="bench", url="file:///bench/v.txt", format="text-table",

@@ -6,7 +6,7 @@
 Everything the bench measures is the product's own code path:
 
 1. **The data, through the real pipeline.** A loopback site on 127.0.0.1 serves one CSV list
-   of ``hosts × urls`` rows, each row a measure citing one page; ``monitor.check.run_check``
+   of ``hosts × urls`` rows, each row a measure citing one page; ``monitor.runtime.check.run_check``
    (links off) fetches, parses, matches, stores it and cites its URLs in ``links``, as
    ``sesaku-monitor check --no-links`` would. That database is the template: each fleet size
    starts from an identical copy (``CREATE DATABASE … TEMPLATE``), every link unchecked.
@@ -55,10 +55,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 
-from monitor.check import open_store, run_check  # noqa: E402
+from monitor.runtime.check import open_store, run_check  # noqa: E402
 from monitor.config import parse_config  # noqa: E402
-from monitor.loopback_site import LoopbackSite, Route  # noqa: E402
-from monitor.worker import apply_queue_schema  # noqa: E402
+from monitor.demo.site import LoopbackSite, Route  # noqa: E402
+from monitor.runtime.worker import apply_queue_schema  # noqa: E402
 from store.database import open_engine, upgrade  # noqa: E402
 
 PORT = 18_080

@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.link_checker import LinkCheckSettings, check_links  # noqa: E402
+from monitor.links.checker import LinkCheckSettings, check_links  # noqa: E402
 
 PEERS_DIR = Path(tempfile.gettempdir()) / "sesaku-bench-peers"
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from .errors import FetchError
-from .link_outcome import LinkOutcome
-from .netguard import BlockedAddress, UnresolvableHost, UnsupportedURL
+from monitor.errors import FetchError
+from monitor.events import LinkOutcome
+from monitor.netguard import BlockedAddress, UnresolvableHost, UnsupportedURL
 
 __all__ = ["Failure", "failure_of"]
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .secrets import scrub
+from monitor.secrets import scrub
 
 __all__ = ["MeasureChange", "SourceReport", "LinkEntry", "LinkReport", "RunReport", "new_run_id"]
 

@@ -14,12 +14,13 @@ of a redaction at each of the many places that write them).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["Secrets", "remember", "known", "redact_known", "scrub", "guard_store"]
+__all__ = ["Secrets", "guard_store", "known", "redact", "redact_known", "remember", "scrub"]
 
 # A value this short ("1", "yes", a port) is hidden only inside the whole string it was
 # substituted into: replaced everywhere, it would mangle unrelated text.
@@ -121,3 +122,16 @@ def _scrub_pending(session: Any, _context: Any, _instances: Any) -> None:
                 cleaned = scrub(value)
                 if cleaned != value:
                     setattr(row, column, cleaned)
+
+
+# scheme://user:password@host → scheme://user:***@host
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/?#@\s]*):(?P<password>[^@/?#\s]+)@")
+_SECRET_PARAM = re.compile(r"(?P<key>[?&;](?:[a-z_]*(?:token|secret|password|passwd|apikey|api_key|key|sig|signature)))=(?P<value>[^&#\s\"']+)", re.IGNORECASE)
+# A secret already shown as the name of its variable: the better form, kept.
+_NAMED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def redact(text: str) -> str:
+    """Hide the config's known secrets, then any password in a URL and secret-looking query parameters."""
+    text = _USERINFO.sub(lambda m: m[0] if _NAMED.fullmatch(m["password"]) else f"{m['scheme']}{m['user']}:***@", redact_known(text))
+    return _SECRET_PARAM.sub(lambda m: m[0] if _NAMED.fullmatch(m["value"]) else f"{m['key']}=***", text)

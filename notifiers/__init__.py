@@ -2,7 +2,8 @@
 
 Three separate steps, so the outbox can store what it will send before sending it::
 
-    from notifiers import build_digest, parse_options, send
+    from monitor.config.notifier_options import parse_options
+    from notifiers import build_digest, send
     from notifiers.render import render   # (``notifiers.render`` is the module's name too)
 
     digest = build_digest(notifier_id, events, now=now, language="ja", base_url=...)
@@ -19,10 +20,8 @@ from typing import Any
 # sending needs.
 _HOMES = {
     "Digest": "digest", "build_digest": "digest", "idempotency_key": "digest",
-    "KINDS": "events", "EventView": "events",
-    "EmailOptions": "options", "NotifierOptions": "options", "WebhookOptions": "options",
-    "get_type": "registry", "known_types": "registry", "parse_options": "registry", "send": "registry",
-    "Message": "render", "check_template_dir": "render",
+    "get_type": "registry", "known_types": "registry", "send": "registry",
+    "Message": "render",
     "verify_signature": "webhook",
 }
 

@@ -18,9 +18,9 @@ from urllib.parse import quote, urlsplit
 
 from monitor.errors import ConfigError
 
-from .events import KINDS, LINK_KINDS, MEASURE_KINDS, SOURCE_KINDS, EventView
-from .labels import check_language, fact_label, kind_label, outcome_label, ui_labels
-from .textdiff import DiffRun, word_diff
+from monitor.events import KINDS, LINK_KINDS, MEASURE_KINDS, SOURCE_KINDS, EventView
+from notifiers.labels import check_language, fact_label, kind_label, outcome_label, ui_labels
+from monitor.textdiff import DiffRun, word_diff
 
 __all__ = [
     "JST",

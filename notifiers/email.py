@@ -22,8 +22,8 @@ from email.utils import format_datetime
 
 from monitor.errors import NotifyError
 
-from .options import EmailOptions, parse_address
-from .render import Message
+from monitor.config.notifier_options import EmailOptions, parse_address
+from notifiers.render import Message
 
 __all__ = ["build_email", "message_id", "send_email"]
 

@@ -30,18 +30,18 @@ from sqlalchemy.orm import Session
 
 from monitor.config import Config
 from monitor.errors import ConfigError, NotifyError
-from monitor.logs import redact
+from monitor.secrets import redact
 from monitor.schedule import ScheduleSpec, is_due
 from store import outbox as store
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.models import Event
 from store.queries import events_after, source_titles
 
-from .config import NotifierConfig
-from .digest import Digest, build_digest
-from .events import EventView
-from .registry import send
-from .render import Message, render
+from monitor.config.notifiers import NotifierConfig
+from notifiers.digest import Digest, build_digest
+from monitor.events import EventView
+from notifiers.registry import send
+from notifiers.render import Message, render
 
 __all__ = [
     "FIRST_RETRY", "LAST_RETRY", "MAX_EVENTS", "SEND_LEASE", "TICK", "DeliveryRun", "backoff", "deliver_all",

@@ -24,7 +24,7 @@ from typing import Any
 from monitor.errors import ConfigError
 from monitor.inert import visible
 
-from .render import Message
+from notifiers.render import Message
 
 __all__ = ["PRESETS", "markdown_escape", "shape", "slack_escape"]
 

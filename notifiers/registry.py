@@ -7,21 +7,18 @@ loads, with a message that never repeats the values given (they may be passwords
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import ValidationError
-
 from monitor.errors import ConfigError
 
-from .options import EmailOptions, NotifierOptions, WebhookOptions
+from monitor.config.notifier_options import NOTIFIER_OPTIONS, EmailOptions, NotifierOptions, WebhookOptions
 
 if TYPE_CHECKING:
-    from .render import Message
+    from notifiers.render import Message
 
-__all__ = ["NotifierType", "Sender", "get_type", "known_types", "parse_options", "send"]
+__all__ = ["NotifierType", "Sender", "get_type", "known_types", "send"]
 
 
 class Sender(Protocol):
@@ -39,13 +36,13 @@ class NotifierType:
 
 
 def _send_email(message: Message, options: EmailOptions, idempotency_key: str, *, now: datetime | None = None) -> None:
-    from .email import send_email  # the mail stack is loaded by the processes that send
+    from notifiers.email import send_email  # the mail stack is loaded by the processes that send
 
     send_email(message, options, idempotency_key, now=now)
 
 
 def _send_webhook(message: Message, options: WebhookOptions, idempotency_key: str, *, now: datetime | None = None) -> None:
-    from .webhook import send_webhook  # the HTTP client is loaded by the processes that send
+    from notifiers.webhook import send_webhook  # the HTTP client is loaded by the processes that send
 
     send_webhook(message, options, idempotency_key, now=now)
 
@@ -53,11 +50,11 @@ def _send_webhook(message: Message, options: WebhookOptions, idempotency_key: st
 _TYPES = {
     t.name: t
     for t in (
-        NotifierType("email", "SMTP mail: plain text and HTML alternatives", EmailOptions, _send_email),
+        NotifierType("email", "SMTP mail: plain text and HTML alternatives", NOTIFIER_OPTIONS["email"], _send_email),
         NotifierType(
             "webhook",
             "HTTP POST of the JSON digest, HMAC-signed; presets slack, discord, teams",
-            WebhookOptions,
+            NOTIFIER_OPTIONS["webhook"],
             _send_webhook,
         ),
     )
@@ -73,20 +70,6 @@ def get_type(name: str) -> NotifierType:
         return _TYPES[name]
     except KeyError:
         raise ConfigError(f"unknown notifier type {name!r} (known: {', '.join(known_types())})") from None
-
-
-def parse_options(type_name: str, raw: Mapping[str, Any]) -> NotifierOptions:
-    """Validate a notifier's options; the error lists each bad key and why, never its value."""
-    model = get_type(type_name).options
-    try:
-        return model.model_validate(dict(raw))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, error['loc'])) or 'options'}: {error['msg']}"
-            for error in exc.errors(include_input=False)
-        )
-        # ``from None``: the ValidationError's own text repeats the input, password included.
-        raise ConfigError(f"{type_name} notifier options: {problems}") from None
 
 
 def send(message: Message, options: NotifierOptions, idempotency_key: str, *, now: datetime | None = None) -> None:

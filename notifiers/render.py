@@ -19,16 +19,16 @@ from typing import Any
 
 import jinja2
 
+from monitor.config.notifiers import TEMPLATE_NAMES
 from monitor.errors import NotifyError
 from monitor.inert import visible
 
-from .digest import Digest, Entry, FieldChange, SourceGroup
-from .textdiff import DiffRun
+from notifiers.digest import Digest, Entry, FieldChange, SourceGroup
+from monitor.textdiff import DiffRun
 
-__all__ = ["BUILTIN_TEMPLATES", "TEMPLATE_NAMES", "Message", "check_template_dir", "digest_payload", "render"]
+__all__ = ["BUILTIN_TEMPLATES", "TEMPLATE_NAMES", "Message", "digest_payload", "render"]
 
 BUILTIN_TEMPLATES = Path(__file__).with_name("templates")
-TEMPLATE_NAMES = ("subject.txt.j2", "digest.txt.j2", "digest.html.j2")
 PAYLOAD_SCHEMA = "sesaku-monitor.digest/1"
 
 
@@ -50,13 +50,6 @@ def render(digest: Digest, *, template_dir: str | Path | None = None) -> Message
     text = visible(_render(env, "digest.txt.j2", context))
     html = visible(_render(env, "digest.html.j2", context))
     return Message(subject, text, html, digest_payload(digest, subject=subject, text=text))
-
-
-def check_template_dir(template_dir: str | Path) -> None:
-    """Compile a user's templates, so that a syntax error is found when the config loads."""
-    env = _environment(str(template_dir))
-    for name in TEMPLATE_NAMES:
-        _load(env, name)
 
 
 @functools.lru_cache(maxsize=16)

@@ -33,9 +33,9 @@ from monitor.errors import FetchError, NotifyError
 from monitor.net_failures import failure_of
 from monitor.netguard import AddressPolicy, GuardedClient, parse_target, read_capped
 
-from .options import WebhookOptions
-from .presets import shape
-from .render import Message
+from monitor.config.notifier_options import WebhookOptions
+from notifiers.presets import shape
+from notifiers.render import Message
 
 __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "send_webhook", "sign", "verify_signature", "webhook_body"]
 

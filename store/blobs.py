@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .models import Blob
+from store.models import Blob
 
 __all__ = ["put_blob", "get_blob", "sha256_of"]
 

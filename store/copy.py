@@ -26,9 +26,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from .batches import in_batches
-from .errors import StoreError
-from .models import Base
+from store.batches import in_batches
+from store.errors import StoreError
+from store.models import Base
 
 __all__ = ["CopyError", "TableCopy", "copy_database", "copied_tables", "table_digest"]
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import StoreError
+from store.errors import StoreError
 
 if TYPE_CHECKING:
     # Alembic is imported where a schema is read or upgraded: it is slow to load, and every

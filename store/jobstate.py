@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import JobState
+from store.models import JobState
 
 __all__ = ["record_start", "record_finish", "job_states"]
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from .models import Link, LinkCheck, Measure, MeasureLink, MeasureVersion
+from store.models import Link, LinkCheck, Measure, MeasureLink, MeasureVersion
 
 __all__ = ["DueLink", "LinkCounts", "citing_measures", "dead_links", "due_hosts", "due_links", "link_by_url",
            "link_checks_of", "link_counts", "cited_hosts"]

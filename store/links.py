@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from .batches import IN_LIST_SIZE, in_batches
-from .models import Link, MeasureLink, MeasureVersion
+from store.batches import IN_LIST_SIZE, in_batches
+from store.models import Link, MeasureLink, MeasureVersion
 
 __all__ = ["cite_links", "refresh_cited", "MAX_URL_LENGTH"]
 

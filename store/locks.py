@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
-from .database import SessionFactory, transaction
-from .models import RunLock
+from store.database import SessionFactory, transaction
+from store.models import RunLock
 
 __all__ = ["new_holder", "try_acquire", "renew", "release", "holder_is_gone"]
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, select, text, update
 from sqlalchemy.orm import Session
 
-from .models import Delivery, NotifierCursor, Source
+from store.models import Delivery, NotifierCursor, Source
 
 __all__ = [
     "STATUSES", "read_cursor", "move_cursor", "lock_events_for_reading", "add_delivery", "due_deliveries",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .models import Delivery, Link, Snapshot
-from .queries import last_good_snapshot
+from store.models import Delivery, Link, Snapshot
+from store.queries import last_good_snapshot
 
 __all__ = ["failing_streak", "link_counts", "delivery_counts"]
 

@@ -9,8 +9,8 @@ from typing import NamedTuple
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from .batches import IN_LIST_SIZE, in_batches
-from .models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source
+from store.batches import IN_LIST_SIZE, in_batches
+from store.models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 
 __all__ = [
     "GOOD_STATUSES", "CurrentRow", "last_snapshot", "last_good_snapshot", "current_rows", "versions_by_id",

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from monitor.config import Config, parse_config
-from monitor.loopback_site import LoopbackSite, running_site
+from monitor.demo.site import LoopbackSite, running_site
 from store.database import open_engine, upgrade
 
 FIXTURES = Path(__file__).parent / "fixtures"

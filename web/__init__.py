@@ -4,7 +4,7 @@
     serve(config)                 # uvicorn on web.host:web.port
 """
 
-from .app import create_app
-from .server import serve
+from web.app import create_app
+from web.server import serve
 
 __all__ = ["create_app", "serve"]

@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 
-from .context import reader, state_of
-from .labels import KINDS, LINK_STATES
-from .params import MAX_ID, MAX_PAGE, SOURCE_ID, check_range
-from .schemas import ChangesPage, EventView, LinksPage, LinkView, MeasureView, Problem, SourceList, SourceSummary
-from .views import ChangeFilter, Reader
+from web.context import reader, state_of
+from web.labels import KINDS, LINK_STATES
+from web.params import MAX_ID, MAX_PAGE, SOURCE_ID, check_range
+from web.schemas import ChangesPage, EventView, LinksPage, LinkView, MeasureView, Problem, SourceList, SourceSummary
+from web.views import ChangeFilter, Reader
 
 __all__ = ["router", "install_api"]
 

@@ -20,13 +20,13 @@ from monitor.config import Config
 from store.database import SessionFactory, open_engine, session_factory
 from store.errors import StoreError
 
-from .api import install_api
-from .context import Clock, WebState, problem
-from .errors import WebError
-from .guard import Guard
-from .labels import Labels, labels_for
-from .pages import router as pages
-from .params import safe_href
+from web.api import install_api
+from web.context import Clock, WebState, problem
+from web.errors import WebError
+from web.guard import Guard
+from web.labels import Labels, labels_for
+from web.pages import router as pages
+from web.params import safe_href
 
 __all__ = ["create_app", "open_sessions"]
 

@@ -14,8 +14,8 @@ from html import escape
 
 from markupsafe import Markup
 
-from .labels import Labels
-from .schemas import CheckView
+from web.labels import Labels
+from web.schemas import CheckView
 
 __all__ = ["history_chart", "outcome_class", "nice_ceiling"]
 

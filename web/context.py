@@ -14,8 +14,8 @@ from jinja2 import Environment
 from monitor.config import WebSettings
 from store.database import SessionFactory
 
-from .labels import Labels
-from .views import Reader
+from web.labels import Labels
+from web.views import Reader
 
 __all__ = ["Clock", "WebState", "state_of", "reader", "render", "problem"]
 

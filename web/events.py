@@ -13,9 +13,9 @@ from typing import Any
 
 from store.models import Event
 
-from .labels import Labels
-from .schemas import EventView
-from .textdiff import FieldChange, field_changes
+from web.labels import Labels
+from web.schemas import EventView
+from web.textdiff import FieldChange, field_changes
 
 __all__ = ["event_view", "event_page"]
 

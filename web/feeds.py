@@ -14,8 +14,8 @@ from datetime import datetime
 
 from feedgen.feed import FeedGenerator
 
-from .labels import Labels
-from .schemas import EventView
+from web.labels import Labels
+from web.schemas import EventView
 
 __all__ = ["atom_feed", "xml_text"]
 

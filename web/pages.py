@@ -10,13 +10,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from monitor.config import WebSettings
 
-from .chart import history_chart
-from .context import reader, render, state_of
-from .feeds import atom_feed
-from .labels import KINDS, LINK_STATES
-from .params import check_range, parse_date, parse_id, parse_kinds, parse_page, parse_source, parse_state
-from .schemas import EventView
-from .views import ChangeFilter, Reader
+from web.chart import history_chart
+from web.context import reader, render, state_of
+from web.feeds import atom_feed
+from web.labels import KINDS, LINK_STATES
+from web.params import check_range, parse_date, parse_id, parse_kinds, parse_page, parse_source, parse_state
+from web.schemas import EventView
+from web.views import ChangeFilter, Reader
 
 __all__ = ["feed_base", "router"]
 

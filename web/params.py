@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from .errors import BadRequest, NotFound
-from .labels import KINDS, LINK_STATES, Labels
+from web.errors import BadRequest, NotFound
+from web.labels import KINDS, LINK_STATES, Labels
 
 __all__ = ["MAX_DIGITS", "MAX_ID", "MAX_PAGE", "SOURCE_ID", "bounded_int", "check_range", "parse_date", "parse_id", "parse_kinds", "parse_page",
            "parse_source", "parse_state", "safe_href"]

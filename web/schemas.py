@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .textdiff import DiffRun, FieldChange
+from web.textdiff import DiffRun, FieldChange
 
 __all__ = [
     "Problem", "EventView", "SourceSummary", "Overview", "ChangesPage", "ListedMeasure", "SourceList",

@@ -6,7 +6,7 @@ import uvicorn
 
 from monitor.config import Config
 
-from .app import create_app
+from web.app import create_app
 
 __all__ = ["serve"]
 

@@ -1,6 +1,6 @@
 """Field-level and word-level differences between two versions of a measure.
 
-Japanese has no spaces, so a "word" is a run of one script (notifiers.textdiff.tokenize: a
+Japanese has no spaces, so a "word" is a run of one script (monitor.textdiff.tokenize: a
 kanji compound, a kana run, a latin word or number, spaces, one punctuation mark).
 difflib aligns those runs, which reads like a word diff (「令和8年度」→「令和10年度」 changes
 only 「8」) instead of a character soup.
@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 # One tokenizer for digests and pages, so a change reads the same in a mail and on the web.
-from notifiers.textdiff import tokenize
+from monitor.textdiff import tokenize
 
 __all__ = ["DiffRun", "FieldChange", "field_changes", "same_text", "tokenize", "word_diff", "LONG_TEXT"]
 

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from store import queries
 from store.models import Event, Link, Measure, Source
 
-from .errors import NotFound
-from .events import event_view
-from .labels import Labels
-from .schemas import (ChangesPage, CheckView, CitedLink, CitingMeasure, EventView, FieldView, LinksPage, LinkSummary, LinkView,
+from web.errors import NotFound
+from web.events import event_view
+from web.labels import Labels
+from web.schemas import (ChangesPage, CheckView, CitedLink, CitingMeasure, EventView, FieldView, LinksPage, LinkSummary, LinkView,
                       ListedMeasure, MeasureView, Overview, SourceList, SourceSummary, VersionView)
-from .textdiff import field_changes
+from web.textdiff import field_changes
 
 __all__ = ["ChangeFilter", "Reader", "day_start", "link_state"]
 

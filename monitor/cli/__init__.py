@@ -9,7 +9,7 @@ import logging
 
 import click
 
-from ..logs import setup_cli_logging
+from monitor.runtime.logs import setup_cli_logging
 
 __all__ = ["cli", "main"]
 

@@ -8,14 +8,14 @@ import sys
 
 import click
 
-from ..check import open_store, utc_now
-from ..config import load_config
-from ..daemon import Daemon
-from ..fleet_status import print_fleet_status, read_fleet_status
-from ..logs import setup_logging
-from ..status import print_status, read_status
+from monitor.runtime.check import open_store, utc_now
+from monitor.config import load_config
+from monitor.runtime.daemon import Daemon
+from monitor.runtime.fleet_status import print_fleet_status, read_fleet_status
+from monitor.runtime.logs import setup_logging
+from monitor.runtime.status import print_status, read_status
 from . import cli
-from .common import clean_errors, config_option, console, json_option, print_json
+from monitor.cli.options import clean_errors, config_option, console, json_option, print_json
 
 
 @cli.command()

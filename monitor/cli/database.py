@@ -11,9 +11,9 @@ from store.copy import TableCopy, copy_database
 from store.database import open_engine, upgrade
 from store.errors import StoreError
 
-from ..config import load_config, parse_config
+from monitor.config import load_config, parse_config
 from . import cli
-from .common import clean_errors, config_option
+from monitor.cli.options import clean_errors, config_option
 
 
 @cli.group()
@@ -38,7 +38,7 @@ def db_upgrade(config_path: str) -> None:
     engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s, upgrade_sqlite=False, require_current=False)
     upgrade(engine)
     if engine.dialect.name == "postgresql":
-        from ..worker import apply_queue_schema  # procrastinate: only PostgreSQL needs it
+        from monitor.runtime.worker import apply_queue_schema  # procrastinate: only PostgreSQL needs it
 
         if apply_queue_schema(config.database.url):
             click.echo("created the job queue (procrastinate) for `sesaku-monitor worker`")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..demo import run_demo
+from monitor.demo.story import run_demo
 from . import cli
-from .common import clean_errors, console
+from monitor.cli.options import clean_errors, console
 
 
 @cli.command()

@@ -11,12 +11,12 @@ from rich.text import Text
 
 from store.database import transaction
 
-from ..check import open_store
-from ..config import load_config
-from ..link_views import dead_link_list, link_history, link_summary
-from ..textreport import literal
+from monitor.runtime.check import open_store
+from monitor.config import load_config
+from monitor.links.views import dead_link_list, link_history, link_summary
+from monitor.cli.textreport import literal
 from . import cli
-from .common import clean_errors, config_option, console, json_option, print_json
+from monitor.cli.options import clean_errors, config_option, console, json_option, print_json
 
 
 @cli.group(invoke_without_command=True)

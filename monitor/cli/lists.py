@@ -9,15 +9,15 @@ import click
 from store.database import transaction
 from store.queries import snapshots_of
 
-from ..check import open_store, run_check
-from ..config import load_config
-from ..families import source_config
-from ..link_checker import terminal_progress
-from ..parsers import get_format, known_formats
-from ..textreport import print_history, print_run_report, print_snapshots, print_source_changes
-from ..views import diff_snapshots, history_of
+from monitor.runtime.check import open_store, run_check
+from monitor.config import load_config
+from monitor.lists.families import source_config
+from monitor.links.checker import terminal_progress
+from monitor.lists.parsers import get_format, known_formats
+from monitor.cli.textreport import print_history, print_run_report, print_snapshots, print_source_changes
+from monitor.lists.views import diff_snapshots, history_of
 from . import cli
-from .common import EXIT_SOURCE, clean_errors, config_option, console, json_option, print_json
+from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, console, json_option, print_json
 
 
 @cli.command()

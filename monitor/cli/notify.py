@@ -12,12 +12,12 @@ from store.database import transaction
 from store.models import Delivery
 from store.outbox import STATUSES, deliveries as outbox_rows
 
-from ..check import open_store, utc_now
-from ..config import load_config
-from ..errors import ConfigError, NotifyError
-from ..inert import visible
+from monitor.runtime.check import open_store, utc_now
+from monitor.config import load_config
+from monitor.errors import ConfigError, NotifyError
+from monitor.inert import visible
 from . import cli
-from .common import clean_errors, config_option, json_option, print_json
+from monitor.cli.options import clean_errors, config_option, json_option, print_json
 
 
 @cli.command()

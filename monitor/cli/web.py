@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..config import load_config
+from monitor.config import load_config
 from . import cli
-from .common import clean_errors, config_option
+from monitor.cli.options import clean_errors, config_option
 
 
 @cli.command()

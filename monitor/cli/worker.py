@@ -6,10 +6,10 @@ import logging
 
 import click
 
-from ..config import load_config
-from ..logs import setup_logging
+from monitor.config import load_config
+from monitor.runtime.logs import setup_logging
 from . import cli
-from .common import clean_errors, config_option
+from monitor.cli.options import clean_errors, config_option
 
 
 @cli.command()
@@ -29,7 +29,7 @@ def worker(config_path: str, concurrency: int | None, log_json: bool) -> None:
       SESAKU_DATABASE_URL=postgresql+psycopg://monitor@db/monitor sesaku-monitor worker --config config.yaml --concurrency 8 --log-json
     """
     # Imported here: procrastinate is only needed by the fleet, not by the other commands.
-    from ..worker import run_worker
+    from monitor.runtime.worker import run_worker
 
     config = load_config(config_path)
     setup_logging(as_json=log_json, level=logging.INFO)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from monitor.link_checker import LinkCheckResult, LinkCheckSettings, check_links
+from monitor.links.checker import LinkCheckResult, LinkCheckSettings, check_links
 from monitor.netguard import Resolver
 from tests.links.site import LinkSite, running_link_site
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from monitor.cells import extract_urls
-from monitor.check import open_store, run_check
+from monitor.lists.cells import extract_urls
+from monitor.runtime.check import open_store, run_check
 from monitor.config import Config
-from monitor.loopback_site import LoopbackSite, Route
+from monitor.demo.site import LoopbackSite, Route
 from monitor.report import RunReport
 from store.database import SessionFactory, transaction
 from store.models import Event, Link, LinkCheck

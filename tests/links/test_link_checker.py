@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from monitor.cells import normalize_url
-from monitor.link_checker import LinkCheckSettings, check_links, terminal_progress
-from monitor.link_outcome import LinkOutcome as O, permanent_move
+from monitor.lists.cells import normalize_url
+from monitor.links.checker import LinkCheckSettings, check_links, terminal_progress
+from monitor.events import LinkOutcome as O
+from monitor.links.outcome import permanent_move
 from tests.links.conftest import FAST, check_one, run_checks
 from tests.links.site import LinkSite
 

@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from monitor.jobs import run_job
-from monitor.link_health import check_due_links, check_host_links, hosts_with_due_links, run_link_checks
-from monitor.loopback_site import Route
+from monitor.runtime.jobs import run_job
+from monitor.links.run import check_due_links, check_host_links, hosts_with_due_links, run_link_checks
+from monitor.demo.site import Route
 from store.database import transaction
 from store.models import Blob, Link, LinkCheck
 from tests.links.health import T0, monitored, page

@@ -8,10 +8,10 @@ import time
 import pytest
 import yaml
 
-from monitor.loopback_site import Route
+from monitor.demo.site import Route
 from tests.conftest import source_entry
 from tests.links.health import FAST_LINKS, citing_list
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 
 @pytest.fixture

@@ -8,10 +8,12 @@ import pytest
 
 from monitor.config import parse_config
 from monitor.errors import ConfigError
-from monitor.link_outcome import LinkOutcome as O, LinkState
-from monitor.link_record import plan_next_check
-from monitor.link_settings import LinkSettings
-from monitor.page_text import page_text, text_change
+from monitor.events import LinkOutcome as O
+from monitor.links.outcome import LinkState
+from monitor.links.record import plan_next_check
+from monitor.links.checker import LinkCheckSettings
+from monitor.config.links import LinkSettings
+from monitor.links.page_text import page_text, text_change
 from tests.links.health import T0
 
 SETTINGS = LinkSettings()
@@ -59,7 +61,7 @@ def test_text_change_summary(old: str, new: str, summary: str) -> None:
 def test_links_section_defaults_and_engine_settings() -> None:
     config = parse_config({"http": {"allow_private_addresses": True, "user_agent": "ua/1"}, "links": {"per_host": 4}})
     assert (config.links.dead_after, config.links.dead_min_hours, config.links.snapshot_pages) == (2, 12.0, True)
-    engine = config.links.checker(allow_private_addresses=config.http.allow_private_addresses, user_agent=config.http.user_agent)
+    engine = LinkCheckSettings.of(config.links, allow_private_addresses=config.http.allow_private_addresses, user_agent=config.http.user_agent)
     assert (engine.per_host, engine.per_host_interval, engine.allow_private_addresses, engine.user_agent) == (4, 1.0, True, "ua/1")
 
 

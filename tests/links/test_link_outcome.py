@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.link_outcome import (LinkOutcome as O, LinkState, Transition as T, classify,
+from monitor.events import LinkOutcome as O
+from monitor.links.outcome import (LinkState, Transition as T, classify,
                                   next_state, not_found_phrase, permanent_move)
 
 PAGE = "https://www.example.lg.jp/seisaku/tama/shien.html"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.link_outcome import LinkOutcome as O
+from monitor.events import LinkOutcome as O
 from tests.links.conftest import FAST, check_one, run_checks
 
 

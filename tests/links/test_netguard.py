@@ -9,7 +9,7 @@ import httpcore
 import httpx
 import pytest
 
-from monitor.link_outcome import LinkOutcome
+from monitor.events import LinkOutcome
 from monitor.net_failures import Failure, failure_of
 from monitor.netguard import (AddressPolicy, BlockedAddress, GuardedBackend, HostPools,
                               UnresolvableHost, UnsupportedURL, parse_target,

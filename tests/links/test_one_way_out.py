@@ -23,23 +23,23 @@ import pytest
 import yaml
 from sqlalchemy import MetaData, create_engine, select
 
-from monitor.check import open_store, run_check
+from monitor.runtime.check import open_store, run_check
 from monitor.config import HttpSettings
 from monitor.errors import FetchError, NotifyError
-from monitor.fetch import Trust, fetch_document
-from monitor.link_outcome import LinkOutcome
-from monitor.loopback_site import LoopbackSite, Route
+from monitor.lists.fetch import Trust, fetch_document
+from monitor.events import LinkOutcome
+from monitor.demo.site import LoopbackSite, Route
 from notifiers.digest import build_digest
-from notifiers.options import WebhookOptions
+from monitor.config.notifier_options import WebhookOptions
 from notifiers.render import render
 from notifiers.webhook import send_webhook
 from tests.conftest import NATIONWIDE, TAMA, make_config, seed_text, source_entry
-from tests.formats.documents import html_page, seed_list
+from tests.lists.documents import html_page, seed_list
 from tests.links.conftest import FAST, check_one
 from tests.notifiers.samples import NOW, counted_events
 from tests.notifiers.servers import Receiver
-from tests.test_check import clock
-from tests.test_cli import run
+from tests.runtime.test_check import clock
+from tests.cli.test_cli import run
 
 SECRET = "sk-live-0n3-w4y-0ut-secret"
 PRIVATE_REFUSED = {"http": {"allow_private_addresses": False}}

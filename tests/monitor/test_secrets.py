@@ -8,9 +8,10 @@ import pytest
 
 from monitor.config import parse_config
 from monitor.errors import ConfigError
-from monitor.logs import TextFormatter, redact
+from monitor.runtime.logs import TextFormatter
+from monitor.secrets import redact
 from monitor.secrets import known, remember, Secrets
-from notifiers.config import NotifierConfig
+from monitor.config.notifiers import NotifierConfig
 from notifiers.outbox import shown_error
 
 SOURCE = {"id": "a", "title": "A", "key_columns": ["k"], "name_column": "n"}

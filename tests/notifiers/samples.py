@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from notifiers.events import EventView
+from monitor.events import EventView
 
 NOW = datetime(2024, 5, 1, 0, 0, tzinfo=UTC)
 TAMA = ("tama-s2", "地元自治体が活用できる施策【戦略2】")

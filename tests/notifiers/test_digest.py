@@ -8,7 +8,7 @@ import pytest
 
 from monitor.errors import ConfigError
 from notifiers.digest import Digest, Entry, build_digest, idempotency_key
-from notifiers.events import EventView
+from monitor.events import EventView
 from tests.notifiers.samples import LONG_NEW, LONG_OLD, NATION, NOW, TAMA, all_kinds, counted_events, event
 
 BASE = "https://monitor.example.jp/"

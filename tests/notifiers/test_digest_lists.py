@@ -2,7 +2,8 @@
 
 from datetime import datetime, timezone
 
-from notifiers import EventView, build_digest
+from monitor.events import EventView
+from notifiers import build_digest
 from notifiers.render import render
 
 NOW = datetime(2026, 4, 1, tzinfo=timezone.utc)

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from monitor.errors import NotifyError
 from notifiers.digest import build_digest
 from notifiers.email import build_email, send_email
-from notifiers.options import EmailOptions
+from monitor.config.notifier_options import EmailOptions
 from notifiers.render import Message, render
 from tests.notifiers.samples import NOW, counted_events
 from tests.notifiers.servers import Inbox, free_port

@@ -20,7 +20,7 @@ from monitor.config import parse_config
 from monitor.errors import ConfigError, NotifyError
 from notifiers.digest import build_digest
 from notifiers.email import send_email
-from notifiers.options import EmailOptions
+from monitor.config.notifier_options import EmailOptions
 from notifiers.render import Message, render
 from tests.notifiers.samples import NOW, counted_events
 from tests.notifiers.servers import Authority, TLSInbox, tls_smtp

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 
 from notifiers.digest import build_digest
 from notifiers.email import send_email
-from notifiers.options import WebhookOptions
+from monitor.config.notifier_options import WebhookOptions
 from notifiers.render import Message, render
 from notifiers.webhook import send_webhook
 from tests.notifiers.samples import NOW, event, measure

@@ -15,13 +15,13 @@ from aiosmtpd.controller import Controller
 from tests.conftest import source_entry
 from tests.notifiers.servers import Inbox, Receiver, free_port
 from tests.notifiers.world import World, email_notifier, revise, webhook_notifier
-from tests.test_cli import run
+from tests.cli.test_cli import run
 
 # What a process does when it is killed after writing a delivery and before sending it.
 PREPARE_THEN_DIE = """
 import os, signal, sys
 from datetime import datetime, timezone
-from monitor.check import open_store
+from monitor.runtime.check import open_store
 from monitor.config import load_config
 from notifiers.outbox import prepare_delivery
 config = load_config("config.yaml")

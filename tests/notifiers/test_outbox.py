@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from monitor.check import run_check
+from monitor.runtime.check import run_check
 from notifiers import verify_signature
 from notifiers.outbox import backoff, deliver_notifier, prepare_delivery, send_pending
 from store.database import transaction
@@ -24,7 +24,7 @@ from store.outbox import claim
 from tests.conftest import TAMA, seed_text
 from tests.notifiers.servers import Inbox, Receiver, accept_monitor, free_port
 from tests.notifiers.world import HOOK_SECRET, HOOK_TOKEN, RENAMED, World, email_notifier, later, revise, rows, webhook_notifier
-from tests.test_check import T0, clock, publish
+from tests.runtime.test_check import T0, clock, publish
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from monitor.check import run_check
+from monitor.runtime.check import run_check
 from monitor.errors import ConfigError
 from store.database import transaction
 from store.models import Base, NotifierCursor
 from tests.conftest import make_config, source_entry
 from tests.notifiers.servers import Inbox, Receiver, free_port
 from tests.notifiers.world import HOOK_SECRET, HOOK_TOKEN, SMTP_PASSWORD, World, email_notifier, rows, webhook_notifier
-from tests.test_check import clock
+from tests.runtime.test_check import clock
 
 
 def database_text(sessions: Any) -> str:

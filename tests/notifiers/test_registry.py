@@ -9,7 +9,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from monitor.errors import ConfigError
-from notifiers import build_digest, known_types, parse_options, send
+from monitor.config.notifier_options import parse_options
+from notifiers import build_digest, known_types, send
 from notifiers.render import render
 from tests.notifiers.samples import NOW, counted_events
 from tests.notifiers.servers import Inbox, Receiver

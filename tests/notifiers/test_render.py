@@ -10,7 +10,8 @@ import pytest
 
 from monitor.errors import NotifyError
 from notifiers.digest import build_digest
-from notifiers.render import check_template_dir, render
+from monitor.config.notifiers import check_template_dir
+from notifiers.render import render
 from tests.notifiers.samples import NOW, all_kinds, counted_events
 
 BASE = "https://monitor.example.jp"

@@ -14,7 +14,7 @@ import pytest
 import notifiers
 from monitor.errors import NotifyError
 from notifiers.digest import build_digest
-from notifiers.options import WebhookOptions
+from monitor.config.notifier_options import WebhookOptions
 from notifiers.presets import markdown_escape
 from notifiers.render import Message, render
 from notifiers.webhook import send_webhook, sign, verify_signature

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from monitor.check import open_store, run_check
+from monitor.runtime.check import open_store, run_check
 from monitor.config import Config
 from store.database import transaction
 from store.models import Delivery
 from tests.conftest import TAMA, make_config, seed_text, source_entry
-from tests.test_check import T0, clock, publish
+from tests.runtime.test_check import T0, clock, publish
 from tests.versions import derive, set_cell
 
 SMTP_PASSWORD = "s3cret-pw"

@@ -21,9 +21,9 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from monitor.check import open_store, run_check
+from monitor.runtime.check import open_store, run_check
 from monitor.config import Config
-from monitor.loopback_site import Route, running_site
+from monitor.demo.site import Route, running_site
 from store.database import SessionFactory, transaction
 from store.models import Event, Link, LinkCheck, Measure
 from tests.conftest import NATIONWIDE, TAMA, fresh_database, make_config, seed_text, source_entry

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from monitor.check import open_store
+from monitor.runtime.check import open_store
 from store.database import SessionFactory, transaction
 from store.models import Event, Source
 from tests.conftest import make_config, source_entry

@@ -1,0 +1,69 @@
+"""What every command shares: the config and JSON options, and errors as one clean line.
+
+Exit codes: 0 done; 2 the configuration or the command line is wrong; 3 a source failed or
+is suspect (the run still stored everything else); 4 the database refused; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from store.errors import StoreError
+
+from monitor.errors import ConfigError, MonitorError
+from monitor.inert import visible
+from monitor.secrets import redact
+
+__all__ = ["EXIT_CONFIG", "EXIT_SOURCE", "EXIT_STORE", "clean_errors", "config_option", "console", "json_option", "print_json"]
+
+EXIT_CONFIG, EXIT_SOURCE, EXIT_STORE = 2, 3, 4
+F = TypeVar("F", bound=Callable[..., Any])
+# json.dumps escapes C0 itself; DEL and C1 pass through it raw, and can only sit inside strings.
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f]")
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"sesaku-monitor: error: {visible(redact(message))}", err=True)
+    sys.exit(code)
+
+
+def clean_errors(func: F) -> F:
+    """Turn our exceptions into one line on stderr and the documented exit code."""
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(str(exc), EXIT_CONFIG)
+        except StoreError as exc:
+            _fail(str(exc), EXIT_STORE)
+        except MonitorError as exc:
+            _fail(str(exc), 1)
+    return wrapper  # type: ignore[return-value]
+
+
+config_option = click.option(
+    "--config", "config_path", default=lambda: os.environ.get("SESAKU_CONFIG", "config.yaml"), show_default="config.yaml or $SESAKU_CONFIG",
+    type=click.Path(dir_okay=False), help="Configuration file.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")
+
+
+def console() -> Console:
+    """Where commands print for people: a line is never broken by us (the terminal wraps it),
+    so piped output keeps one change per line for grep."""
+    return Console(soft_wrap=True)
+
+
+def print_json(data: Any) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    click.echo(_RAW_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text))

@@ -1,0 +1,93 @@
+"""The run report, a measure's history and snapshot lists as readable text (rich).
+
+Whatever came from a list is handed to rich as :func:`literal` ``Text``, never as a string:
+rich reads ``[bold]`` in a string as markup (and ``[/bold]`` alone as an error), and ``:smile:``
+as an emoji. Our own styling is added around it with ``Text.assemble``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from store.models import Snapshot
+
+from monitor.inert import visible
+from monitor.report import MeasureChange, RunReport, SourceReport
+from monitor.lists.views import MeasureHistory
+
+__all__ = ["literal", "print_run_report", "print_source_changes", "print_history", "print_snapshots"]
+
+_KINDS = (("added", "added"), ("ended", "ended"), ("renamed", "renamed"), ("changed", "changed"), ("expired", "expired"), ("reappeared", "reappeared"))
+
+
+def literal(text: object, style: str = "") -> Text:
+    """``text`` as rich shows it: character for character, control characters escaped."""
+    return Text(visible("" if text is None else str(text)), style=style)
+
+
+def _short(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_run_report(console: Console, report: RunReport) -> None:
+    for source in report.sources:
+        print_source_changes(console, source)
+    if report.links.checked:
+        links = report.links
+        console.print(Text.assemble(("links", "bold"), f": {links.checked} checked, {len(links.dead)} dead, {len(links.recovered)} recovered, {len(links.moved)} moved"))
+        for kind in ("dead", "recovered", "moved"):
+            for entry in getattr(links, kind):
+                target = f" → {entry.final_url}" if entry.final_url and entry.final_url != entry.url else ""
+                console.print(literal(f"  {kind:9} {entry.outcome:13} {entry.url}{target}"))
+
+
+def print_source_changes(console: Console, source: SourceReport) -> None:
+    style = {"failed": "red", "suspect": "yellow", "changed": "cyan", "baseline": "green"}.get(source.status, "")
+    counts = ", ".join(f"{len(getattr(source, kind))} {label}" for kind, label in _KINDS if getattr(source, kind))
+    records = f", {source.records} measures" if source.records is not None else ""
+    console.print(Text.assemble(literal(source.id, "bold"), ": ", literal(source.status, style), f"{records}{' — ' + counts if counts else ''}"))
+    if source.error:
+        console.print(literal(f"  error: {source.error}"))
+    for warning in source.warnings[:5]:
+        console.print(literal(f"  warning: {warning}"))
+    for kind, label in _KINDS:
+        for change in getattr(source, kind):
+            _print_change(console, label, change)
+    for label, entries in (("list added", source.lists_added), ("list gone", source.lists_removed)):
+        for entry in entries:
+            console.print(literal(f"  {label:10} {entry['list_id']} {_short(entry['title'])} {entry['url']}"))
+
+
+def _print_change(console: Console, label: str, change: MeasureChange) -> None:
+    headline = f"  {label:10} #{change.measure_id} {_short(change.name)}"
+    if change.old_name:
+        headline = f"  {label:10} #{change.measure_id} {_short(change.old_name, 40)} → {_short(change.new_name or '', 40)}"
+    if change.end_date:
+        headline += f" (ended {change.end_date})"
+    console.print(literal(headline))
+    if label in ("changed", "renamed"):
+        for column, values in (change.fields or {}).items():
+            console.print(literal(f"             {column}: {_short(values['old'], 50)!r} → {_short(values['new'], 50)!r}"))
+
+
+def print_history(console: Console, history: MeasureHistory) -> None:
+    ended = f", ended {history.ended_at}" if history.ended_at else ""
+    console.print(Text.assemble((f"#{history.measure_id}", "bold"), " ", literal(f"{history.name} ({history.source_id}; first seen {history.first_seen_at}{ended})")))
+    table = Table("version", "valid from", "valid to", "what changed")
+    for version in history.versions:
+        changed = "; ".join(f"{c}: {_short(v['old'], 25)} → {_short(v['new'], 25)}" for c, v in version["changes"].items()) or "(first version)"
+        table.add_row(str(version["version_id"]), version["valid_from"][:19], (version["valid_to"] or "now")[:19], literal(changed))
+    console.print(table)
+
+
+def print_snapshots(console: Console, snapshots: Sequence[Snapshot]) -> None:
+    table = Table("snapshot", "fetched at", "status", "records", "edition", "error")
+    for snapshot in snapshots:
+        table.add_row(str(snapshot.id), snapshot.fetched_at.isoformat()[:19], snapshot.status, str(snapshot.record_count or ""),
+                      literal(snapshot.edition or ""), literal(_short(snapshot.error or "", 50)))
+    console.print(table)

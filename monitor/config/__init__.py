@@ -1,0 +1,307 @@
+"""The configuration: one typed object, loaded once from config.yaml and passed in.
+
+``${VAR}`` anywhere in a value is replaced from the environment before validation, so
+secrets never need to be written in the file. Every problem is reported as one line that
+names the file and the key (``config.yaml: sources[1].format: unknown format 'xml'``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor.config.notifiers import NotifierConfig
+
+from monitor.errors import ConfigError
+from monitor.config.links import LinkSettings
+from monitor.config.formats import FORMAT_OPTIONS, format_names
+from monitor.secrets import Secrets, redact_known, remember
+from monitor.schedule import ScheduleSettings, ScheduleSpec
+from monitor.config.kinds import PaginationSettings, SourceKind, check_kind
+from monitor.config.yaml_file import load_yaml
+
+__all__ = ["Config", "SourceConfig", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
+
+DATABASE_URL_ENV = "SESAKU_DATABASE_URL"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///data/monitor.db"
+    busy_timeout_s: float = Field(30.0, gt=0)
+
+
+class HttpSettings(_Strict):
+    user_agent: str = "sesaku-monitor/0.1 (+https://github.com/sesaku-monitor; change-monitoring of public measure lists)"
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(30.0, gt=0)
+    total_timeout_s: float = Field(120.0, gt=0)
+    max_bytes: int = Field(20_000_000, gt=0)
+    max_redirects: int = Field(10, ge=0, le=50)
+    allow_private_addresses: bool = False
+
+
+class GuardSettings(_Strict):
+    max_loss_share: float = Field(0.5, gt=0, le=1)
+    min_records: int = Field(1, ge=1)
+    max_growth_share: float = Field(1.0, gt=0)
+    min_growth_rows: int = Field(20, ge=0)
+
+
+class SourceConfig(_Strict):
+    id: str
+    title: str
+    url: str
+    format: str = "auto"
+    key_columns: list[str] = Field(min_length=1)
+    name_column: str
+    url_columns: list[str] = Field(default_factory=list)
+    end_date_columns: list[str] = Field(default_factory=list)
+    ignore_columns: list[str] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    max_loss_share: float | None = Field(None, gt=0, le=1)
+    max_growth_share: float | None = Field(None, gt=0)
+    match_threshold: float = Field(70.0, ge=0, le=100)
+    schedule: ScheduleSpec | None = None  # None: the top-level schedule.sources
+    kind: SourceKind = "list"
+    pagination: PaginationSettings | None = None
+    link_pattern: str | None = None
+    link_id_pattern: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be lower-case letters, digits, '.', '_' or '-' (it names the source forever)")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.lower().startswith(("https://", "http://", "file://")):
+            raise ValueError(f"must start with https://, http:// or file:// (got {value[:60]!r})")
+        return value
+
+    @field_validator("format")
+    @classmethod
+    def _check_format(cls, value: str) -> str:
+        if value not in format_names():
+            raise ValueError(f"unknown format {value!r} (known: {', '.join(format_names())})")
+        return value
+
+    @model_validator(mode="after")
+    def _check_options(self) -> "SourceConfig":
+        if self.format != "auto":
+            try:
+                FORMAT_OPTIONS[self.format].model_validate(self.options)
+            except ValidationError as exc:
+                raise ValueError(f"options: {_first_problem(exc)}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> "SourceConfig":
+        check_kind(self.id, self.kind, self.link_pattern, self.link_id_pattern)
+        return self
+
+    @property
+    def shown_url(self) -> str:
+        """The url as stored, shown, logged and sent: each secret from ``${VAR}`` as its name."""
+        return redact_known(self.url)
+
+    @property
+    def columns(self) -> set[str]:
+        """Every column this source's configuration names: the header must have them all."""
+        return {*self.key_columns, self.name_column, *self.url_columns, *self.end_date_columns, *(self.ignore_columns or [])}
+
+
+class WebSettings(_Strict):
+    """The read-only web view (``sesaku-monitor serve``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    language: Literal["ja", "en"] = "ja"
+    # Absolute links in feeds; by default http://host:port as configured (never a request's Host).
+    base_url: str | None = None
+    # Either (or both) turn access control on: `Authorization: Bearer <token>` / HTTP Basic.
+    token: str | None = Field(None, min_length=1)
+    username: str = "sesaku"
+    password: str | None = Field(None, min_length=1)
+    page_size: int = Field(50, ge=1, le=500)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("https://", "http://")):
+            raise ValueError(f"must start with https:// or http:// (got {value[:60]!r})")
+        return value.rstrip("/") if value else value
+
+
+class WorkerSettings(_Strict):
+    """The fleet (``sesaku-monitor worker``, PostgreSQL only): ticks, retries, dead workers."""
+
+    # When the fleet looks for due jobs: a crontab line, 5 fields, or 6 with seconds last.
+    tick: str = "* * * * *"
+    concurrency: int = Field(4, ge=1, le=64)
+    retries: int = Field(4, ge=0, le=20)
+    # A failed job waits retry_backoff_s ** attempt seconds before it runs again (2, 4, 8 …).
+    retry_backoff_s: int = Field(2, ge=1, le=60)
+    heartbeat_s: float = Field(10.0, gt=0)
+    # A worker silent this long is dead: its jobs are run again by another.
+    stalled_after_s: float = Field(60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _stall_after_beats(self) -> "WorkerSettings":
+        if self.stalled_after_s < 2 * self.heartbeat_s:
+            raise ValueError("stalled_after_s must be at least twice heartbeat_s (else a live worker looks dead)")
+        return self
+
+
+class Config(_Strict):
+    database: DatabaseSettings = DatabaseSettings()
+    timezone: str = "Asia/Tokyo"
+    http: HttpSettings = HttpSettings()
+    guard: GuardSettings = GuardSettings()
+    sources: list[SourceConfig] = Field(default_factory=list)
+    schedule: ScheduleSettings = ScheduleSettings()
+    web: WebSettings = WebSettings()
+    notifiers: list[NotifierConfig] = Field(default_factory=list)
+    worker: WorkerSettings = WorkerSettings()
+    links: LinkSettings = LinkSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "Config":
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.id in seen:
+                raise ValueError(f"source id {source.id!r} is used twice")
+            seen.add(source.id)
+        return self
+
+    @model_validator(mode="after")
+    def _check_notifiers(self) -> "Config":
+        seen: set[str] = set()
+        for index, notifier in enumerate(self.notifiers):
+            if notifier.id in seen:
+                raise ValueError(f"notifier id {notifier.id!r} is used twice")
+            seen.add(notifier.id)
+            unknown = [i for i in notifier.sources or () if not self._names_a_source(i)]
+            if unknown:
+                raise ValueError(f"notifiers[{index}].sources: no source with id {unknown[0]!r}")
+        return self
+
+    def _names_a_source(self, source_id: str) -> bool:
+        """A configured source, or a list found on an index page (``<index id>-<slug>``)."""
+        return any(s.id == source_id or (s.kind == "index" and source_id.startswith(f"{s.id}-")) for s in self.sources)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def notifier(self, notifier_id: str) -> NotifierConfig:
+        for notifier in self.notifiers:
+            if notifier.id == notifier_id:
+                return notifier
+        raise ConfigError(f"no notifier with id {notifier_id!r} (configured: {', '.join(n.id for n in self.notifiers) or 'none'})")
+
+    def source(self, source_id: str) -> SourceConfig:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise ConfigError(f"no source with id {source_id!r} (configured: {', '.join(s.id for s in self.sources) or 'none'})")
+
+
+def _expand(value: Any, where: str, secrets: Secrets) -> tuple[Any, Secrets]:
+    """``value`` with every ``${VAR}`` substituted, and ``secrets`` grown by what was substituted."""
+    if isinstance(value, str):
+        found: dict[str, str] = {}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set")
+            found[os.environ[name]] = name
+            return os.environ[name]
+        expanded = _VAR.sub(replace, value)
+        return expanded, secrets.merged(Secrets({v: n for v, n in found.items() if v}, {expanded: value} if found else {}))
+    if isinstance(value, dict):
+        mapping: dict[Any, Any] = {}
+        for key, item in value.items():
+            mapping[key], secrets = _expand(item, f"{where}.{key}", secrets)
+        return mapping, secrets
+    if isinstance(value, list):
+        items: list[Any] = []
+        for index, item in enumerate(value):
+            item, secrets = _expand(item, f"{where}[{index}]", secrets)
+            items.append(item)
+        return items, secrets
+    return value, secrets
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not str(part).startswith(("function-", "model-")):
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def _first_problem(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{_location(first['loc'])}: {message}{more}"
+
+
+def parse_config(data: Any, where: str = "config") -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys at the top level")
+    data, secrets = _expand(data, where, Secrets())
+    if os.environ.get(DATABASE_URL_ENV):
+        data = {**data, "database": {**(data.get("database") or {}), "url": os.environ[DATABASE_URL_ENV]}}
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        # A refused value is quoted in the message: the secret in it must not be.
+        raise ConfigError(f"{where}: {secrets.redact(_first_problem(exc))}") from None
+    remember(secrets)
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; a missing file, bad YAML or YAML past strict_yaml's limits is a ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    return parse_config(load_yaml(text, str(path)), str(path))

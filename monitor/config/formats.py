@@ -1,0 +1,64 @@
+"""The list formats config.yaml may name, and the ``options:`` each of them takes.
+
+The parsers in ``monitor/lists/parsers`` implement these; the schema lives here so that the
+configuration can be checked without loading a parser (or the libraries a parser needs).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["FORMAT_OPTIONS", "ParserOptions", "DelimitedOptions", "HtmlTableOptions", "PdfTableOptions",
+           "TextTableOptions", "XlsxTableOptions", "format_names"]
+
+
+class ParserOptions(BaseModel):
+    """Base of every parser's options; unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DelimitedOptions(ParserOptions):
+    header_contains: str | None = None
+    """A column name that marks the header row; by default the first row with two or more cells."""
+
+
+class HtmlTableOptions(ParserOptions):
+    selector: str | None = None
+    """CSS selector of the table; by default the first table whose header names ``header_contains``, else the largest."""
+    header_contains: str | None = None
+    """A column name that identifies the table and its header row."""
+
+
+class PdfTableOptions(ParserOptions):
+    header_contains: str | None = None
+    """A column name that marks the header row; by default the first row with two or more cells."""
+    continuation_column: str | None = None
+    """The column that is empty only in the rest of a row broken across a page; by default the first."""
+
+
+class TextTableOptions(ParserOptions):
+    header_contains: str | None = None
+    """A column name that marks the header row; by default the first row with two or more cells."""
+
+
+class XlsxTableOptions(ParserOptions):
+    sheet: str | None = None
+    """The name of the sheet that holds the list; by default the first holding ``header_contains``."""
+    header_contains: str | None = None
+    """A column name that identifies the sheet and its header row."""
+
+
+FORMAT_OPTIONS: dict[str, type[ParserOptions]] = {
+    "csv": DelimitedOptions,
+    "tsv": DelimitedOptions,
+    "html-table": HtmlTableOptions,
+    "pdf": PdfTableOptions,
+    "text-table": TextTableOptions,
+    "xlsx": XlsxTableOptions,
+}
+
+
+def format_names() -> list[str]:
+    """Every name ``format:`` takes: ``auto`` (sniffed from the document) and each format."""
+    return ["auto", *sorted(FORMAT_OPTIONS)]

@@ -1,0 +1,1 @@
+"""A link's journey: cited, due, checked, classified, recorded."""

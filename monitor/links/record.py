@@ -1,0 +1,150 @@
+"""Turning check results into rows: one ``link_checks`` row each, link state, events, snapshots.
+
+``record_batch`` writes a batch of results inside the caller's transaction, so a crash loses
+the batch in flight and never half a check. For each result:
+
+1. the link's ``LinkState`` is advanced by ``monitor.links.outcome.next_state``;
+2. the (capped) body of a healthy page goes to ``blobs`` when its hash changed, and a
+   ``page_changed`` event is written when its text differs from the previous snapshot's;
+3. a ``link_checks`` row records the check; the ``links`` row takes the new state and the
+   time of its next check (``plan_next_check``, by state);
+4. only transitions become events: ``link_dead``, ``link_recovered``, ``link_moved``.
+
+A dead link's ``dead_since`` is when its failing streak began (the first failing check),
+not when ``dead_after`` was reached: that is when readers of the list lost the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.blobs import get_blob, put_blob
+from store.link_state import citing_measures
+from store.models import Event, Link, LinkCheck
+
+from monitor.links.checker import LinkCheckResult
+from monitor.events import LinkOutcome
+from monitor.links.outcome import HEALTHY, LinkState, Transition, next_state
+from monitor.config.links import LinkSettings
+from monitor.links.page_text import page_text, text_change
+from monitor.report import LinkEntry, LinkReport
+
+__all__ = ["link_state", "plan_next_check", "record_batch"]
+
+Measures = list[dict[str, Any]]
+_EARLY = 0.05
+
+
+def link_state(link: Link) -> LinkState:
+    """The state ``next_state`` reads, from a ``links`` row."""
+    return LinkState(
+        dead=link.dead_since is not None, consecutive_failures=link.consecutive_failures or 0,
+        first_failure_at=link.failing_since, last_ok_at=link.last_ok_at, moved_to=link.moved_to,
+        last_outcome=LinkOutcome(link.outcome) if link.outcome else None,
+    )
+
+
+def plan_next_check(state: LinkState, run_started: datetime, settings: LinkSettings) -> datetime:
+    """When a link in ``state`` is checked next: healthy links rarely, suspect and dead ones sooner.
+
+    Suspect means failing but not yet dead, or inconclusive (``blocked``): the next checks
+    decide, so they come at ``recheck_failing_h``. A dead link is looked at every
+    ``recheck_dead_h`` to notice its recovery.
+
+    Counted from the start of the run, and due a twentieth of the interval early: a daily
+    ``check`` from cron that starts a little earlier than yesterday's must still find
+    yesterday's links due, not leave them for the day after.
+    """
+    if state.dead:
+        interval = settings.recheck_dead
+    elif state.consecutive_failures or state.last_outcome not in HEALTHY:
+        interval = settings.recheck_failing
+    else:
+        interval = settings.recheck_healthy
+    return run_started + interval * (1 - _EARLY)
+
+
+def record_batch(session: Session, results: Sequence[LinkCheckResult], link_ids: Mapping[str, int],
+                 settings: LinkSettings, report: LinkReport, run_started: datetime) -> None:
+    """Write ``results`` (of URLs in ``link_ids``) and add their transitions to ``report``."""
+    ids = [link_ids[result.url] for result in results]
+    links = {link.id: link for link in session.scalars(select(Link).where(Link.id.in_(ids)))}
+    measures = citing_measures(session, ids)
+    for link_id, result in zip(ids, results):
+        _record(session, links[link_id], result, measures.get(link_id, []), settings, report, run_started)
+    report.checked += len(results)
+
+
+def _record(session: Session, link: Link, result: LinkCheckResult, measures: Measures, settings: LinkSettings,
+            report: LinkReport, run_started: datetime) -> None:
+    now = result.checked_at
+    previous = link_state(link)
+    state, transitions = next_state(previous, result, now, dead_after=settings.dead_after,
+                                    dead_min_hours=settings.dead_min_hours)
+    body_sha256 = _snapshot(session, link, result, measures, settings) if settings.snapshot_pages else None
+    session.add(LinkCheck(
+        link_id=link.id, checked_at=now, outcome=result.outcome.value, http_status=result.http_status,
+        final_url=result.final_url, redirect_chain=[list(hop) for hop in result.redirect_chain],
+        elapsed_ms=result.elapsed_ms, error=result.error, body_sha256=body_sha256,
+    ))
+    dead_since = link.dead_since
+    _apply(link, state, result, now)
+    link.next_check_at = plan_next_check(state, run_started, settings)
+    for transition in transitions:
+        _transition(session, link, transition, result, measures, dead_since, report)
+
+
+def _apply(link: Link, state: LinkState, result: LinkCheckResult, now: datetime) -> None:
+    link.outcome = result.outcome.value
+    link.http_status = result.http_status
+    link.final_url = result.final_url
+    link.last_checked_at = now
+    link.last_ok_at = state.last_ok_at
+    link.consecutive_failures = state.consecutive_failures
+    link.failing_since = state.first_failure_at
+    link.dead_since = (link.dead_since or state.first_failure_at) if state.dead else None
+    link.moved_to = state.moved_to
+
+
+def _snapshot(session: Session, link: Link, result: LinkCheckResult, measures: Measures,
+              settings: LinkSettings) -> str | None:
+    """Store a changed page body; a ``page_changed`` event when its text changed too."""
+    if result.body is None or result.body_sha256 is None:
+        return None
+    if result.body_sha256 != link.body_sha256:
+        put_blob(session, result.body, result.checked_at)
+        previous = get_blob(session, link.body_sha256) if link.body_sha256 else None
+        summary = text_change(page_text(previous), page_text(result.body)) if previous is not None else None
+        if summary is not None:
+            _event(session, "page_changed", link, result.checked_at, {"url": link.url, "measures": measures, "summary": summary})
+        link.body_sha256 = result.body_sha256
+    return result.body_sha256
+
+
+def _transition(session: Session, link: Link, transition: Transition, result: LinkCheckResult, measures: Measures,
+                dead_since: datetime | None, report: LinkReport) -> None:
+    entry = LinkEntry(url=link.url, outcome=result.outcome.value, http_status=result.http_status,
+                      final_url=result.final_url, measures=[int(m["id"]) for m in measures])
+    payload: dict[str, Any] = {"url": link.url, "outcome": entry.outcome, "http_status": entry.http_status}
+    if transition is Transition.DEAD:
+        payload["since"] = link.dead_since.isoformat() if link.dead_since else None
+        report.dead.append(entry)
+    elif transition is Transition.RECOVERED:
+        payload["dead_since"] = dead_since.isoformat() if dead_since else None
+        report.recovered.append(entry)
+    else:
+        # The permanent redirect's status (301/308) says "moved"; the final page's 200 would not.
+        entry.http_status = result.redirect_chain[0][1] if result.redirect_chain else result.http_status
+        payload = {"url": link.url, "final_url": result.final_url, "http_status": entry.http_status}
+        report.moved.append(entry)
+    payload["measures"] = measures
+    _event(session, f"link_{transition.value}", link, result.checked_at, payload)
+
+
+def _event(session: Session, kind: str, link: Link, now: datetime, payload: dict[str, Any]) -> None:
+    session.add(Event(created_at=now, kind=kind, link_id=link.id, payload=payload))

@@ -1,0 +1,170 @@
+"""The link-checking unit of work: check the due links (of one host, or of all) and store them.
+
+* ``check_host_links(config, sessions, now, host)`` is the scheduler's unit "check one host's
+  due links" (DESIGN.md, "Units of work"); ``hosts_with_due_links`` gives its keys. The
+  scheduler holds the host's run lock (``links:<host>``) around it.
+* ``run_link_checks(config, sessions, now)`` is what ``check`` runs after the lists: every
+  host with due links, each under the same run lock (a host the daemon is checking right now
+  is left to it), all in one pass of the checker so hosts are checked side by side.
+
+Both end in ``check_due_links``: the due links are read, checked by the phase-1 engine
+(``monitor.links.checker``), and written ``links.batch_size`` results per transaction from a
+worker thread while the next checks run. ``links.budget_s`` caps the whole pass: links not
+checked by then stay due and go first next time. ``now`` is the logical time of the run; a
+check made ``t`` seconds into it is recorded at ``now + t``, so tests can move ``now`` by
+hours (``dead_min_hours``) without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, aclosing, contextmanager
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy.exc import IntegrityError
+
+from store.database import SessionFactory, transaction
+from store.link_state import DueLink, due_hosts, due_links
+from store.locks import new_holder, release, try_acquire
+
+from monitor.config import Config
+from monitor.links.checker import LinkCheckResult, LinkCheckSettings, Progress, check_links
+from monitor.links.record import record_batch
+from monitor.netguard import Resolver
+from monitor.report import LinkReport
+
+__all__ = ["ProgressFactory", "check_due_links", "check_host_links", "hosts_with_due_links", "run_link_checks"]
+
+log = logging.getLogger("sesaku_monitor.links")
+# Given the number of links to check, a context giving a per-result callback (or None).
+ProgressFactory = Callable[[int], AbstractContextManager[Progress | None]]
+# The run lock of a host: the same name monitor.runtime.jobs gives the job ("links", host).
+_LOCK_PREFIX = "links:"
+_WRITE_ATTEMPTS = 3
+
+
+def check_host_links(config: Config, sessions: SessionFactory, now: datetime, host: str) -> LinkReport:
+    """Check one host's due links (the scheduler's unit of work; it holds the host's lock)."""
+    return check_due_links(config, sessions, now, hosts=[host])
+
+
+def hosts_with_due_links(config: Config, sessions: SessionFactory, now: datetime | None = None) -> list[str]:
+    """Hosts with a cited link due by ``now`` (the scheduler asks without a clock: then the wall clock)."""
+    if not config.links.enabled:
+        return []
+    with transaction(sessions) as session:
+        return due_hosts(session, now or datetime.now(timezone.utc))
+
+
+def run_link_checks(config: Config, sessions: SessionFactory, now: datetime, *, progress: ProgressFactory | None = None,
+                    resolver: Resolver | None = None) -> LinkReport:
+    """Check every due link of every host not being checked by another runner right now."""
+    with _host_locks(config, sessions, hosts_with_due_links(config, sessions, now)) as hosts:
+        if not hosts:
+            return LinkReport()
+        return check_due_links(config, sessions, now, hosts=hosts, progress=progress, resolver=resolver)
+
+
+def check_due_links(config: Config, sessions: SessionFactory, now: datetime, *, hosts: Sequence[str] | None = None,
+                    progress: ProgressFactory | None = None, resolver: Resolver | None = None) -> LinkReport:
+    """Check the cited links due by ``now`` (of ``hosts``, or all) and store every result."""
+    report = LinkReport()
+    if not config.links.enabled:
+        return report
+    with transaction(sessions) as session:
+        due = due_links(session, now, hosts)
+    if not due:
+        return report
+    with (progress or _no_progress)(len(due)) as advance:
+        asyncio.run(_check_and_record(config, sessions, now, due, report, advance, resolver))
+    return report
+
+
+async def _check_and_record(config: Config, sessions: SessionFactory, now: datetime, due: list[DueLink],
+                            report: LinkReport, advance: Progress | None, resolver: Resolver | None) -> None:
+    settings = config.links
+    link_ids = {link.url: link.id for link in due}
+    checker = LinkCheckSettings.of(settings, allow_private_addresses=config.http.allow_private_addresses,
+                                   user_agent=config.http.user_agent)
+
+    def write(batch: list[LinkCheckResult]) -> None:
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            written = LinkReport()  # merged only once committed: a batch written again counts once
+            try:
+                with transaction(sessions) as session:
+                    record_batch(session, batch, link_ids, settings, written, now)
+            except IntegrityError:
+                # Page bodies are content-addressed: another runner (a host checked side by side
+                # in the fleet) stored the same bytes between our look and our insert. Its row is
+                # committed now, so the batch written again finds it.
+                if attempt == _WRITE_ATTEMPTS:
+                    raise
+                log.info("link checks: a page body was stored by another runner at the same time; writing the batch again")
+                continue
+            report.checked += written.checked
+            report.dead.extend(written.dead)
+            report.recovered.extend(written.recovered)
+            report.moved.extend(written.moved)
+            return
+
+    results = check_links(list(link_ids), checker, progress=advance, clock=_run_clock(now), resolver=resolver)
+    batch: list[LinkCheckResult] = []
+    async with aclosing(_within(results, settings.budget_s, len(due))) as checked:
+        async for result in checked:
+            batch.append(result)
+            if len(batch) >= settings.batch_size:
+                # In a thread: the checks in flight keep running while the batch is written.
+                await asyncio.to_thread(write, batch)
+                batch = []
+    if batch:
+        await asyncio.to_thread(write, batch)
+
+
+async def _within(results: AsyncIterator[LinkCheckResult], budget_s: float, total: int) -> AsyncIterator[LinkCheckResult]:
+    """``results`` until ``budget_s`` has passed; the checks still running then are given up."""
+    deadline = asyncio.get_running_loop().time() + budget_s
+    done = 0
+    try:
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    result = await anext(results)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                log.warning("link checks: budget of %gs spent; %d of %d links left for the next run", budget_s, total - done, total)
+                return
+            done += 1
+            yield result
+    finally:
+        await results.aclose()  # type: ignore[attr-defined]
+
+
+def _run_clock(now: datetime) -> Callable[[], datetime]:
+    """``now`` plus the time elapsed since the run began: real durations on a logical clock."""
+    started = time.monotonic()
+    return lambda: now + timedelta(seconds=time.monotonic() - started)
+
+
+@contextmanager
+def _no_progress(total: int) -> Iterator[Progress | None]:
+    yield None
+
+
+@contextmanager
+def _host_locks(config: Config, sessions: SessionFactory, hosts: list[str]) -> Iterator[list[str]]:
+    """Take the run lock of each host that is free; give them back at the end."""
+    holder = new_holder()
+    lease = timedelta(seconds=config.schedule.lock_lease_s)
+    # Leases are wall-clock times shared with other processes: never the logical `now`.
+    taken = [host for host in hosts if try_acquire(sessions, _LOCK_PREFIX + host, holder, datetime.now(timezone.utc), lease) is None]
+    if len(taken) < len(hosts):
+        log.info("link checks: %d host(s) skipped, another runner is checking them", len(hosts) - len(taken))
+    try:
+        yield taken
+    finally:
+        for host in taken:
+            release(sessions, _LOCK_PREFIX + host, holder)

@@ -1,0 +1,1 @@
+"""A list's journey: fetch, pagination, encoding, parse, guard, match, diff, store a version."""

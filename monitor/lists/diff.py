@@ -1,0 +1,41 @@
+"""What changed in one measure (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from monitor.lists.records import normalize_cell
+
+__all__ = ["field_changes", "digest_of", "comparable"]
+
+# Separators that cannot occur in normalised text (control characters are whitespace to it).
+_COLUMN, _VALUE = "\x1e", "\x1f"
+
+
+def comparable(fields: Mapping[str, str], ignore: Iterable[str] = ()) -> dict[str, str]:
+    """The normalised fields that count for change: whitespace, width and ``-`` never do."""
+    skip = set(ignore)
+    return {column: normalize_cell(value) for column, value in fields.items() if column not in skip}
+
+
+def digest_of(normalized: Mapping[str, str], ignore: Iterable[str] = ()) -> str:
+    """sha256 of already-normalised fields, in column-name order so a moved column is no change."""
+    skip = set(ignore)
+    payload = _COLUMN.join(f"{column}{_VALUE}{normalized[column]}" for column in sorted(normalized) if column not in skip and normalized[column])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def field_changes(old: Mapping[str, str], new: Mapping[str, str], ignore: Iterable[str] = ()) -> dict[str, dict[str, str]]:
+    """Column → {"old", "new"} (the published text) for every column whose meaning changed.
+
+    A column that appeared or vanished with no text in it is no change. The fields are one
+    flat level of column → text, so a comparison per column is the whole diff.
+    """
+    before, after = comparable(old, ignore), comparable(new, ignore)
+    columns = [*after, *(column for column in before if column not in after)]
+    return {
+        column: {"old": old.get(column, ""), "new": new.get(column, "")}
+        for column in columns
+        if before.get(column, "") != after.get(column, "")
+    }

@@ -1,0 +1,68 @@
+"""From a parsed row to what identity and change are judged on: key, name, other fields (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from monitor.config import SourceConfig
+from monitor.lists.diff import digest_of
+from monitor.lists.match import Entry
+from monitor.lists.records import Published, Record, normalize_cell, published_form
+
+__all__ = ["ignored_columns", "row_number_columns", "make_entry", "stored_entry", "stored_published", "KEY_SEPARATOR"]
+
+KEY_SEPARATOR = " | "
+_ROW_NUMBER_HEADERS = {"no", "no.", "番号", "通番", "項番", "№", "連番", "#"}
+
+
+def ignored_columns(source: SourceConfig, columns: Sequence[str], records: Sequence[Record]) -> list[str]:
+    """The configured ``ignore_columns``, or else the row-number columns found in the list."""
+    if source.ignore_columns is not None:
+        return list(source.ignore_columns)
+    keep = {*source.key_columns, source.name_column}
+    return [column for column in row_number_columns(columns, records) if column not in keep]
+
+
+def row_number_columns(columns: Sequence[str], records: Sequence[Record]) -> list[str]:
+    """Columns that only number the rows (No. 1, 2, 3 …): they shift whenever a row is inserted,
+    so they never identify a measure nor count as its change."""
+    found = []
+    for column in columns:
+        if column.strip().lower() in _ROW_NUMBER_HEADERS or _numbered(column, records):
+            found.append(column)
+    return found
+
+
+def _numbered(column: str, records: Sequence[Record]) -> bool:
+    """Every value is a digit string and they count up by one; stops at the first non-digit."""
+    values = []
+    for record in records:
+        value = normalize_cell(record.cells.get(column, ""))
+        if not value.isdigit():
+            return False
+        values.append(value)
+    return bool(values) and [int(v) for v in values] == list(range(int(values[0]), int(values[0]) + len(values)))
+
+
+def _not_others(source: SourceConfig, ignore: Sequence[str]) -> frozenset[str]:
+    """Columns kept out of an entry's "other fields": the name (weighed on its own) and ignored ones."""
+    return frozenset((source.name_column, *ignore))
+
+
+def make_entry(fields: Mapping[str, str], source: SourceConfig, ignore: Sequence[str]) -> Entry:
+    """Key, name and content digest of a row; every cell is normalised once, here."""
+    normalized = {column: normalize_cell(value) for column, value in fields.items()}
+    key = KEY_SEPARATOR.join([normalized.get(column, "") for column in source.key_columns])
+    skip = _not_others(source, ignore)
+    return Entry(key, normalized.get(source.name_column, ""), fields=fields, skip=skip, digest=digest_of(normalized, ignore))
+
+
+def stored_entry(key: str, name: str, fields: Mapping[str, str], digest: str, source: SourceConfig, ignore: Sequence[str]) -> Entry:
+    """An entry for a version already in the store: its key, name and digest were kept."""
+    return Entry(key, name, fields=fields, skip=_not_others(source, ignore), digest=digest)
+
+
+def stored_published(fields: Mapping[str, str], header: tuple[str, ...]) -> Published | None:
+    """A stored row's text as published, to compare with the rows of a new version under
+    ``header``; None when its columns were not those (such a row cannot be unchanged)."""
+    return published_form(fields.values()) if tuple(fields) == header else None

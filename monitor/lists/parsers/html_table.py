@@ -1,0 +1,110 @@
+"""``html-table``: a list published as an HTML ``<table>`` (picked by CSS selector or header)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from urllib.parse import urljoin
+
+
+from monitor.lists.cells import read_edition
+from monitor.lists.encoding import decode_text
+from monitor.errors import ParseError
+from monitor.lists.records import ParsedList, normalize_text
+from monitor.config.formats import HtmlTableOptions
+from monitor.lists.parsers import Document, ListFormat, register
+from monitor.lists.parsers.tabular import Row, rows_to_list
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
+
+
+def parse_html(text: str) -> BeautifulSoup:
+    from bs4 import BeautifulSoup  # loaded by the processes that read HTML
+
+    return BeautifulSoup(text, "lxml")
+
+
+def pick_table(soup: BeautifulSoup, options: HtmlTableOptions, where: str) -> Tag:
+    if options.selector:
+        table = soup.select_one(options.selector)
+        if table is None:
+            raise ParseError(f"{where}: no element matches selector {options.selector!r}")
+        return table if table.name == "table" else table.find("table") or table
+    tables = soup.find_all("table")
+    if not tables:
+        raise ParseError(f"{where}: no <table> in the page (an error page, or the list moved?)")
+    if options.header_contains:
+        wanted = normalize_text(options.header_contains)
+        for table in tables:
+            if any(normalize_text(cell.get_text(" ")) == wanted for cell in table.find_all(["th", "td"], limit=60)):
+                return table
+        raise ParseError(f"{where}: no table has a column {options.header_contains!r}")
+    return max(tables, key=lambda t: len(t.find_all("tr")))
+
+
+def table_rows(table: Tag, base_url: str) -> list[Row]:
+    """Rows of cells with rowspan/colspan expanded, and the hrefs behind each cell."""
+    rows: list[Row] = []
+    carried: dict[int, tuple[int, str, list[str]]] = {}
+    for number, tr in enumerate(table.find_all("tr"), start=1):
+        cells: list[str] = []
+        links: list[list[str]] = []
+        column = 0
+        for cell in tr.find_all(["th", "td"], recursive=False):
+            while column in carried:
+                column = _take_carried(carried, column, cells, links)
+            text = cell.get_text(" ", strip=True)
+            hrefs = [urljoin(base_url, a["href"]) for a in cell.find_all("a", href=True)]
+            span = _int(cell.get("colspan"))
+            for _ in range(span):
+                cells.append(text)
+                links.append(hrefs)
+                if _int(cell.get("rowspan")) > 1:
+                    carried[column] = (_int(cell.get("rowspan")) - 1, text, hrefs)
+                column += 1
+        while column in carried:
+            column = _take_carried(carried, column, cells, links)
+        rows.append((f"table row {number}", cells, links))
+    return rows
+
+
+def _take_carried(carried: dict[int, tuple[int, str, list[str]]], column: int, cells: list[str], links: list[list[str]]) -> int:
+    left, text, hrefs = carried[column]
+    cells.append(text)
+    links.append(hrefs)
+    if left > 1:
+        carried[column] = (left - 1, text, hrefs)
+    else:
+        del carried[column]
+    return column + 1
+
+
+def _int(value: object) -> int:
+    try:
+        return max(1, min(int(str(value)), 100))
+    except ValueError:
+        return 1
+
+
+def parse(document: Document, options: HtmlTableOptions) -> ParsedList:
+    where = document.url or "document"
+    text, _ = decode_text(document.body, document.content_type, where)
+    soup = parse_html(text)
+    table = pick_table(soup, options, where)
+    parsed = rows_to_list(table_rows(table, document.url), where=where, header_contains=options.header_contains)
+    if not parsed.title:
+        heading = soup.find(["h1", "title"])
+        parsed.title = normalize_text(heading.get_text(" ")) if heading else ""
+    if not parsed.edition:
+        # A CMS page names its edition in the heading above the table, not in a table row.
+        parsed.edition, parsed.as_of = read_edition(parsed.title)
+    return parsed
+
+
+def sniff(document: Document) -> bool:
+    head = document.body[:65536].lower()
+    return b"<table" in head or "html" in document.content_type
+
+
+register(ListFormat("html-table", "an HTML <table> (picked by CSS selector or by a column name)", HtmlTableOptions, parse, sniff, sniff_rank=40))

@@ -1,0 +1,169 @@
+"""Run one source: fetch → parse → guard → match → diff → store, in one transaction.
+
+``run_source`` is one of the three units of work (DESIGN.md): a plain function of the
+configuration, a session factory and ``now``, safe to run again after a crash, since its
+writes are one transaction and the network is done before the transaction begins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from store.blobs import put_blob, sha256_of
+from store.database import SessionFactory, transaction
+from store.links import refresh_cited
+from store.models import Snapshot, Source
+from store.queries import last_good_snapshot, last_snapshot
+
+from monitor.config import Config, SourceConfig
+from monitor.lists.encoding import decode_text
+from monitor.errors import FetchError, ParseError
+from monitor.lists.editions import settle_edition
+from monitor.lists.families import run_family
+from monitor.lists.fetch import Fetched, trust_of
+from monitor.lists.gcpause import paused_gc
+from monitor.lists.guard import judge_list
+from monitor.lists.pagination import fetch_list, parse_list
+from monitor.lists.parsers import Document
+from monitor.lists.records import ParsedList
+from monitor.report import SourceReport
+from monitor.lists.versioning import apply_list, report_expiries, source_event
+
+__all__ = ["run_source", "Baseline"]
+
+log = logging.getLogger("sesaku_monitor.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What the last run left that this one needs before it fetches."""
+
+    etag: str | None
+    last_modified: str | None
+    blob_sha256: str | None
+    record_count: int | None
+    exists: bool
+    last_status: str | None
+
+
+def _baseline(session: Session, source: SourceConfig, now: datetime) -> Baseline:
+    row = session.get(Source, source.id)
+    if row is None:
+        session.add(Source(id=source.id, title=source.title, url=source.shown_url, format=source.format, created_at=now))
+    else:
+        row.title, row.url, row.format = source.title, source.shown_url, source.format
+    good = last_good_snapshot(session, source.id)
+    last = last_snapshot(session, source.id)
+    return Baseline(
+        etag=good.etag if good else None,
+        last_modified=good.last_modified if good else None,
+        blob_sha256=good.blob_sha256 if good else None,
+        record_count=good.record_count if good else None,
+        exists=good is not None,
+        last_status=last.status if last else None,
+    )
+
+
+def run_source(config: Config, source: SourceConfig, sessions: SessionFactory, now: datetime) -> SourceReport:
+    """Fetch and store one list (an index: the index, then each of its lists); never raises for a problem of the list itself."""
+    if source.kind == "index":
+        return run_family(config, source, sessions, now, run_list=run_source)
+    with transaction(sessions) as session:
+        baseline = _baseline(session, source, now)
+    try:
+        trust = trust_of(config, source)
+        fetched = asyncio.run(fetch_list(source, config.http, trust=trust, etag=baseline.etag, last_modified=baseline.last_modified))
+    except FetchError as exc:
+        return _record_failure(sessions, source, baseline, now, str(exc))
+    with transaction(sessions) as session, paused_gc():
+        return _store(session, config, source, baseline, fetched, now)
+
+
+def _record_failure(sessions: SessionFactory, source: SourceConfig, baseline: Baseline, now: datetime, error: str) -> SourceReport:
+    log.warning("source %s failed: %s", source.id, error)
+    with transaction(sessions) as session:
+        snapshot = Snapshot(source_id=source.id, fetched_at=now, status="failed", error=error)
+        session.add(snapshot)
+        session.flush()
+        if baseline.last_status != "failed":
+            source_event(session, "source_failed", source.id, snapshot, now, {"error": error, "since": now.isoformat()})
+        return SourceReport(id=source.id, status="failed", error=error, snapshot_id=snapshot.id)
+
+
+def _store(session: Session, config: Config, source: SourceConfig, baseline: Baseline, fetched: Fetched, now: datetime) -> SourceReport:
+    snapshot = Snapshot(
+        source_id=source.id, fetched_at=now, status="", http_status=fetched.status,
+        etag=fetched.etag, last_modified=fetched.last_modified, content_type=fetched.content_type or None,
+    )
+    session.add(snapshot)
+    if fetched.not_modified or (baseline.exists and sha256_of(fetched.body) == baseline.blob_sha256):
+        snapshot.status = "not_modified" if fetched.not_modified else "unchanged"
+        snapshot.blob_sha256 = None if fetched.not_modified else baseline.blob_sha256
+        snapshot.record_count = baseline.record_count
+        return _finish_good(session, config, source, baseline, snapshot, now)
+    snapshot.blob_sha256 = put_blob(session, fetched.body, now)
+    document = Document(body=fetched.body, url=fetched.url, content_type=fetched.content_type, max_bytes=config.http.max_bytes)
+    try:
+        parsed = parse_list(document, source)
+        snapshot.encoding = _encoding_of(document)
+    except ParseError as exc:
+        return _suspect(session, source, baseline, snapshot, now, str(exc))
+    problem = _judge(parsed, config, source, baseline)
+    if problem:
+        snapshot.record_count = len(parsed.records)
+        return _suspect(session, source, baseline, snapshot, now, problem)
+    return _apply(session, config, source, baseline, snapshot, parsed, now)
+
+
+def _judge(parsed: ParsedList, config: Config, source: SourceConfig, baseline: Baseline) -> str | None:
+    return judge_list(parsed, source, config.guard, baseline.record_count)
+
+
+def _encoding_of(document: Document) -> str | None:
+    if document.body[:4] in (b"%PDF", b"PK\x03\x04"):
+        return None
+    try:
+        return decode_text(document.body, document.content_type)[1]
+    except ParseError:
+        return None
+
+
+def _apply(session: Session, config: Config, source: SourceConfig, baseline: Baseline, snapshot: Snapshot, parsed: ParsedList, now: datetime) -> SourceReport:
+    snapshot.status = "changed" if baseline.exists else "baseline"
+    snapshot.record_count = len(parsed.records)
+    snapshot.title, snapshot.edition, snapshot.as_of = parsed.title or None, parsed.edition or None, parsed.as_of
+    snapshot.warnings = parsed.warnings or None
+    session.flush()
+    report = SourceReport(id=source.id, status=snapshot.status, records=len(parsed.records), snapshot_id=snapshot.id, edition=parsed.edition or None, warnings=parsed.warnings)
+    apply_list(session, source, parsed, snapshot, now, report, baseline=not baseline.exists)
+    refresh_cited(session)
+    if baseline.exists and not (report.added or report.ended or report.changed or report.renamed or report.reappeared):
+        snapshot.status = report.status = "unchanged"
+    return _finish_good(session, config, source, baseline, snapshot, now, report)
+
+
+def _finish_good(session: Session, config: Config, source: SourceConfig, baseline: Baseline, snapshot: Snapshot, now: datetime, report: SourceReport | None = None) -> SourceReport:
+    session.flush()
+    if report is None:
+        report = SourceReport(id=source.id, status=snapshot.status, records=snapshot.record_count, snapshot_id=snapshot.id)
+    settle_edition(session, snapshot, report, config.tz)
+    if baseline.last_status in ("failed", "suspect"):
+        source_event(session, "source_recovered", source.id, snapshot, now, {"after": baseline.last_status})
+    report_expiries(session, source, snapshot, now, now.astimezone(config.tz).date(), report, baseline=not baseline.exists)
+    log.info("source %s: %s, %s records", source.id, report.status, report.records)
+    return report
+
+
+def _suspect(session: Session, source: SourceConfig, baseline: Baseline, snapshot: Snapshot, now: datetime, error: str) -> SourceReport:
+    log.warning("source %s suspect: %s", source.id, error)
+    snapshot.status = "suspect"
+    snapshot.error = error
+    session.flush()
+    if baseline.last_status != "suspect":
+        source_event(session, "source_suspect", source.id, snapshot, now, {"error": error})
+    return SourceReport(id=source.id, status="suspect", error=error, records=snapshot.record_count, snapshot_id=snapshot.id)

@@ -1,0 +1,191 @@
+"""Writing a good new version of a list: measures, versions, links cited, events.
+
+Called inside the pipeline's one transaction, so a crash leaves either the whole new version
+or nothing. Matching and diffing are pure (match.py, diff.py); this module only turns their
+answers into rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from store.batches import in_batches
+from store.links import cite_links
+from store.models import Event, Measure, MeasureVersion, Snapshot
+from store.queries import current_rows, ended_measure_ids, expiring_versions, versions_by_id
+
+from monitor.lists.cells import extract_end_date, extract_urls
+from monitor.config import SourceConfig
+from monitor.lists.diff import field_changes
+from monitor.lists.identity import ignored_columns, make_entry, stored_entry, stored_published
+from monitor.lists.match import Entry, match_versions
+from monitor.lists.records import ParsedList, Record, normalize_cell
+from monitor.report import MeasureChange, SourceReport
+
+__all__ = ["apply_list", "report_expiries", "source_event", "cited_urls"]
+
+# New versions are written a thousand at a time: one batched INSERT per table instead of a
+# flush per row, and the session never holds a whole 100,000-row baseline at once.
+_WRITE_BATCH = 1000
+
+
+@dataclass(slots=True)
+class _Context:
+    session: Session
+    source: SourceConfig
+    snapshot: Snapshot
+    now: datetime
+    ignore: list[str]
+    baseline: bool
+    report: SourceReport
+    ended_by_key: dict[str, list[int]] | None = None  # loaded at the first addition
+
+
+def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snapshot: Snapshot, now: datetime, report: SourceReport, *, baseline: bool) -> None:
+    """Match ``parsed`` against the current list and write what changed."""
+    ctx = _Context(session, source, snapshot, now, ignored_columns(source, parsed.columns, parsed.records), baseline, report)
+    current = current_rows(session, source.id)
+    header = tuple(parsed.columns)
+
+    def old_entry(o: int) -> Entry:
+        row = current[o]
+        return stored_entry(row.key, row.name, row.fields, row.content_hash, source, ctx.ignore)
+
+    matching = match_versions(
+        [stored_published(row.fields, header) for row in current],
+        [record.published for record in parsed.records],
+        old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold,
+    )
+    old_entries, new_entries = matching.old_entries, matching.new_entries
+    # Rows published identically (matching.identical) cannot have changed.
+    changed = [(o, n) for o, n in matching.pairs if old_entries[o].digest != new_entries[n].digest]
+    loaded = versions_by_id(session, [current[o].version_id for o, _ in changed] + [current[o].version_id for o in matching.ended])
+    for part in in_batches(changed, _WRITE_BATCH):
+        _update(ctx, [(*loaded[current[o].version_id], parsed.records[n], new_entries[n]) for o, n in part])
+    for o in matching.ended:
+        _end(ctx, *loaded[current[o].version_id])
+    for part in in_batches(matching.added, _WRITE_BATCH):
+        _add(ctx, [(parsed.records[n], new_entries[n]) for n in part])
+
+
+def _update(ctx: _Context, updates: list[tuple[Measure, MeasureVersion, Record, Entry]]) -> None:
+    changes = [field_changes(version.fields, record.cells, ctx.ignore) for _, version, record, _ in updates]
+    old_names = [measure.name for measure, _, _, _ in updates]
+    for _, version, _, _ in updates:
+        _close(ctx, version)
+    opened = _open_versions(ctx, [(measure, record, entry) for measure, _, record, entry in updates])
+    for (measure, _, _, entry), version, fields, old_name in zip(updates, opened, changes, old_names, strict=True):
+        measure.key, measure.name = entry.key, version.name
+        if not fields:
+            continue
+        if normalize_cell(old_name) != normalize_cell(measure.name):
+            change = MeasureChange(measure.id, measure.key, measure.name, fields=fields, old_name=old_name, new_name=measure.name)
+            _event(ctx, "renamed", measure, change, ctx.report.renamed)
+        else:
+            _event(ctx, "changed", measure, MeasureChange(measure.id, measure.key, measure.name, fields=fields), ctx.report.changed)
+
+
+def _end(ctx: _Context, measure: Measure, version: MeasureVersion) -> None:
+    _close(ctx, version)
+    measure.ended_at = ctx.now
+    measure.ended_snapshot_id = ctx.snapshot.id
+    _event(ctx, "ended", measure, MeasureChange(measure.id, measure.key, measure.name), ctx.report.ended)
+
+
+def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
+    """New measures, and ended ones whose key is listed again (``reappeared``)."""
+    measures: list[Measure] = []
+    for record, entry in adds:
+        measure = _ended_with_key(ctx, entry.key)
+        if measure is None:
+            measure = Measure(
+                source_id=ctx.source.id, key=entry.key, name=normalize_cell(record.cells.get(ctx.source.name_column, "")),
+                first_seen_snapshot_id=ctx.snapshot.id, first_seen_at=ctx.now,
+            )
+            ctx.session.add(measure)
+        measures.append(measure)
+    ctx.session.flush()
+    opened = _open_versions(ctx, [(measure, record, entry) for measure, (record, entry) in zip(measures, adds, strict=True)])
+    for measure, version, (record, entry) in zip(measures, opened, adds, strict=True):
+        kind = "added" if measure.ended_at is None else "reappeared"  # a measure found again still has its end
+        measure.ended_at = None
+        measure.ended_snapshot_id = None
+        measure.name = version.name
+        change = MeasureChange(measure.id, entry.key, measure.name)
+        if kind == "added":
+            change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
+        _event(ctx, kind, measure, change, ctx.report.added if kind == "added" else ctx.report.reappeared)
+
+
+def _ended_with_key(ctx: _Context, key: str) -> Measure | None:
+    """The latest ended measure with this key, to reappear (each one at most once)."""
+    if ctx.ended_by_key is None:
+        ctx.ended_by_key = ended_measure_ids(ctx.session, ctx.source.id)
+    ids = ctx.ended_by_key.get(key)
+    return ctx.session.get(Measure, ids.pop()) if ids else None
+
+
+def _close(ctx: _Context, version: MeasureVersion) -> None:
+    version.valid_to = ctx.now
+    version.valid_to_snapshot_id = ctx.snapshot.id
+
+
+def _open_versions(ctx: _Context, items: list[tuple[Measure, Record, Entry]]) -> list[MeasureVersion]:
+    versions = [
+        MeasureVersion(
+            measure_id=measure.id, source_id=ctx.source.id, fields=dict(record.cells), content_hash=entry.digest,
+            name=entry.name, end_date=_end_date(ctx.source, record), valid_from_snapshot_id=ctx.snapshot.id, valid_from=ctx.now,
+        )
+        for measure, record, entry in items
+    ]
+    ctx.session.add_all(versions)
+    ctx.session.flush()
+    cite_links(ctx.session, [(version.id, cited_urls(ctx.source, record)) for version, (_, record, _) in zip(versions, items, strict=True)], ctx.now)
+    return versions
+
+
+def cited_urls(source: SourceConfig, record: Record) -> list[str]:
+    """Every URL a row cites: in any cell's text, and behind any cell (HTML href, Excel link)."""
+    urls: list[str] = []
+    columns = source.url_columns + [c for c in record.cells if c not in source.url_columns]
+    for column in columns:
+        for url in [*extract_urls(record.cells.get(column, "")), *record.links.get(column, [])]:
+            if url not in urls:
+                urls.append(url)
+    return urls
+
+
+def _end_date(source: SourceConfig, record: Record) -> date | None:
+    dates = [extract_end_date(record.cells.get(column, "")) for column in source.end_date_columns]
+    found = [d for d in dates if d is not None]
+    return max(found) if found else None
+
+
+def _event(ctx: _Context, kind: str, measure: Measure, change: MeasureChange, bucket: list[MeasureChange]) -> None:
+    if ctx.baseline:
+        return
+    bucket.append(change)
+    ctx.session.add(Event(
+        created_at=ctx.now, kind=kind, source_id=ctx.source.id, snapshot_id=ctx.snapshot.id,
+        measure_id=measure.id, payload=change.as_dict(),
+    ))
+
+
+def report_expiries(session: Session, source: SourceConfig, snapshot: Snapshot, now: datetime, today: date, report: SourceReport, *, baseline: bool) -> None:
+    """An ``expired`` event, once per measure and end date, for measures listed past their end."""
+    for measure, version in expiring_versions(session, source.id, today):
+        measure.expired_end_date = version.end_date
+        if baseline:
+            continue
+        change = MeasureChange(measure.id, measure.key, measure.name, end_date=version.end_date.isoformat())
+        report.expired.append(change)
+        session.add(Event(created_at=now, kind="expired", source_id=source.id, snapshot_id=snapshot.id, measure_id=measure.id, payload=change.as_dict()))
+
+
+def source_event(session: Session, kind: str, source_id: str, snapshot: Snapshot | None, now: datetime, payload: dict[str, Any]) -> None:
+    session.add(Event(created_at=now, kind=kind, source_id=source_id, snapshot_id=snapshot.id if snapshot else None, payload=payload))
+

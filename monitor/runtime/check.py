@@ -1,0 +1,52 @@
+"""``check``: one run over every configured source (and, later, the links they cite)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+
+from notifiers.outbox import deliver_all
+from store.database import SessionFactory, open_engine, session_factory, transaction
+
+from monitor.config import Config, SourceConfig
+from monitor.lists.families import runner_of, with_lists
+from monitor.runtime.jobs import run_source_job, source_report
+from monitor.links.run import ProgressFactory, run_link_checks
+from monitor.report import RunReport, new_run_id
+
+__all__ = ["open_store", "run_check", "utc_now"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def open_store(config: Config) -> SessionFactory:
+    engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s)
+    return session_factory(engine)
+
+
+def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[str] = (), clock: Callable[[], datetime] = utc_now,
+              links: bool = True, link_progress: ProgressFactory | None = None) -> RunReport:
+    """Run every (or every named) source once, then check every due link (unless ``links`` is
+    False or ``links.enabled`` is off); one source's failure never stops the others."""
+    sources = _runners(config, sessions, source_ids) if source_ids else config.sources
+    report = RunReport(run_id=new_run_id(), started_at=clock())
+    for source in sources:
+        # The source's run lock: a daemon running it now is waited for, never overlapped.
+        run = run_source_job(config, sessions, clock(), source.id, wait_s=config.schedule.lock_wait_s)
+        report.sources.extend(with_lists(source_report(run, source.id)))
+    if links:
+        # After the lists, so that links they started or stopped citing are (not) checked.
+        report.links = run_link_checks(config, sessions, clock(), progress=link_progress)
+    report.finished_at = clock()
+    # Digests last, so that they hold this run's events; a failed send is kept for a retry.
+    deliver_all(config, sessions, clock())
+    return report
+
+
+def _runners(config: Config, sessions: SessionFactory, source_ids: Sequence[str]) -> list[SourceConfig]:
+    """The configured sources to run for ``--source``: a list found on an index runs with its index."""
+    with transaction(sessions) as session:
+        runners = [runner_of(config, session, source_id) for source_id in source_ids]
+    return list({source.id: source for source in runners}.values())

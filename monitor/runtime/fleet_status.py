@@ -1,0 +1,118 @@
+"""The fleet's side of ``status`` (PostgreSQL): the queue, the workers, stalled jobs, host backlog.
+
+Read straight from procrastinate's tables and ``links`` with plain SQL, so it answers the
+same whichever machine asks, and whether or not a worker runs. On SQLite, or before
+``db upgrade`` created the queue, there is no fleet: :func:`read_fleet_status` says None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, text
+
+from store.database import open_engine
+
+from monitor.config import Config
+from monitor.cli.textreport import literal
+
+__all__ = ["FleetStatus", "WorkerRow", "read_fleet_status", "print_fleet_status"]
+
+_QUEUE = """
+SELECT task_name, count(*) FILTER (WHERE scheduled_at IS NULL OR scheduled_at <= now()) AS ready,
+       count(*) FILTER (WHERE scheduled_at > now()) AS later
+  FROM procrastinate_jobs WHERE status = 'todo' GROUP BY task_name ORDER BY task_name
+"""
+_WORKERS = """
+SELECT w.id, w.last_heartbeat, count(j.id) AS running,
+       coalesce(string_agg(j.lock, ' ' ORDER BY j.lock), '') AS locks
+  FROM procrastinate_workers w
+  LEFT JOIN procrastinate_jobs j ON j.worker_id = w.id AND j.status = 'doing'
+ GROUP BY w.id ORDER BY w.id
+"""
+_STALLED = """
+SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id
+ WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :after))
+"""
+_FAILED = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'"
+_BACKLOG = """
+SELECT host, count(*) AS due FROM links
+ WHERE cited AND (next_check_at IS NULL OR next_check_at <= :now)
+ GROUP BY host ORDER BY due DESC, host LIMIT :top
+"""
+_BACKLOG_HOSTS = "SELECT count(DISTINCT host) FROM links WHERE cited AND (next_check_at IS NULL OR next_check_at <= :now)"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    id: int
+    heartbeat_age_s: float
+    running: int
+    locks: str  # the units it works on now: "source:tama links:www.example.jp"
+    alive: bool
+
+
+@dataclass(slots=True)
+class FleetStatus:
+    queued: dict[str, dict[str, int]] = field(default_factory=dict)  # task → {ready, later}
+    workers: list[WorkerRow] = field(default_factory=list)
+    stalled: int = 0
+    failed: int = 0
+    backlog: dict[str, int] = field(default_factory=dict)  # host → links due now (the busiest)
+    backlog_hosts: int = 0
+
+    @property
+    def depth(self) -> int:
+        return sum(counts["ready"] for counts in self.queued.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "depth": self.depth}
+
+
+def read_fleet_status(config: Config, now: datetime, *, top_hosts: int = 10) -> FleetStatus | None:
+    """The fleet as PostgreSQL sees it now; None on SQLite or without a queue."""
+    if not config.database.url.startswith("postgresql"):
+        return None
+    engine = open_engine(config.database.url)
+    try:
+        return _read(engine, config, now, top_hosts)
+    finally:
+        engine.dispose()
+
+
+def _read(engine: Engine, config: Config, now: datetime, top_hosts: int) -> FleetStatus | None:
+    with engine.connect() as connection:
+        if not connection.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")):
+            return None
+        found = FleetStatus()
+        for row in connection.execute(text(_QUEUE)):
+            found.queued[row.task_name] = {"ready": row.ready, "later": row.later}
+        stale_after = timedelta(seconds=config.worker.stalled_after_s)
+        for row in connection.execute(text(_WORKERS)):
+            age = (now - row.last_heartbeat).total_seconds()
+            found.workers.append(WorkerRow(row.id, round(age, 1), row.running, row.locks, age < stale_after.total_seconds()))
+        found.stalled = connection.scalar(text(_STALLED), {"after": config.worker.stalled_after_s}) or 0
+        found.failed = connection.scalar(text(_FAILED)) or 0
+        found.backlog = {row.host: row.due for row in connection.execute(text(_BACKLOG), {"now": now, "top": top_hosts})}
+        found.backlog_hosts = connection.scalar(text(_BACKLOG_HOSTS), {"now": now}) or 0
+    return found
+
+
+def print_fleet_status(console: Console, fleet: FleetStatus) -> None:
+    console.print(f"\nFleet: {fleet.depth} jobs ready in the queue, {fleet.stalled} stalled, {fleet.failed} failed for good")
+    for task, counts in fleet.queued.items():
+        console.print(literal(f"  {task}: {counts['ready']} ready, {counts['later']} waiting for a retry time"))
+    workers = Table("worker", "heartbeat", "running", "working on", title="Workers", title_justify="left")
+    for worker in fleet.workers:
+        beat = f"{worker.heartbeat_age_s:g}s ago" + ("" if worker.alive else " (stopped?)")
+        workers.add_row(str(worker.id), beat, str(worker.running), literal(worker.locks or "–"))
+    console.print(workers if fleet.workers else "  no worker has registered")
+    if fleet.backlog:
+        backlog = Table("host", "links due", title=f"Link backlog ({fleet.backlog_hosts} hosts)", title_justify="left")
+        for host, due in fleet.backlog.items():
+            backlog.add_row(literal(host), str(due))
+        console.print(backlog)

@@ -1,0 +1,225 @@
+"""The units of work as plain functions, and the one way every kind of job is run.
+
+A kind of job (:class:`JobKind`) is a function ``(config, sessions, now, key) -> result``,
+plus where its keys and its schedule come from. :func:`run_job` runs any kind the same way,
+whoever calls it (the daemon, a one-shot ``check``, the demo, later a worker fleet):
+
+1. take the run lock ``<kind>:<key>`` in the database, or come back ``busy``;
+2. record the start in ``job_state``, run, record the success or the error;
+3. give the lock back.
+
+While another process keeps SQLite locked, the step is retried a few times (nothing of it
+was committed, so running it again is safe), then the error is recorded and raised.
+
+Another kind is one line, e.g.::
+
+    register(JobKind("links", check_host_links, keys=hosts_with_due_links,
+                     schedule=lambda config, host: config.schedule.links))
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from notifiers.outbox import deliver_notifier, notifier_ids, notifier_tick, run_error
+from store.database import SessionFactory, retry_when_locked, transaction
+from store.errors import StoreError
+from store.jobstate import record_finish, record_start
+from store.locks import new_holder, release, renew, try_acquire
+
+from monitor.config import Config
+from monitor.errors import ConfigError
+from monitor.links.run import check_host_links, hosts_with_due_links
+from monitor.lists.pipeline import run_source
+from monitor.report import SourceReport
+from monitor.schedule import ScheduleSpec
+
+__all__ = ["JobKind", "JobRun", "KINDS", "register", "get_kind", "job_id", "run_job", "run_source_job", "source_report"]
+
+log = logging.getLogger("sesaku_monitor.jobs")
+T = TypeVar("T")
+
+
+def _never_an_error(result: Any) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    """One kind of unit of work, as the scheduler sees it."""
+
+    name: str
+    run: Callable[[Config, SessionFactory, datetime, str], Any]
+    keys: Callable[[Config, SessionFactory], Sequence[str]]
+    schedule: Callable[[Config, str], ScheduleSpec]
+    # A result that says "it ran, but did not succeed" (a list that failed to fetch).
+    error_of: Callable[[Any], str | None] = _never_an_error
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """What one call of :func:`run_job` came to: ``busy`` means another runner holds the lock."""
+
+    job_id: str
+    status: Literal["ok", "failed", "busy"]
+    started_at: datetime
+    duration_s: float
+    error: str | None = None
+    result: Any = None
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> None:
+    KINDS[kind.name] = kind
+
+
+def get_kind(name: str) -> JobKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ConfigError(f"no kind of job {name!r} (known: {', '.join(sorted(KINDS))})") from None
+
+
+def job_id(kind: str, key: str) -> str:
+    """The name of a job, of its ``job_state`` row and of its run lock."""
+    return f"{kind}:{key}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _retrying(config: Config, work: Callable[[], T]) -> T:
+    return retry_when_locked(work, attempts=5, first_delay_s=min(0.5, config.database.busy_timeout_s))
+
+
+def _acquire(config: Config, sessions: SessionFactory, name: str, holder: str, wait_s: float) -> str | None:
+    """Wait up to ``wait_s`` for the lock; None when it is ours, else who keeps it."""
+    lease = timedelta(seconds=config.schedule.lock_lease_s)
+    deadline = time.monotonic() + wait_s
+    while True:
+        # Leases are wall-clock times shared with other processes: never the logical `now`.
+        other = _retrying(config, lambda: try_acquire(sessions, name, holder, _utc_now(), lease))
+        remaining = deadline - time.monotonic()
+        if other is None or remaining <= 0:
+            return other
+        time.sleep(min(0.5, remaining))
+
+
+def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: str, key: str, *, wait_s: float = 0.0) -> JobRun:
+    """Run one unit of work under its run lock, recording it in ``job_state``.
+
+    Raises what the work raised (after recording it), so the caller decides whether to carry
+    on: the daemon logs it and keeps running; ``check`` reports it.
+    """
+    kind = get_kind(kind_name)
+    name = job_id(kind_name, key)
+    started = time.monotonic()
+    holder = new_holder()
+    other = _acquire(config, sessions, name, holder, wait_s)
+    if other is not None:
+        return JobRun(name, "busy", now, time.monotonic() - started, error=f"another runner holds it ({other})")
+    try:
+        _retrying(config, lambda: _write(sessions, lambda session: record_start(session, name, now)))
+        try:
+            with _lease_kept(config, sessions, name, holder):
+                result = _retrying(config, lambda: kind.run(config, sessions, now, key))
+        except Exception as exc:  # recorded, then raised again: never swallowed here
+            _record_error(config, sessions, name, now, f"{type(exc).__name__}: {exc}")
+            raise
+        error = kind.error_of(result)
+        _retrying(config, lambda: _write(sessions, lambda session: record_finish(session, name, now, error)))
+        return JobRun(name, "failed" if error else "ok", now, time.monotonic() - started, error, result)
+    finally:
+        _give_back(config, sessions, name, holder)
+
+
+@contextmanager
+def _lease_kept(config: Config, sessions: SessionFactory, name: str, holder: str) -> Iterator[None]:
+    """Renew the run lock every third of its lease while the work runs, so that a job longer
+    than ``schedule.lock_lease_s`` (a big list's first run, a long links budget) never has its
+    lock taken by another runner that thinks it died."""
+    lease_s = config.schedule.lock_lease_s
+    stop = threading.Event()
+
+    def keep() -> None:
+        while not stop.wait(lease_s / 3):
+            try:
+                if not renew(sessions, name, holder, _utc_now(), timedelta(seconds=lease_s)):
+                    log.warning("job %s: its run lock was taken by another runner", name)
+                    return
+            except SQLAlchemyError as exc:  # SQLite busy with the job's own write, PostgreSQL away: try next turn
+                log.warning("job %s: could not renew its run lock: %s", name, exc)
+
+    keeper = threading.Thread(target=keep, name=f"lease {name}", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        keeper.join()
+
+
+def _write(sessions: SessionFactory, change: Callable[[Any], None]) -> None:
+    with transaction(sessions) as session:
+        change(session)
+
+
+def _record_error(config: Config, sessions: SessionFactory, name: str, now: datetime, error: str) -> None:
+    try:
+        _retrying(config, lambda: _write(sessions, lambda session: record_finish(session, name, now, error)))
+    except StoreError as exc:
+        # The database itself is what failed: the error being raised says more than this one.
+        log.warning("job %s: could not record its error: %s", name, exc)
+
+
+def _give_back(config: Config, sessions: SessionFactory, name: str, holder: str) -> None:
+    try:
+        _retrying(config, lambda: release(sessions, name, holder))
+    except StoreError as exc:
+        # This process may take the lease again at once; others wait for it to expire.
+        log.warning("job %s: could not release its run lock: %s", name, exc)
+
+
+def _run_source(config: Config, sessions: SessionFactory, now: datetime, source_id: str) -> SourceReport:
+    return run_source(config, config.source(source_id), sessions, now)
+
+
+def _source_error(report: SourceReport) -> str | None:
+    return None if report.ok else f"{report.status}: {report.error}"
+
+
+def _source_schedule(config: Config, source_id: str) -> ScheduleSpec:
+    return config.source(source_id).schedule or config.schedule.sources
+
+
+def _source_ids(config: Config, sessions: SessionFactory) -> list[str]:
+    return [source.id for source in config.sources]
+
+
+register(JobKind("source", _run_source, keys=_source_ids, schedule=_source_schedule, error_of=_source_error))
+register(JobKind("links", check_host_links, keys=hosts_with_due_links, schedule=lambda config, host: config.schedule.links))
+register(JobKind("notifier", deliver_notifier, keys=notifier_ids, schedule=notifier_tick, error_of=run_error))
+
+
+def run_source_job(config: Config, sessions: SessionFactory, now: datetime, source_id: str, *, wait_s: float = 0.0) -> JobRun:
+    """Run one source (fetch → parse → match → diff → store) under its lock."""
+    return run_job(config, sessions, now, "source", source_id, wait_s=wait_s)
+
+
+def source_report(run: JobRun, source_id: str) -> SourceReport:
+    """The run report entry of a source job; a source left busy by another runner is failed."""
+    if isinstance(run.result, SourceReport):
+        return run.result
+    return SourceReport(id=source_id, status="failed", error=run.error)

@@ -1,0 +1,130 @@
+"""``status``: what ran when, what runs next, what is failing — read from the database alone.
+
+:func:`read_status` works whether or not a daemon runs: the next run is computed from each
+job's schedule and its last start in ``job_state`` (the daemon keeps that rhythm), so a
+time in the past means "due" (the daemon, when it starts, runs it at once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.orm import Session
+
+from store.database import SessionFactory, transaction
+from store.jobstate import job_states
+from store.models import JobState
+from store.overview import delivery_counts, failing_streak, link_counts
+from store.queries import last_snapshot
+
+from monitor.config import Config, SourceConfig
+from monitor.runtime.jobs import KINDS, job_id
+from monitor.schedule import next_after
+from monitor.cli.textreport import literal
+
+__all__ = ["SourceStatus", "Status", "read_status", "print_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    id: str
+    title: str
+    schedule: str
+    last_run_at: datetime | None
+    last_status: str | None
+    last_success_at: datetime | None
+    next_run_at: datetime | None
+    due: bool
+    consecutive_failures: int
+    failing_since: datetime | None
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: _plain(getattr(self, name)) for name in self.__slots__}
+
+
+@dataclass(slots=True)
+class Status:
+    now: datetime
+    sources: list[SourceStatus] = field(default_factory=list)
+    jobs: dict[str, dict[str, int]] = field(default_factory=dict)
+    links: dict[str, int] = field(default_factory=dict)
+    outbox: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(), "sources": [source.as_dict() for source in self.sources],
+            "jobs": self.jobs, "links": self.links, "outbox": self.outbox,
+        }
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def read_status(config: Config, sessions: SessionFactory, now: datetime) -> Status:
+    status = Status(now=now)
+    with transaction(sessions) as session:
+        states = job_states(session)
+        status.sources = [_source_status(session, config, source, states.get(job_id("source", source.id)), now) for source in config.sources]
+        status.jobs = _other_jobs(states)
+        status.links = link_counts(session)
+        status.outbox = delivery_counts(session)
+    return status
+
+
+def _source_status(session: Session, config: Config, source: SourceConfig, state: JobState | None, now: datetime) -> SourceStatus:
+    spec = source.schedule or config.schedule.sources
+    last = last_snapshot(session, source.id)
+    started = state.last_started_at if state else None
+    next_run = next_after(spec, started, config.tz) if started else None
+    return SourceStatus(
+        id=source.id, title=source.title, schedule=spec.describe(),
+        last_run_at=last.fetched_at if last else started, last_status=last.status if last else None,
+        last_success_at=state.last_success_at if state else None,
+        next_run_at=next_run, due=next_run is None or next_run <= now,
+        consecutive_failures=failing_streak(session, source.id),
+        failing_since=state.failing_since if state else None,
+        last_error=(state.last_error if state else None) or (last.error if last else None),
+    )
+
+
+def _other_jobs(states: dict[str, JobState]) -> dict[str, dict[str, int]]:
+    """Per kind other than sources (link hosts, notifiers): how many jobs, how many failing."""
+    counts = {name: {"jobs": 0, "failing": 0} for name in KINDS if name != "source"}
+    for name, state in states.items():
+        kind = name.split(":", 1)[0]
+        if kind in counts:
+            counts[kind]["jobs"] += 1
+            counts[kind]["failing"] += state.last_error is not None
+    return counts
+
+
+def _when(value: datetime | None, tz: tzinfo) -> str:
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
+def print_status(console: Console, status: Status, tz: tzinfo) -> None:
+    table = Table(title="Sources", title_justify="left")
+    for column in ("source", "schedule", "last run", "result", "failures", "next run"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("last error", overflow="fold")
+    for source in status.sources:
+        style = "red" if source.consecutive_failures else ""
+        next_run = "due now" if source.due else _when(source.next_run_at, tz)
+        table.add_row(
+            literal(source.id), source.schedule, _when(source.last_run_at, tz), literal(source.last_status or "—"),
+            str(source.consecutive_failures), next_run, literal((source.last_error or "")[:80]), style=style,
+        )
+    console.print(table)
+    for kind, counts in status.jobs.items():
+        console.print(Text.assemble((f"{kind} jobs", "bold"), f": {counts['jobs']}, {counts['failing']} failing"))
+    links = status.links
+    console.print(Text.assemble(("links", "bold"), f": {links.get('cited', 0)} cited, {links.get('dead', 0)} dead, {links.get('failing', 0)} failing"))
+    outbox = ", ".join(f"{count} {name}" for name, count in sorted(status.outbox.items())) or "empty"
+    console.print(Text.assemble(("outbox", "bold"), f": {outbox}"))

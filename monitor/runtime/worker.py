@@ -1,0 +1,304 @@
+"""The fleet: the units of work of :mod:`monitor.runtime.jobs` as procrastinate tasks on PostgreSQL.
+
+Any number of ``sesaku-monitor worker`` processes, on any machines, share one PostgreSQL
+database, which is both the store and the queue (procrastinate)::
+
+    tick        periodic; procrastinate defers it once per tick for the whole fleet
+      └── every kind of job and key that is due  →  defer run_unit(kind, key, due_at)
+              lock = queueing_lock = "<kind>:<key>"  (a source, a host, a notifier)
+    run_unit    → monitor.runtime.jobs.run_job(…): the very call the single-machine scheduler makes
+
+* ``queueing_lock``: a unit waiting in the queue is not queued twice by the next tick;
+  ``lock``: a unit never runs twice at once (one source, one host, one notifier at a time
+  across the fleet, so the link checker's per-host cap and interval hold fleet-wide).
+* A unit that raised, or found its run lock held (a ``check`` running it), is retried with
+  exponential backoff; one that ran and recorded a failed fetch is not (it is a result).
+* A unit whose work already succeeded since it was found due is skipped: a duplicate or a
+  retry after a crash between commit and acknowledgement writes nothing twice.
+* SIGTERM/SIGINT: no new jobs; the running ones finish (their HTTP timeouts bound them).
+  A worker killed outright stops beating; every worker looks for such jobs each heartbeat
+  and puts them back in the queue. Their writes were one transaction: nothing half-written.
+* The database going away stops procrastinate's worker; this process reconnects with
+  backoff and carries on, and jobs it was running are found stalled and run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import croniter
+import psycopg
+from procrastinate import App, PsycopgConnector, RetryStrategy
+from procrastinate import exceptions as queue_errors
+from procrastinate.worker import Worker
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from store.database import SessionFactory, open_engine, session_factory, transaction
+from store.errors import StoreError
+from store.jobstate import job_states
+
+from monitor.config import Config, WorkerSettings
+from monitor.errors import ConfigError, MonitorError
+from monitor.runtime.jobs import KINDS, job_id, run_job
+from monitor.schedule import next_after
+
+__all__ = [
+    "QUEUE", "DueUnit", "UnitBusy", "require_postgres", "queue_conninfo", "apply_queue_schema", "queue_schema_present",
+    "build_app", "due_units", "run_unit", "run_worker",
+]
+
+log = logging.getLogger("sesaku_monitor.worker")
+
+QUEUE = "sesaku"
+RUN_TASK = "sesaku.run_unit"
+TICK_TASK = "sesaku.tick"
+# psycopg and the pool raise OperationalError (PoolTimeout is one) when the server is gone.
+_DATABASE_GONE = (queue_errors.ConnectorException, psycopg.Error, OSError)
+
+
+class UnitBusy(MonitorError):
+    """Raised when a unit's run lock is held by a runner outside the queue (so: retry later)."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def require_postgres(url: str) -> None:
+    """Workers share one database over the network: a SQLite file cannot be that."""
+    if not url.startswith("postgresql"):
+        raise ConfigError(
+            f"workers need PostgreSQL: database.url is {url.split(':', 1)[0]}:… — set it (or SESAKU_DATABASE_URL) "
+            "to postgresql+psycopg://…, run `sesaku-monitor db upgrade`, and keep `sesaku-monitor run` for one machine"
+        )
+
+
+def queue_conninfo(url: str) -> str:
+    """The libpq URI procrastinate needs, from our SQLAlchemy URL (``postgresql+psycopg://``)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def queue_schema_present(url: str) -> bool:
+    try:
+        with psycopg.connect(queue_conninfo(url), connect_timeout=10) as connection:
+            row = connection.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot open database {_safe(url)}: {_first_line(exc)}") from exc
+    return bool(row and row[0])
+
+
+def apply_queue_schema(url: str) -> bool:
+    """Create procrastinate's tables once; True when they were created now (idempotent)."""
+    require_postgres(url)
+    if queue_schema_present(url):
+        return False
+    app = App(connector=PsycopgConnector(conninfo=queue_conninfo(url)))
+    try:
+        app.open()
+        app.schema_manager.apply_schema()
+    except _DATABASE_GONE as exc:
+        raise StoreError(f"cannot create the job queue in {_safe(url)}: {_first_line(exc)}") from exc
+    finally:
+        app.close()
+    return True
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_tick(cron: str) -> None:
+    if not croniter.croniter.is_valid(cron):
+        raise ConfigError(f"worker.tick: not a crontab line: {cron!r} (examples: \"* * * * *\", \"*/10 * * * * *\" with seconds)")
+
+
+@dataclass(frozen=True, slots=True)
+class DueUnit:
+    kind: str
+    key: str
+    due_at: datetime
+
+    @property
+    def name(self) -> str:
+        return job_id(self.kind, self.key)
+
+
+def due_units(config: Config, sessions: SessionFactory, now: datetime) -> list[DueUnit]:
+    """Every unit whose next run, counted from its last start, is not after ``now``."""
+    candidates = [(name, key) for name, kind in KINDS.items() for key in kind.keys(config, sessions)]
+    with transaction(sessions) as session:
+        states = job_states(session)  # all rows: tens of thousands of ids would overflow an IN list
+    due: list[DueUnit] = []
+    for name, key in candidates:
+        state = states.get(job_id(name, key))
+        started = state.last_started_at if state else None
+        if started is None or next_after(KINDS[name].schedule(config, key), started, config.tz) <= now:
+            due.append(DueUnit(name, key, now))
+    return due
+
+
+def run_unit(config: Config, sessions: SessionFactory, kind: str, key: str, due_at: datetime) -> str:
+    """Run one unit through :func:`monitor.runtime.jobs.run_job`, unless it already succeeded since ``due_at``."""
+    name = job_id(kind, key)
+    with transaction(sessions) as session:
+        state = job_states(session, [name]).get(name)
+    if state is not None and state.last_success_at is not None and state.last_success_at >= due_at:
+        return f"{name}: skipped, it succeeded at {state.last_success_at.isoformat()}"
+    run = run_job(config, sessions, utc_now(), kind, key)
+    if run.status == "busy":
+        raise UnitBusy(f"{name}: {run.error}")
+    return f"{name}: {run.status}" + (f" ({run.error})" if run.error else "")
+
+
+def build_app(config: Config, sessions: SessionFactory) -> App:
+    """A procrastinate app whose two tasks close over this configuration and store."""
+    settings = config.worker
+    _check_tick(settings.tick)
+    app = App(connector=PsycopgConnector(conninfo=queue_conninfo(config.database.url), min_size=1, max_size=settings.concurrency + 4))
+    retry = RetryStrategy(max_attempts=settings.retries + 1, exponential_wait=settings.retry_backoff_s)
+
+    @app.task(name=RUN_TASK, queue=QUEUE, retry=retry)
+    def run(kind: str, key: str, due_at: str) -> str:
+        return run_unit(config, sessions, kind, key, datetime.fromisoformat(due_at))
+
+    @app.periodic(cron=settings.tick, periodic_id="tick")
+    @app.task(name=TICK_TASK, queue=QUEUE, queueing_lock="tick")
+    async def tick(timestamp: int) -> str:
+        # A tick that cannot reach the database (a restart) does nothing: the next tick
+        # finds the same due work, so nothing is lost and the tick is not a failed job.
+        try:
+            units = await asyncio.to_thread(due_units, config, sessions, utc_now())
+            queued = 0
+            for unit in units:
+                queued += await _defer(run, unit)
+        except (*_DATABASE_GONE, SQLAlchemyError) as exc:
+            log.warning("tick skipped, the database is unavailable: %s", _first_line(exc))
+            return "skipped: database unavailable"
+        return f"{len(units)} due, {queued} queued"
+
+    return app
+
+
+async def _defer(run: Any, unit: DueUnit) -> int:
+    """Queue one unit; 0 when it is already waiting in the queue (its queueing lock)."""
+    try:
+        await run.configure(lock=unit.name, queueing_lock=unit.name).defer_async(kind=unit.kind, key=unit.key, due_at=unit.due_at.isoformat())
+    except queue_errors.AlreadyEnqueued:
+        return 0
+    return 1
+
+
+async def _requeue_stalled(app: App, settings: WorkerSettings) -> None:
+    """Every heartbeat: put back in the queue the jobs of workers that stopped beating."""
+    while True:
+        await asyncio.sleep(settings.heartbeat_s)
+        try:
+            stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.stalled_after_s)
+        except _DATABASE_GONE as exc:
+            log.debug("looking for stalled jobs: %s", _first_line(exc))
+            continue
+        for job in stalled:
+            try:
+                await app.job_manager.retry_job(job)
+            except queue_errors.ConnectorException:
+                continue  # another worker put it back first
+            log.warning("job %s (%s %s) of a worker that stopped is queued again", job.id, job.task_name, job.task_kwargs)
+
+
+@dataclass
+class _Life:
+    """What the signal handlers change: the stop request and the worker to tell."""
+
+    stopping: asyncio.Event
+    worker: Worker | None = None
+
+    def stop(self) -> None:
+        if not self.stopping.is_set():
+            log.info("stop asked: finishing the running jobs, taking no new ones")
+        self.stopping.set()
+        if self.worker is not None:
+            self.worker.stop()
+
+
+def run_worker(config: Config, *, concurrency: int | None = None) -> None:
+    """Serve the queue until SIGTERM/SIGINT; reconnect whenever the database goes away."""
+    require_postgres(config.database.url)
+    _check_tick(config.worker.tick)
+    engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s)
+    if not queue_schema_present(config.database.url):
+        raise StoreError(f"database {_safe(config.database.url)} has no job queue yet: run `sesaku-monitor db upgrade`")
+    try:
+        asyncio.run(_serve(config, session_factory(engine), concurrency or config.worker.concurrency))
+    finally:
+        engine.dispose()
+
+
+async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> None:
+    life = _Life(asyncio.Event())
+    loop = asyncio.get_running_loop()
+    # procrastinate runs a sync task in the loop's default thread pool, which asyncio sizes
+    # from the CPUs (min(32, cpus + 4)): 6 on two CPUs, however many slots were asked for.
+    # A unit mostly waits on the network: one thread per slot, and one for the tick's query.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=concurrency + 1, thread_name_prefix="sesaku-job"))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, life.stop)
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    delay = 1.0
+    while not life.stopping.is_set():
+        try:
+            await _one_session(config, sessions, concurrency, name, life)
+            delay = 1.0
+            if not life.stopping.is_set():
+                # procrastinate stops its worker when it loses the database (a side task failed).
+                log.warning("worker %s: lost the queue's connection; reconnecting in %.0fs", name, delay)
+        except _DATABASE_GONE as exc:
+            log.warning("worker %s: database unavailable (%s); reconnecting in %.0fs", name, _first_line(exc), delay)
+        if not life.stopping.is_set():
+            await _sleep_unless(life.stopping, delay)
+            delay = min(delay * 2, 30.0)
+    log.info("worker %s stopped", name)
+
+
+async def _one_session(config: Config, sessions: SessionFactory, concurrency: int, name: str, life: _Life) -> None:
+    """One connection to the queue: run procrastinate's worker until it stops or the database goes."""
+    settings = config.worker
+    app = build_app(config, sessions)
+    async with app.open_async():
+        worker = Worker(
+            app, queues=[QUEUE], name=name, concurrency=concurrency, install_signal_handlers=False,
+            update_heartbeat_interval=settings.heartbeat_s, stalled_worker_timeout=settings.stalled_after_s,
+            fetch_job_polling_interval=min(5.0, settings.heartbeat_s),
+            # The queue stays small: done jobs leave, failed ones stay for `status` and a look.
+            delete_jobs="successful",
+        )
+        life.worker = worker
+        if life.stopping.is_set():
+            return  # asked to stop while connecting: procrastinate would forget it
+        requeue = asyncio.create_task(_requeue_stalled(app, settings), name="requeue-stalled")
+        log.info("worker %s: serving queue %r with %d slots", name, QUEUE, concurrency)
+        try:
+            await worker.run()
+        finally:
+            life.worker = None
+            requeue.cancel()
+
+
+async def _sleep_unless(event: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+    except TimeoutError:
+        return

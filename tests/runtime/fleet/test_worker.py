@@ -1,0 +1,145 @@
+"""Workers on one PostgreSQL queue: a tick once for the fleet, a source never twice at once,
+a killed worker's job run again by another, SIGTERM finishing the job, the server restarted."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.runtime.fleet_status import read_fleet_status
+from monitor.demo.site import LoopbackSite, Route
+from monitor.runtime.worker import due_units, run_unit
+from store.database import open_engine, session_factory
+from tests.conftest import TAMA, _postgres_admin_url, make_config, seed_text, source_entry
+
+from .conftest import create_database, drop_database, scalar, wait_until, write_config
+
+LIST = "/tama.txt"
+RECORDS = 44  # rows of the 戦略2 seed list
+
+
+def publish(site: LoopbackSite, delay_s: float = 0.0) -> str:
+    site.publish(LIST, Route(seed_text(TAMA).encode("utf-8"), delay_s=delay_s))
+    return site.url(LIST)
+
+
+def snapshots(url: str, status: str | None = None) -> int:
+    where = " WHERE status = :status" if status else ""
+    return scalar(url, f"SELECT count(*) FROM snapshots{where}", status=status)
+
+
+def test_worker_refuses_sqlite(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.yaml", f"sqlite:///{tmp_path}/m.db", [])
+    done = CliRunner().invoke(cli, ["worker", "--config", str(config)])
+    assert done.exit_code == 2 and done.stderr.count("\n") == 1 and "workers need PostgreSQL" in done.stderr
+
+
+def test_worker_refuses_a_database_without_queue(tmp_path: Path) -> None:
+    admin_url = _postgres_admin_url()
+    url = create_database(admin_url, queue=False)
+    try:
+        done = CliRunner().invoke(cli, ["worker", "--config", str(write_config(tmp_path / "config.yaml", url, []))])
+    finally:
+        drop_database(admin_url, url)
+    assert done.exit_code == 4 and "run `sesaku-monitor db upgrade`" in done.stderr
+
+
+def test_run_unit_skips_what_already_succeeded_since_it_was_due(fleet_url: str, site: LoopbackSite) -> None:
+    config = make_config(fleet_url, source_entry("tama", publish(site)), schedule={"sources": {"every": "1h"}}, links={"enabled": False})
+    sessions = session_factory(open_engine(fleet_url))
+    due = due_units(config, sessions, datetime.now(timezone.utc))
+    assert [(unit.kind, unit.key) for unit in due] == [("source", "tama")]
+    assert run_unit(config, sessions, "source", "tama", due[0].due_at) == "source:tama: ok"
+    # The same unit again (a duplicate, or a retry after commit): nothing is written twice.
+    assert "skipped" in run_unit(config, sessions, "source", "tama", due[0].due_at)
+    assert snapshots(fleet_url) == 1 and site.hits(LIST) == 1
+    assert due_units(config, sessions, datetime.now(timezone.utc)) == []
+
+
+def test_two_workers_started_at_the_same_second_run_a_source_once(tmp_path: Path, fleet_url: str, site: LoopbackSite, start_worker) -> None:
+    config = write_config(tmp_path / "config.yaml", fleet_url, [source_entry("tama", publish(site, delay_s=1.0))])
+    workers = [start_worker(config), start_worker(config)]
+    wait_until(lambda: snapshots(fleet_url) >= 1, 40, "the first snapshot")
+    time.sleep(3)  # three more ticks, on both workers: nothing more is due
+    assert snapshots(fleet_url, "baseline") == 1 and snapshots(fleet_url) == 1
+    assert site.hits(LIST) == 1
+    assert scalar(fleet_url, "SELECT count(*) FROM measures") == RECORDS
+    fleet = read_fleet_status(make_config(fleet_url), datetime.now(timezone.utc))
+    assert fleet is not None and len(fleet.workers) == 2 and fleet.stalled == 0 and fleet.failed == 0
+    shown = CliRunner().invoke(cli, ["status", "--json", "--config", str(config)])
+    assert shown.exit_code == 0, shown.output
+    assert len(json.loads(shown.stdout)["fleet"]["workers"]) == 2
+    for worker in workers:
+        assert worker.process.poll() is None, worker.output()
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_another(tmp_path: Path, fleet_url: str, site: LoopbackSite, start_worker) -> None:
+    config = write_config(tmp_path / "config.yaml", fleet_url, [source_entry("tama", publish(site, delay_s=3.0))])
+    first = start_worker(config)
+    wait_until(lambda: site.hits(LIST) >= 1, 40, "the first worker to fetch the list")
+    first.kill(signal.SIGKILL)
+    first.process.wait(timeout=10)
+    assert snapshots(fleet_url) == 0  # nothing half-written: the job's writes are one transaction
+    second = start_worker(config)
+    wait_until(lambda: snapshots(fleet_url) >= 1, 40, "the second worker to run the job again")
+    time.sleep(2)
+    assert snapshots(fleet_url, "baseline") == 1 and snapshots(fleet_url) == 1
+    assert scalar(fleet_url, "SELECT count(*) FROM measures") == RECORDS
+    assert scalar(fleet_url, "SELECT count(*) FROM measure_versions") == RECORDS
+    assert "of a worker that stopped is queued again" in second.output()
+
+
+def test_sigterm_lets_the_running_job_finish(tmp_path: Path, fleet_url: str, site: LoopbackSite, start_worker) -> None:
+    config = write_config(tmp_path / "config.yaml", fleet_url, [source_entry("tama", publish(site, delay_s=2.0))])
+    worker = start_worker(config)
+    wait_until(lambda: site.hits(LIST) >= 1, 40, "the worker to fetch the list")
+    worker.kill(signal.SIGTERM)
+    assert worker.process.wait(timeout=30) == 0, worker.output()
+    assert snapshots(fleet_url, "baseline") == 1
+    assert scalar(fleet_url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'") == 0
+    assert scalar(fleet_url, "SELECT count(*) FROM procrastinate_workers") == 0
+
+
+def test_workers_survive_a_postgresql_restart(tmp_path: Path, throwaway_cluster, site: LoopbackSite, start_worker) -> None:
+    url = create_database(throwaway_cluster.admin_url)
+    period = 3.0
+    sources = [source_entry(f"tama-{n}", publish(site, delay_s=1.0)) for n in range(3)]
+    config = write_config(tmp_path / "config.yaml", url, sources, every=f"{period:g}s")
+    workers = [start_worker(config), start_worker(config)]
+    wait_until(lambda: snapshots(url) >= 3, 60, "a first run of every source")
+    throwaway_cluster.stop()
+    time.sleep(2)
+    throwaway_cluster.start()
+    restarted = datetime.now(timezone.utc)
+    # Every source runs again after the restart: the workers reconnected, nothing was lost.
+    wait_until(lambda: scalar(url, "SELECT count(DISTINCT source_id) FROM snapshots WHERE fetched_at > :t", t=restarted) == 3, 90,
+               "every source to run after the restart", step=0.5)
+    for worker in workers:
+        assert worker.process.poll() is None, worker.output()
+    assert any("reconnecting" in worker.output() for worker in workers)
+    # Nothing doubled: a source's runs keep their period (a job run twice would come seconds after).
+    times = scalar(url, "SELECT json_agg(json_build_array(source_id, fetched_at) ORDER BY source_id, fetched_at) FROM snapshots")
+    by_source: dict[str, list[datetime]] = {}
+    for source_id, fetched in times:
+        by_source.setdefault(source_id, []).append(datetime.fromisoformat(fetched))
+    for source_id, moments in by_source.items():
+        gaps = [(later - earlier).total_seconds() for earlier, later in zip(moments, moments[1:])]
+        assert all(gap >= period - 0.5 for gap in gaps), (source_id, gaps)
+    assert scalar(url, "SELECT count(*) FROM measures") == 3 * RECORDS
+    assert scalar(url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'") == 0
+    for worker in workers:
+        worker.kill(signal.SIGTERM)
+        worker.process.wait(timeout=30)
+    drop_database(throwaway_cluster.admin_url, url)
+
+
+def test_status_has_no_fleet_on_sqlite(tmp_path: Path) -> None:
+    config = make_config(f"sqlite:///{tmp_path / 'm.db'}")
+    open_engine(config.database.url).dispose()
+    assert read_fleet_status(config, datetime.now(timezone.utc)) is None
