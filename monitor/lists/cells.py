@@ -43,7 +43,18 @@ def extract_urls(text: str) -> list[str]:
 _ERAS = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988}
 _FISCAL_YEAR = re.compile(r"(令和|平成|R|H)\s*(元|\d{1,2})\s*年度|((?:19|20)\d{2})\s*年度", re.IGNORECASE)
 _DAY = re.compile(r"(令和|平成|R|H)\s*(元|\d{1,2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|((?:19|20)\d{2})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?", re.IGNORECASE)
+_WHEN = re.compile(f"{_DAY.pattern}|{_FISCAL_YEAR.pattern}", re.IGNORECASE)
 _UNTIL = re.compile(r"まで|迄|終了|限り")
+# What follows a date that opens a period: 「令和8年度以降」「令和4年度～」「令和5年度から」.
+_STARTS = re.compile(r"(?:以降|以後|から|より|開始|~|〜|-)")
+# What comes just before the date that closes a range: 「～令和7年度」「4月1日から令和7年3月31日」.
+_CLOSES = re.compile(r"(?:~|〜|-|から)$")
+# A quotation names something (a predecessor's title); it does not date this measure.
+_QUOTED = re.compile(r"「[^「」]*」|『[^『』]*』")
+# A clause about what this measure grew out of: 「…を再編」「…を統合」「旧…」.
+_PREDECESSOR = re.compile(r"を(?:再編|統合|継承)|旧|前身")
+_RANGE_MARK = re.compile(r"\s*([~〜-])\s*")
+_CLAUSE = re.compile(r"[、。,;；()\[\]【】\s]+")
 
 
 def _western_year(era: str, number: str) -> int:
@@ -55,31 +66,63 @@ def fiscal_year_end(year: int) -> date:
     return date(year + 1, 3, 31)
 
 
-def extract_end_date(text: str) -> date | None:
-    """The last day a measure runs, read from remarks such as 「令和12年度まで」.
+def _date_of(text: str) -> date | None:
+    """The day a date written alone means: a calendar day, or a fiscal year's last day."""
+    day = _DAY.fullmatch(text)
+    if day is not None:
+        era, number, month, mday, year, month2, mday2 = day.groups()
+        try:
+            return date(_western_year(era, number), int(month), int(mday)) if era else date(int(year), int(month2), int(mday2))
+        except ValueError:
+            return None
+    fiscal = _FISCAL_YEAR.fullmatch(text)
+    if fiscal is None:
+        return None
+    era, number, year = fiscal.groups()
+    return fiscal_year_end(_western_year(era, number) if era else int(year))
 
-    Only text that says until (まで) counts: 「令和3年度は11道府県と連携」 is history, not an
-    end. Where several periods are named (申請は令和8年度まで、交付は令和9年度まで; 導入費は
-    令和6年度まで 維持管理費は令和11年度まで) the measure runs until the latest of them.
+
+def _clauses(text: str) -> list[str]:
+    """Remarks cut where a planner pauses: punctuation, brackets, spaces (not inside a date or range)."""
+    text = _QUOTED.sub("「」", unicodedata.normalize("NFKC", text))
+    text = _WHEN.sub(lambda m: re.sub(r"\s+", "", m.group(0)), text)
+    return _CLAUSE.split(_RANGE_MARK.sub(r"\1", text))
+
+
+def _clause_ends(clause: str) -> tuple[list[date], bool]:
+    """The dates a clause may end on (not those opening a period), and whether it closes a range."""
+    ends: list[date] = []
+    closes = False
+    for match in _WHEN.finditer(clause):
+        if _STARTS.match(clause, match.end()):
+            continue
+        closes = closes or bool(_CLOSES.search(clause, 0, match.start()))
+        when = _date_of(match.group(0))
+        if when is not None:
+            ends.append(when)
+    return ends, closes
+
+
+def extract_end_date(text: str) -> date | None:
+    """The last day a measure runs, read from remarks as a planner reads them.
+
+    Only text that says until (まで) or closes a range (令和4年度～令和7年度) names an end:
+    「令和3年度は11道府県と連携」 is history. A date that opens a period (以降, から, より) is a
+    start; a date in quotes or in a clause about a predecessor (…を再編, 旧…) is another
+    measure's. Where several periods are named (申請は令和8年度まで、交付は令和9年度まで) the
+    measure runs until the latest of them.
     """
     if not text:
         return None
-    text = unicodedata.normalize("NFKC", text)
-    if not _UNTIL.search(text):
-        return None
     ends: list[date] = []
-    for match in _DAY.finditer(text):
-        try:
-            if match.group(1):
-                ends.append(date(_western_year(match.group(1), match.group(2)), int(match.group(3)), int(match.group(4))))
-            else:
-                ends.append(date(int(match.group(5)), int(match.group(6)), int(match.group(7))))
-        except ValueError:
+    says_until = False
+    for clause in _clauses(text):
+        if _PREDECESSOR.search(clause):
             continue
-    for match in _FISCAL_YEAR.finditer(text):
-        year = _western_year(match.group(1), match.group(2)) if match.group(1) else int(match.group(3))
-        ends.append(fiscal_year_end(year))
-    return max(ends) if ends else None
+        found, closes = _clause_ends(clause)
+        ends += found
+        says_until = says_until or closes or bool(_UNTIL.search(clause))
+    return max(ends) if ends and says_until else None
 
 
 _AS_OF = re.compile(r"((?:令和|平成)\s*(?:元|\d{1,2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*(?:時点|現在)")
@@ -91,14 +134,4 @@ def read_edition(title: str) -> tuple[str, date | None]:
     match = _AS_OF.search(text)
     if match is None:
         return "", None
-    day = _DAY.search(match.group(1))
-    as_of = None
-    if day is not None:
-        try:
-            if day.group(1):
-                as_of = date(_western_year(day.group(1), day.group(2)), int(day.group(3)), int(day.group(4)))
-            else:
-                as_of = date(int(day.group(5)), int(day.group(6)), int(day.group(7)))
-        except ValueError:
-            as_of = None
-    return match.group(0).replace(" ", ""), as_of
+    return match.group(0).replace(" ", ""), _date_of(re.sub(r"\s+", "", match.group(1)))

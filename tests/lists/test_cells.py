@@ -1,28 +1,17 @@
 from datetime import date
+from pathlib import Path
 
 import pytest
+import yaml
 
 from monitor.lists.cells import extract_end_date, extract_urls, read_edition
 
-END_DATES = {
-    "令和12年度まで": date(2031, 3, 31),
-    "R6年度まで 産業労働局共管": date(2025, 3, 31),
-    "2030年度まで": date(2031, 3, 31),
-    "令和9年度(申請受付は令和8年度まで)": date(2028, 3, 31),
-    "令和9年度まで(申請受付は令和8年度まで) 環境局共管": date(2028, 3, 31),
-    "申請期間：令和12年度まで（交付期間：令和13年度まで）": date(2032, 3, 31),
-    "充電設備導入費は令和6年度まで 充電設備維持管理費は令和11年度まで 環境局共管": date(2030, 3, 31),
-    "令和７年３月３１日まで": date(2025, 3, 31),
-    "令和元年度まで": date(2020, 3, 31),
-    "令和3年度は11道府県と連携して開催": None,
-    "": None,
-    "環境局共管": None,
-}
+CASES = yaml.safe_load((Path(__file__).parent / "cases" / "end_dates.yaml").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("text", sorted(END_DATES))
-def test_end_date_from_remarks(text):
-    assert extract_end_date(text) == END_DATES[text]
+@pytest.mark.parametrize("case", CASES, ids=[case["text"] or "(empty)" for case in CASES])
+def test_end_date_from_remarks(case):
+    assert extract_end_date(case["text"]) == case["end"]
 
 
 URLS = {
