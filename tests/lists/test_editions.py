@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+import yaml
 from sqlalchemy import select
 
 from monitor.runtime.check import open_store, run_check
 from monitor.lists.editions import date_of_http_date
+from monitor.lists.parsers import Document, parse_document
 from monitor.demo.site import Route
 from store.database import transaction
 from store.models import Event, Snapshot
@@ -80,3 +84,15 @@ def test_http_dates_are_read_in_the_configured_time_zone():
     assert date_of_http_date("Tue, 31 Mar 2026 16:30:00 GMT", tokyo) == date(2026, 4, 1)
     assert date_of_http_date("Tue, 31 Mar 2026 14:30:00 GMT", tokyo) == date(2026, 3, 31)
     assert date_of_http_date("not a date", tokyo) is None and date_of_http_date(None, tokyo) is None
+
+
+HTML_EDITIONS = yaml.safe_load((Path(__file__).parent / "cases" / "html_editions.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", HTML_EDITIONS, ids=[case["name"] for case in HTML_EDITIONS])
+def test_an_html_list_reads_its_edition_from_the_heading(case):
+    caption = f"<caption>{case['caption']}</caption>" if case.get("caption") else ""
+    page = (f"<html><head><title>{case['title']}</title></head><body>{case['before']}<table>{caption}"
+            "<tr><th>事業名</th><th>所管局</th></tr><tr><td>水素ステーション整備</td><td>環境局</td></tr></table></body></html>")
+    parsed = parse_document(Document(page.encode("utf-8"), "https://example.lg.jp/list.html", "text/html; charset=utf-8"), "html-table")
+    assert (parsed.edition or None, parsed.as_of) == (case["edition"], case["as_of"])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
-
 from urllib.parse import urljoin
-
 
 from monitor.lists.cells import read_edition
 from monitor.lists.encoding import decode_text
@@ -55,7 +54,8 @@ def table_rows(table: Tag, base_url: str) -> list[Row]:
             while column in carried:
                 column = _take_carried(carried, column, cells, links)
             text = cell.get_text(" ", strip=True)
-            hrefs = [urljoin(base_url, a["href"]) for a in cell.find_all("a", href=True)]
+            # href is never multi-valued, so bs4's str | AttributeValueList is a str here.
+            hrefs = [urljoin(base_url, str(a["href"])) for a in cell.find_all("a", href=True)]
             span = _int(cell.get("colspan"))
             for _ in range(span):
                 cells.append(text)
@@ -97,9 +97,19 @@ def parse(document: Document, options: HtmlTableOptions) -> ParsedList:
         heading = soup.find(["h1", "title"])
         parsed.title = normalize_text(heading.get_text(" ")) if heading else ""
     if not parsed.edition:
-        # A CMS page names its edition in the heading above the table, not in a table row.
-        parsed.edition, parsed.as_of = read_edition(parsed.title)
+        parsed.edition, parsed.as_of = heading_edition(soup, table)
     return parsed
+
+
+def heading_edition(soup: BeautifulSoup, table: Tag) -> tuple[str, date | None]:
+    """The edition a page names above its table: in the caption or a heading (h1–h3), else the <title>.
+
+    A CMS page names its edition (「令和4年4月1日時点」) in the heading above the table, while
+    its ``<title>`` is often the site's generic page name.
+    """
+    places = [table.find("caption"), *soup.find_all(["h1", "h2", "h3"]), soup.find("title")]
+    editions = (read_edition(place.get_text(" ")) for place in places if place is not None)
+    return next((found for found in editions if found[0]), ("", None))
 
 
 def sniff(document: Document) -> bool:
