@@ -8,17 +8,10 @@ import sys
 
 import click
 
-from monitor.runtime.check import open_store, utc_now
-from monitor.config import load_config
-from monitor.runtime.daemon import Daemon
-from monitor.runtime.fleet_status import print_fleet_status, read_fleet_status
-from monitor.runtime.logs import setup_logging
-from monitor.runtime.status import print_status, read_status
-from . import cli
 from monitor.cli.options import clean_errors, config_option, console, json_option, print_json
 
 
-@cli.command()
+@click.command()
 @config_option
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line (for journald, Loki, …).")
 @click.option("--health-port", type=click.IntRange(0, 65535), metavar="PORT",
@@ -36,6 +29,10 @@ def run(ctx: click.Context, config_path: str, log_json: bool, health_port: int |
     Example:
       sesaku-monitor run --config config.yaml --log-json --health-port 8081
     """
+    from monitor.config import load_config
+    from monitor.runtime.daemon import Daemon
+    from monitor.runtime.logs import setup_logging
+
     verbose = (ctx.parent.params.get("verbose") or 0) if ctx.parent else 0
     setup_logging(as_json=log_json, level=logging.DEBUG if verbose > 1 else logging.INFO)
     daemon = Daemon(config_path, load_config(config_path), health_port=health_port)
@@ -48,7 +45,7 @@ def run(ctx: click.Context, config_path: str, log_json: bool, health_port: int |
         os._exit(0)
 
 
-@cli.command()
+@click.command()
 @config_option
 @json_option
 @clean_errors
@@ -59,6 +56,11 @@ def status(config_path: str, as_json: bool) -> None:
     Example:
       sesaku-monitor status --json
     """
+    from monitor.config import load_config
+    from monitor.runtime.check import open_store, utc_now
+    from monitor.runtime.fleet_status import print_fleet_status, read_fleet_status
+    from monitor.runtime.status import print_status, read_status
+
     config = load_config(config_path)
     found = read_status(config, open_store(config), utc_now())
     fleet = read_fleet_status(config, utc_now())  # None unless PostgreSQL carries a queue

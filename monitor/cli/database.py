@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.engine import make_url
 
-from store.copy import TableCopy, copy_database
-from store.database import open_engine, upgrade
 from store.errors import StoreError
 
-from monitor.config import load_config, parse_config
-from . import cli
 from monitor.cli.options import clean_errors, config_option
 
+if TYPE_CHECKING:
+    from store.copy import TableCopy
 
-@cli.group()
+
+@click.group()
 def db() -> None:
     """Database maintenance."""
 
@@ -33,6 +32,9 @@ def db_upgrade(config_path: str) -> None:
     Example:
       SESAKU_DATABASE_URL=postgresql+psycopg://monitor@db/monitor sesaku-monitor db upgrade
     """
+    from monitor.config import load_config, parse_config
+    from store.database import open_engine, upgrade
+
     # Without a config file, SESAKU_DATABASE_URL still names the database.
     config = load_config(config_path) if os.path.exists(config_path) else parse_config({})
     engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s, upgrade_sqlite=False, require_current=False)
@@ -61,6 +63,9 @@ def db_copy(from_url: str, to_url: str, batch_size: int) -> None:
     Example:
       sesaku-monitor db copy --from sqlite:///data/monitor.db --to postgresql+psycopg://monitor@db/monitor
     """
+    from store.copy import copy_database
+    from store.database import open_engine
+
     source = open_engine(_existing(from_url), upgrade_sqlite=False)
     target = open_engine(to_url)
     try:
@@ -74,6 +79,8 @@ def db_copy(from_url: str, to_url: str, batch_size: int) -> None:
 
 def _existing(url: str) -> str:
     """The source must be there: opening a missing SQLite file would create an empty one."""
+    from sqlalchemy.engine import make_url
+
     database = make_url(url).database if url.startswith("sqlite") else None
     if database and database != ":memory:" and not os.path.exists(database):
         raise StoreError(f"--from {url}: no such database file")

@@ -6,12 +6,10 @@ from pathlib import Path
 
 import click
 
-from monitor.demo.story import run_demo
-from . import cli
 from monitor.cli.options import clean_errors, console
 
 
-@cli.command()
+@click.command()
 @click.option("--dir", "workdir", default="sesaku-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Where the demo database is written.")
 @clean_errors
 def demo(workdir: Path) -> None:
@@ -23,6 +21,8 @@ def demo(workdir: Path) -> None:
     Example:
       sesaku-monitor demo
     """
+    from monitor.demo.story import run_demo
+
     out = console()
     database = run_demo(workdir, out)
     config = workdir / "config.yaml"

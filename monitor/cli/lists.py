@@ -6,21 +6,10 @@ import sys
 
 import click
 
-from store.database import transaction
-from store.queries import snapshots_of
-
-from monitor.runtime.check import open_store, run_check
-from monitor.config import load_config
-from monitor.lists.families import source_config
-from monitor.links.checker import terminal_progress
-from monitor.lists.parsers import get_format, known_formats
-from monitor.cli.textreport import print_history, print_run_report, print_snapshots, print_source_changes
-from monitor.lists.views import diff_snapshots, history_of
-from . import cli
 from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, console, json_option, print_json
 
 
-@cli.command()
+@click.command()
 @config_option
 @json_option
 @click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable); a list found on an index runs with its index.")
@@ -36,6 +25,11 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
     Example:
       sesaku-monitor check --config config.yaml --no-links --json
     """
+    from monitor.cli.textreport import print_run_report
+    from monitor.config import load_config
+    from monitor.links.checker import terminal_progress
+    from monitor.runtime.check import open_store, run_check
+
     config = load_config(config_path)
     report = run_check(config, open_store(config), source_ids=source_ids, links=not no_links, link_progress=terminal_progress)
     if as_json:
@@ -46,7 +40,7 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
         sys.exit(EXIT_SOURCE)
 
 
-@cli.command()
+@click.command()
 @click.argument("measure_id", type=int)
 @config_option
 @json_option
@@ -58,13 +52,19 @@ def history(measure_id: int, config_path: str, as_json: bool) -> None:
     Example:
       sesaku-monitor history 12
     """
+    from monitor.cli.textreport import print_history
+    from monitor.config import load_config
+    from monitor.lists.views import history_of
+    from monitor.runtime.check import open_store
+    from store.database import transaction
+
     config = load_config(config_path)
     with transaction(open_store(config)) as session:
         found = history_of(session, measure_id)
-    print_json(found.as_dict()) if as_json else print_history(console(), found)
+    print_json(found.as_dict()) if as_json else print_history(console(), found, config.tz)
 
 
-@cli.command()
+@click.command()
 @click.argument("source_id")
 @click.option("--from", "from_id", type=int, required=True, help="Snapshot id of the older version.")
 @click.option("--to", "to_id", type=int, required=True, help="Snapshot id of the newer version.")
@@ -78,13 +78,20 @@ def diff(source_id: str, from_id: int, to_id: int, config_path: str, as_json: bo
     Example:
       sesaku-monitor diff tokyo-tama-strategy-2 --from 1 --to 5
     """
+    from monitor.cli.textreport import print_source_changes
+    from monitor.config import load_config
+    from monitor.lists.families import source_config
+    from monitor.lists.views import diff_snapshots
+    from monitor.runtime.check import open_store
+    from store.database import transaction
+
     config = load_config(config_path)
     with transaction(open_store(config)) as session:
         report = diff_snapshots(session, source_config(config, session, source_id), from_id, to_id)
     print_json(report.as_dict()) if as_json else print_source_changes(console(), report)
 
 
-@cli.command()
+@click.command()
 @click.argument("source_id")
 @click.option("--limit", default=50, show_default=True, help="How many of the newest snapshots.")
 @config_option
@@ -97,6 +104,13 @@ def snapshots(source_id: str, limit: int, config_path: str, as_json: bool) -> No
     Example:
       sesaku-monitor snapshots tokyo-tama-strategy-2
     """
+    from monitor.cli.textreport import print_snapshots
+    from monitor.config import load_config
+    from monitor.lists.families import source_config
+    from monitor.runtime.check import open_store
+    from store.database import transaction
+    from store.queries import snapshots_of
+
     config = load_config(config_path)
     with transaction(open_store(config)) as session:
         source_config(config, session, source_id)
@@ -104,10 +118,10 @@ def snapshots(source_id: str, limit: int, config_path: str, as_json: bool) -> No
     if as_json:
         print_json([{"id": s.id, "fetched_at": s.fetched_at, "status": s.status, "records": s.record_count, "edition": s.edition, "error": s.error} for s in rows])
     else:
-        print_snapshots(console(), rows)
+        print_snapshots(console(), rows, config.tz)
 
 
-@cli.command()
+@click.command()
 def formats() -> None:
     """The list formats `format:` accepts, and their options.
 
@@ -115,6 +129,8 @@ def formats() -> None:
     Example:
       sesaku-monitor formats
     """
+    from monitor.lists.parsers import get_format, known_formats
+
     click.echo("auto: detect the format from the bytes, the Content-Type and the URL")
     for name in known_formats()[1:]:
         fmt = get_format(name)

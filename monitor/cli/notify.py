@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from notifiers.outbox import DeliveryRun, deliver_notifier, preview, retry_delivery, send_test
-from store.database import transaction
-from store.models import Delivery
-from store.outbox import STATUSES, deliveries as outbox_rows
+# The outbox's states name --status's choices: SQLAlchemy loads for these three commands only.
+from store.outbox import STATUSES
 
-from monitor.runtime.check import open_store, utc_now
-from monitor.config import load_config
 from monitor.errors import ConfigError, NotifyError
 from monitor.inert import visible
-from . import cli
+from monitor.localtime import local_time
 from monitor.cli.options import clean_errors, config_option, json_option, print_json
 
+if TYPE_CHECKING:
+    from notifiers.outbox import DeliveryRun
+    from store.models import Delivery
 
-@cli.command()
+
+@click.command()
 @click.argument("notifier_id", required=False)
 @click.option("--test", is_flag=True, help="Send a test message through NOTIFIER_ID instead (nothing is stored).")
 @config_option
@@ -35,6 +36,10 @@ def notify(notifier_id: str | None, test: bool, config_path: str) -> None:
     Example:
       sesaku-monitor notify --test team-mail
     """
+    from monitor.config import load_config
+    from monitor.runtime.check import open_store, utc_now
+    from notifiers.outbox import deliver_notifier, send_test
+
     config = load_config(config_path)
     if test:
         if notifier_id is None:
@@ -57,7 +62,7 @@ def _echo_run(run: DeliveryRun) -> None:
     click.echo(visible(f"{run.notifier_id}: " + "; ".join(parts)))
 
 
-@cli.command()
+@click.command()
 @click.argument("notifier_id")
 @click.option("--preview", "preview_flag", is_flag=True, help="Print the next digest without sending or storing anything (required).")
 @click.option("--format", "fmt", type=click.Choice(["text", "html", "json"]), default="text", show_default=True)
@@ -72,6 +77,10 @@ def digest(notifier_id: str, preview_flag: bool, fmt: str, config_path: str) -> 
     """
     if not preview_flag:
         raise ConfigError("digest: only --preview is offered (digests are sent by `check` and `notify`)")
+    from monitor.config import load_config
+    from monitor.runtime.check import open_store, utc_now
+    from notifiers.outbox import preview
+
     config = load_config(config_path)
     _, message = preview(config, open_store(config), utc_now(), notifier_id)
     if message is None:
@@ -85,7 +94,7 @@ def digest(notifier_id: str, preview_flag: bool, fmt: str, config_path: str) -> 
         click.echo(f"Subject: {message.subject}\n\n{message.text}")
 
 
-@cli.command()
+@click.command()
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only deliveries in this state (repeatable).")
 @click.option("--notifier", "notifier_id", metavar="ID", help="Only this notifier's deliveries.")
 @click.option("--limit", default=50, show_default=True, help="How many of the newest deliveries.")
@@ -101,6 +110,12 @@ def deliveries(statuses: tuple[str, ...], notifier_id: str | None, limit: int, r
       sesaku-monitor deliveries --status failed
       sesaku-monitor deliveries --retry 12
     """
+    from monitor.config import load_config
+    from monitor.runtime.check import open_store, utc_now
+    from notifiers.outbox import retry_delivery
+    from store.database import transaction
+    from store.outbox import deliveries as outbox_rows
+
     config = load_config(config_path)
     sessions = open_store(config)
     if retry_id is not None:
@@ -116,7 +131,7 @@ def deliveries(statuses: tuple[str, ...], notifier_id: str | None, limit: int, r
     elif not rows:
         click.echo("no deliveries")
     for row in [] if as_json else rows:
-        click.echo(_row_text(row))
+        click.echo(_row_text(row, config.tz))
 
 
 def _row_json(row: Delivery) -> dict[str, Any]:
@@ -128,11 +143,7 @@ def _row_json(row: Delivery) -> dict[str, Any]:
     }
 
 
-def _row_text(row: Delivery) -> str:
-    when = {"sent": f"sent {_time(row.sent_at)}", "pending": f"next try {_time(row.next_attempt_at)}", "failed": "gave up"}.get(row.status, "")
-    line = f"#{row.id} {row.notifier_id} {row.status}: {row.event_count} event(s), {row.attempts} attempt(s), created {_time(row.created_at)}, {when}"
+def _row_text(row: Delivery, tz: tzinfo) -> str:
+    when = {"sent": f"sent {local_time(row.sent_at, tz)}", "pending": f"next try {local_time(row.next_attempt_at, tz)}", "failed": "gave up"}.get(row.status, "")
+    line = f"#{row.id} {row.notifier_id} {row.status}: {row.event_count} event(s), {row.attempts} attempt(s), created {local_time(row.created_at, tz)}, {when}"
     return line + (f"\n    error: {visible(row.last_error)}" if row.last_error else "")
-
-
-def _time(moment: Any) -> str:
-    return moment.isoformat(timespec="seconds") if moment else "-"

@@ -11,17 +11,20 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from store.errors import StoreError
 
 from monitor.errors import ConfigError, MonitorError
 from monitor.inert import visible
 from monitor.secrets import redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["EXIT_CONFIG", "EXIT_SOURCE", "EXIT_STORE", "clean_errors", "config_option", "console", "json_option", "print_json"]
 
@@ -61,9 +64,16 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 def console() -> Console:
     """Where commands print for people: a line is never broken by us (the terminal wraps it),
     so piped output keeps one change per line for grep."""
+    from rich.console import Console  # only for commands that print tables: --help needs none
+
     return Console(soft_wrap=True)
 
 
+def _json_value(value: Any) -> Any:
+    """Times as ISO 8601 with their offset (``2026-12-01T08:29:00+00:00``); anything else as text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def print_json(data: Any) -> None:
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_value)
     click.echo(_RAW_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text))

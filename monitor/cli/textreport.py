@@ -8,6 +8,8 @@ as an emoji. Our own styling is added around it with ``Text.assemble``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import tzinfo
+from typing import cast
 
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +18,7 @@ from rich.text import Text
 from store.models import Snapshot
 
 from monitor.inert import visible
+from monitor.localtime import local_time
 from monitor.report import MeasureChange, RunReport, SourceReport
 from monitor.lists.views import MeasureHistory
 
@@ -71,23 +74,26 @@ def _print_change(console: Console, label: str, change: MeasureChange) -> None:
         headline += f" (ended {change.end_date})"
     console.print(literal(headline))
     if label in ("changed", "renamed"):
-        for column, values in (change.fields or {}).items():
+        # These two carry column → {"old", "new"}; only ``added`` carries column → text.
+        fields = cast("dict[str, dict[str, str]]", change.fields or {})
+        for column, values in fields.items():
             console.print(literal(f"             {column}: {_short(values['old'], 50)!r} → {_short(values['new'], 50)!r}"))
 
 
-def print_history(console: Console, history: MeasureHistory) -> None:
-    ended = f", ended {history.ended_at}" if history.ended_at else ""
-    console.print(Text.assemble((f"#{history.measure_id}", "bold"), " ", literal(f"{history.name} ({history.source_id}; first seen {history.first_seen_at}{ended})")))
+def print_history(console: Console, history: MeasureHistory, tz: tzinfo) -> None:
+    ended = f", ended {local_time(history.ended_at, tz)}" if history.ended_at else ""
+    first_seen = local_time(history.first_seen_at, tz)
+    console.print(Text.assemble((f"#{history.measure_id}", "bold"), " ", literal(f"{history.name} ({history.source_id}; first seen {first_seen}{ended})")))
     table = Table("version", "valid from", "valid to", "what changed")
     for version in history.versions:
         changed = "; ".join(f"{c}: {_short(v['old'], 25)} → {_short(v['new'], 25)}" for c, v in version["changes"].items()) or "(first version)"
-        table.add_row(str(version["version_id"]), version["valid_from"][:19], (version["valid_to"] or "now")[:19], literal(changed))
+        table.add_row(str(version["version_id"]), local_time(version["valid_from"], tz), local_time(version["valid_to"], tz, missing="now"), literal(changed))
     console.print(table)
 
 
-def print_snapshots(console: Console, snapshots: Sequence[Snapshot]) -> None:
+def print_snapshots(console: Console, snapshots: Sequence[Snapshot], tz: tzinfo) -> None:
     table = Table("snapshot", "fetched at", "status", "records", "edition", "error")
     for snapshot in snapshots:
-        table.add_row(str(snapshot.id), snapshot.fetched_at.isoformat()[:19], snapshot.status, str(snapshot.record_count or ""),
+        table.add_row(str(snapshot.id), local_time(snapshot.fetched_at, tz), snapshot.status, str(snapshot.record_count or ""),
                       literal(snapshot.edition or ""), literal(_short(snapshot.error or "", 50)))
     console.print(table)

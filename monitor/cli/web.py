@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import click
 
-from monitor.config import load_config
-from . import cli
 from monitor.cli.options import clean_errors, config_option
 
 
-@cli.command()
+@click.command()
 @config_option
 @click.option("--host", default=None, help="Address to bind (default: web.host, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: web.port, 8080).")
@@ -24,6 +22,7 @@ def serve(config_path: str, host: str | None, port: int | None) -> None:
     Example:
       sesaku-monitor serve --config config.yaml          # http://127.0.0.1:8080
     """
+    from monitor.config import load_config
     from web import serve as serve_web  # FastAPI loads only for the command that needs it
 
     config = load_config(config_path)

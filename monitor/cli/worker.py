@@ -6,13 +6,10 @@ import logging
 
 import click
 
-from monitor.config import load_config
-from monitor.runtime.logs import setup_logging
-from . import cli
 from monitor.cli.options import clean_errors, config_option
 
 
-@cli.command()
+@click.command()
 @config_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Jobs run at once by this process (default: worker.concurrency).")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line (for journald, Loki, …).")
@@ -29,6 +26,8 @@ def worker(config_path: str, concurrency: int | None, log_json: bool) -> None:
       SESAKU_DATABASE_URL=postgresql+psycopg://monitor@db/monitor sesaku-monitor worker --config config.yaml --concurrency 8 --log-json
     """
     # Imported here: procrastinate is only needed by the fleet, not by the other commands.
+    from monitor.config import load_config
+    from monitor.runtime.logs import setup_logging
     from monitor.runtime.worker import run_worker
 
     config = load_config(config_path)

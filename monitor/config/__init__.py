@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from monitor.config.notifiers import NotifierConfig
 
 from monitor.errors import ConfigError
 from monitor.config.links import LinkSettings
-from monitor.config.formats import FORMAT_OPTIONS, format_names
+from monitor.config.formats import format_names, options_model
 from monitor.secrets import Secrets, redact_known, remember
 from monitor.schedule import ScheduleSettings, ScheduleSpec
 from monitor.config.kinds import PaginationSettings, SourceKind, check_kind
 from monitor.config.yaml_file import load_yaml
 
-__all__ = ["Config", "SourceConfig", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
+__all__ = ["Config", "SourceConfig", "config_problems", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
 
 DATABASE_URL_ENV = "SESAKU_DATABASE_URL"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -99,14 +99,13 @@ class SourceConfig(_Strict):
             raise ValueError(f"unknown format {value!r} (known: {', '.join(format_names())})")
         return value
 
-    @model_validator(mode="after")
-    def _check_options(self) -> "SourceConfig":
-        if self.format != "auto":
-            try:
-                FORMAT_OPTIONS[self.format].model_validate(self.options)
-            except ValidationError as exc:
-                raise ValueError(f"options: {_first_problem(exc)}") from None
-        return self
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # A ValidationError raised here is reported at sources[N].options.<key>, one per key.
+        if "format" in info.data:
+            options_model(info.data["format"]).model_validate(value)
+        return value
 
     @model_validator(mode="after")
     def _check_kind(self) -> "SourceConfig":
@@ -266,19 +265,26 @@ def _location(loc: tuple[Any, ...]) -> str:
     return text or "(top level)"
 
 
+def _problems(exc: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
+    """Every problem pydantic found, in order: where (its location) and what is wrong, in our words."""
+    found = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        found.append((tuple(error["loc"]), message))
+    return found
+
+
 def _first_problem(exc: ValidationError) -> str:
-    errors = exc.errors()
-    first = errors[0]
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return f"{_location(first['loc'])}: {message}{more}"
+    (loc, message), *rest = _problems(exc)
+    more = f" (and {len(rest)} more problem{'s' if len(rest) > 1 else ''}: `sesaku-monitor config check` lists them)" if rest else ""
+    return f"{_location(loc)}: {message}{more}"
 
 
-def parse_config(data: Any, where: str = "config") -> Config:
+def _prepared(data: Any, where: str) -> tuple[Any, Secrets]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -286,6 +292,11 @@ def parse_config(data: Any, where: str = "config") -> Config:
     data, secrets = _expand(data, where, Secrets())
     if os.environ.get(DATABASE_URL_ENV):
         data = {**data, "database": {**(data.get("database") or {}), "url": os.environ[DATABASE_URL_ENV]}}
+    return data, secrets
+
+
+def parse_config(data: Any, where: str = "config") -> Config:
+    data, secrets = _prepared(data, where)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -293,6 +304,19 @@ def parse_config(data: Any, where: str = "config") -> Config:
         raise ConfigError(f"{where}: {secrets.redact(_first_problem(exc))}") from None
     remember(secrets)
     return config
+
+
+def config_problems(data: Any, where: str = "config") -> list[tuple[tuple[Any, ...], str, str]]:
+    """Every problem of a read config.yaml at once as (location, key, message), secrets redacted: [] when it loads.
+
+    A problem found before validation (a missing ``${VAR}``) is a ConfigError, as in parse_config.
+    """
+    data, secrets = _prepared(data, where)
+    try:
+        Config.model_validate(data)
+    except ValidationError as exc:
+        return [(loc, _location(loc), secrets.redact(message)) for loc, message in _problems(exc)]
+    return []
 
 
 def load_config(path: str | Path) -> Config:

@@ -6,10 +6,13 @@ configuration can be checked without loading a parser (or the libraries a parser
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, create_model
 
 __all__ = ["FORMAT_OPTIONS", "ParserOptions", "DelimitedOptions", "HtmlTableOptions", "PdfTableOptions",
-           "TextTableOptions", "XlsxTableOptions", "format_names"]
+           "TextTableOptions", "XlsxTableOptions", "format_names", "options_model"]
 
 
 class ParserOptions(BaseModel):
@@ -57,6 +60,16 @@ FORMAT_OPTIONS: dict[str, type[ParserOptions]] = {
     "text-table": TextTableOptions,
     "xlsx": XlsxTableOptions,
 }
+
+
+@cache
+def options_model(name: str) -> type[ParserOptions]:
+    """The options ``format: name`` takes; for ``auto`` (not known before the document is read)
+    any key of any format, so that a typo under ``options:`` is refused whatever the format."""
+    if name != "auto":
+        return FORMAT_OPTIONS[name]
+    fields: dict[str, Any] = {key: (Any, None) for model in FORMAT_OPTIONS.values() for key in model.model_fields}
+    return create_model("AnyFormatOptions", __base__=ParserOptions, **fields)
 
 
 def format_names() -> list[str]:

@@ -24,6 +24,7 @@ from store.queries import last_snapshot
 
 from monitor.config import Config, SourceConfig
 from monitor.runtime.jobs import KINDS, job_id
+from monitor.localtime import local_time
 from monitor.schedule import next_after
 from monitor.cli.textreport import literal
 
@@ -106,7 +107,7 @@ def _other_jobs(states: dict[str, JobState]) -> dict[str, dict[str, int]]:
 
 
 def _when(value: datetime | None, tz: tzinfo) -> str:
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
+    return local_time(value, tz, missing="never")
 
 
 def print_status(console: Console, status: Status, tz: tzinfo) -> None:

@@ -84,11 +84,15 @@ def test_missing_config_and_unknown_measure(tmp_path):
 
 
 def test_every_command_documents_an_example():
+    import click
+
     from monitor.cli import cli
 
     def commands(group, prefix=""):
-        for name, command in group.commands.items():
-            if hasattr(command, "commands"):
+        context = click.Context(group)
+        for name in group.list_commands(context):
+            command = group.get_command(context, name)
+            if isinstance(command, click.Group):
                 yield from commands(command, f"{prefix}{name} ")
             else:
                 yield f"{prefix}{name}", command
