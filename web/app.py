@@ -22,6 +22,7 @@ from store.errors import StoreError
 
 from web.api import install_api
 from web.context import Clock, WebState, problem
+from web.ending import router as ending
 from web.errors import WebError
 from web.guard import Guard
 from web.labels import Labels, labels_for
@@ -89,6 +90,7 @@ def create_app(config: Config, sessions: SessionFactory | None = None, *, clock:
     app.state.web = WebState(config.web, labels, config.tz, sessions or open_sessions(config), _templates(labels, config.tz), clock)
     _install_errors(app, labels)
     app.include_router(pages)
+    app.include_router(ending)
     install_api(app)
     messages = {"not_allowed": labels.not_allowed, "unauthorized": labels.unauthorized}
     return Guard(app, config.web, messages)

@@ -1,0 +1,43 @@
+"""Which listed measures end within a range of days: the read behind 「終了予定」 and the calendar feed."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import Measure, MeasureVersion, Source
+
+__all__ = ["Ending", "ending_between"]
+
+
+class Ending(NamedTuple):
+    """One measure listed now whose end date (as read from its cells) falls in the range asked for."""
+
+    measure_id: int
+    source_id: str
+    source_title: str
+    name: str
+    end_date: date
+    fields: dict[str, str]
+
+
+def ending_between(session: Session, first: date, last: date, *, source_id: str | None = None,
+                   limit: int = 5_000) -> list[Ending]:
+    """Measures of the current versions of every (or one) watched list ending on ``first`` … ``last``,
+    soonest first; retired lists and ended measures are left out (nobody acts on them)."""
+    query = (
+        select(Measure.id, MeasureVersion.source_id, Source.title, MeasureVersion.name, MeasureVersion.end_date,
+               MeasureVersion.fields)
+        .join(Measure, Measure.id == MeasureVersion.measure_id)
+        .join(Source, Source.id == MeasureVersion.source_id)
+        .where(MeasureVersion.valid_to_snapshot_id.is_(None), Measure.ended_snapshot_id.is_(None),
+               Source.retired_at.is_(None), MeasureVersion.end_date.between(first, last))
+        .order_by(MeasureVersion.end_date, MeasureVersion.source_id, Measure.id)
+        .limit(limit)
+    )
+    if source_id is not None:
+        query = query.where(MeasureVersion.source_id == source_id)
+    return [Ending(*row) for row in session.execute(query)]
