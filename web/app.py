@@ -27,6 +27,7 @@ from web.errors import WebError
 from web.guard import Guard
 from web.labels import Labels, labels_for
 from web.pages import router as pages
+from web.search import api as search_api, pages as search_pages
 from web.params import safe_href
 
 __all__ = ["create_app", "open_sessions"]
@@ -89,7 +90,9 @@ def create_app(config: Config, sessions: SessionFactory | None = None, *, clock:
                   description="Read-only view of measure lists, their versions, changes and link health.")
     app.state.web = WebState(config.web, labels, config.tz, sessions or open_sessions(config), _templates(labels, config.tz), clock)
     _install_errors(app, labels)
+    app.include_router(search_pages)  # first: /sources/{id}.csv before /sources/{id}
     app.include_router(pages)
+    app.include_router(search_api)
     app.include_router(ending)
     install_api(app)
     messages = {"not_allowed": labels.not_allowed, "unauthorized": labels.unauthorized}

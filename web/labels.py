@@ -49,6 +49,10 @@ _UI = {
         "renamed_to": "{old} → {new}", "fields_changed": "変更された項目: {fields}", "moved_to": "移転先: {url}",
         "feed_title": "施策一覧の変更", "feed_source_title": "{title} の変更",
         "empty": "（空欄）", "moved": "移転先",
+        "search": "検索", "search_hint": "名称・概要・担当・電話・URL を、すべての一覧の現在と過去の版から探します（空白で区切ると、すべてを含むもの）。",
+        "search_results": "「{q}」の検索結果", "no_hits": "見つかりませんでした", "hit_current": "現行", "hit_ended": "{date} に掲載終了",
+        "hit_superseded": "{date} まで（旧版）", "download": "ダウンロード",
+        "bad_query": "検索語が長すぎます（{most} 文字、{terms} 語まで）", "bad_limit": "件数 {value} は正しくありません（1 から {most} までの整数）",
         "ending": "終了予定", "ending_within": "{days}日以内に終了予定の施策", "ending_intro": "現在掲載中の施策のうち、備考などから読み取った終了日が {first} から {last} までのもの。",
         "department": "担当", "days": "期間（日）", "subscribe": "カレンダーに登録（iCalendar）",
         "bad_days": "日数 {value} は正しくありません（1 から {most} までの整数）",
@@ -84,6 +88,10 @@ _UI = {
         "renamed_to": "{old} → {new}", "fields_changed": "Changed: {fields}", "moved_to": "Moved to {url}",
         "feed_title": "Changes to measure lists", "feed_source_title": "Changes to {title}",
         "empty": "(empty)", "moved": "Moved to",
+        "search": "Search", "search_hint": "Names, summaries, departments, phones and URLs in every list, current and past versions (words separated by spaces must all be found).",
+        "search_results": "Results for “{q}”", "no_hits": "Nothing found", "hit_current": "Current", "hit_ended": "Ended on {date}",
+        "hit_superseded": "Until {date} (earlier version)", "download": "Download",
+        "bad_query": "The query is too long (at most {most} characters, {terms} words)", "bad_limit": "{value} is not a number of results (a whole number from 1 to {most})",
     },
 }
 

@@ -54,7 +54,7 @@ def test_openapi_documents_the_api_and_its_errors(served):
     document = client.get("/api/openapi.json").json()
     assert set(document["paths"]) == {
         "/api/sources", "/api/sources/{source_id}", "/api/changes", "/api/events/{event_id}",
-        "/api/measures/{measure_id}", "/api/links", "/api/links/{link_id}",
+        "/api/measures/{measure_id}", "/api/links", "/api/links/{link_id}", "/api/search", "/api/ending",
     }
     for operations in document["paths"].values():
         assert set(operations) == {"get"}
