@@ -10,7 +10,7 @@ again. Nothing leaves the machine and nothing needs configuring.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
@@ -28,7 +28,7 @@ SOURCES: dict[str, dict[str, Any]] = {
         "file": NATIONWIDE, "title": "全国各地との連携事業一覧（東京都 政策企画局）",
         "key_columns": ["所管局", "事業名"], "name_column": "事業名", "end_date_columns": ["備考"],
     },
-    "tokyo-tama-strategy2": {
+    "tokyo-tama-strategy-2": {
         "file": TAMA, "title": "地元自治体が活用できる施策【戦略2】（東京都 都市整備局）",
         "key_columns": ["施策", "担当部署"], "name_column": "施策", "url_columns": ["URL"], "end_date_columns": ["備考"],
     },
@@ -88,6 +88,7 @@ class DemoSite:
 
     site: LoopbackSite
     today: date
+    published: dict[str, bytes] = field(default_factory=dict)  # source id → the list's bytes served last
 
     def local(self, url: str) -> str:
         """A real government URL moved under the loopback site, its host kept in the path."""
@@ -105,17 +106,18 @@ class DemoSite:
         """Serve version ``number`` of every list and its pages; returns what changed for pages."""
         texts = {source_id: seed(spec["file"]) for source_id, spec in SOURCES.items()}
         if number == 2:
-            texts["tokyo-tama-strategy2"] = tama_version_2(texts["tokyo-tama-strategy2"], self.today)
+            texts["tokyo-tama-strategy-2"] = tama_version_2(texts["tokyo-tama-strategy-2"], self.today)
             texts["tokyo-nationwide-collaboration"] = nationwide_version_2(texts["tokyo-nationwide-collaboration"])
         self.site.publish("/", Route(_TOP_PAGE.encode(), content_type="text/html; charset=utf-8"))
         for source_id, text in texts.items():
-            self.site.publish(self.list_path(source_id), Route(self._localised(text).encode("utf-8"), content_type="text/plain; charset=utf-8"))
+            self.published[source_id] = self._localised(text).encode("utf-8")
+            self.site.publish(self.list_path(source_id), Route(self.published[source_id], content_type="text/plain; charset=utf-8"))
             for url in extract_urls(text):
                 self.site.publish(self.local(url).removeprefix(self.site.base_url), _page(url.rsplit("/", 2)[-2] or url))
         return self._break_pages(texts) if number == 2 else {}
 
     def _break_pages(self, texts: dict[str, str]) -> dict[str, list[str]]:
-        urls = [self.local(u).removeprefix(self.site.base_url) for u in extract_urls(texts["tokyo-tama-strategy2"])]
+        urls = [self.local(u).removeprefix(self.site.base_url) for u in extract_urls(texts["tokyo-tama-strategy-2"])]
         dead, top, soft = urls[1:3], urls[5], urls[7]
         for path in dead:
             self.site.remove(path)
@@ -181,5 +183,32 @@ def run_demo(workdir: Path, console: Any, today: date | None = None) -> Path:
         console.print(Rule("3. the digest a subscriber received (webhook; email has the same text)"))
         for _, _, body in site.received:
             console.print(json.loads(body)["text"], markup=False, highlight=False)
-    (workdir / "config.yaml").write_text(yaml.safe_dump({"database": {"url": f"sqlite:///{database}"}}, allow_unicode=True), encoding="utf-8")
+    console.print(SPEED_NOTE, markup=False, highlight=False)
+    settings = left_settings(demo, workdir, database)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return database
+
+
+SPEED_NOTE = (
+    "For speed the demo judged links as no real run would: dead at the first failure (dead_after: 1,"
+    " dead_min_hours: 0; the defaults are 2 and 12) and no pause between requests to one host"
+    " (per_host_interval_s: 0; the default is 1). The config.yaml it leaves keeps the defaults."
+)
+
+
+def left_settings(demo: DemoSite, workdir: Path, database: Path) -> dict[str, Any]:
+    """The configuration the demo leaves behind: its database, its lists as local files (version 2,
+    as last published, so `check` runs again offline), its notifier, and the default link rules."""
+    lists = workdir / "lists"
+    lists.mkdir(exist_ok=True)
+    settings = demo_settings(demo, database)
+    for source in settings["sources"]:
+        path = (lists / f"{source['id']}.txt").resolve()
+        path.write_bytes(demo.published[source["id"]])
+        source["url"] = path.as_uri()
+    settings.pop("links")
+    settings["http"] = {"allow_private_addresses": True}
+    # The loopback receiver is gone with the demo: previews still work, and `notify` says in one line
+    # that nothing answers there (point `url` at a real receiver to get digests).
+    settings["notifiers"][0]["options"]["url"] = "http://127.0.0.1:9/digest-receiver"
+    return settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from tests.cli.test_cli import run
@@ -11,7 +12,7 @@ def test_demo_shows_changes_dead_links_and_the_digest(tmp_path):
     result = run("demo", "--dir", "demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "tokyo-tama-strategy2: baseline, 44 measures" in out
+    assert "tokyo-tama-strategy-2: baseline, 44 measures" in out
     assert "1 added, 1 ended, 1 renamed, 2 changed, 1 expired" in out
     assert "links: 31 checked, 4 dead" in out
     for outcome in ("not_found", "moved_to_top", "soft_404"):
@@ -24,5 +25,24 @@ def test_demo_shows_changes_dead_links_and_the_digest(tmp_path):
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT count(*) FROM deliveries WHERE status = 'sent'").fetchone() == (1,)
         assert db.execute("SELECT count(*) FROM links WHERE dead_since IS NOT NULL").fetchone() == (4,)
+    assert "dead_after: 1" in out  # what it changed for speed is said
     history = run("history", "83", "--config", "demo/config.yaml", cwd=tmp_path)
     assert history.returncode == 0 and "多摩PR事業" in history.stdout
+
+
+def test_the_config_the_demo_leaves_runs_every_next_command(tmp_path):
+    assert run("demo", "--dir", "demo", cwd=tmp_path).returncode == 0
+    config = ["--config", "demo/config.yaml"]
+    snapshots = run("snapshots", "tokyo-tama-strategy-2", "--json", *config, cwd=tmp_path)
+    assert snapshots.returncode == 0, snapshots.stderr
+    by_status = {snapshot["status"]: str(snapshot["id"]) for snapshot in json.loads(snapshots.stdout)}
+    diff = run("diff", "tokyo-tama-strategy-2", "--from", by_status["baseline"], "--to", by_status["changed"], *config, cwd=tmp_path)
+    assert diff.returncode == 0 and "多摩PR事業" in diff.stdout
+    preview = run("digest", "demo-digest", "--preview", *config, cwd=tmp_path)
+    assert preview.returncode == 0, preview.stderr
+    status = run("status", "--json", *config, cwd=tmp_path)
+    assert status.returncode == 0 and "tokyo-nationwide-collaboration" in status.stdout, status.stderr
+    again = run("check", "--no-links", "--json", *config, cwd=tmp_path)  # the lists, left as local files
+    assert again.returncode == 0, again.stderr
+    assert {s["id"]: s["status"] for s in json.loads(again.stdout)["sources"]} == {
+        "tokyo-nationwide-collaboration": "unchanged", "tokyo-tama-strategy-2": "unchanged"}
