@@ -22,7 +22,7 @@ from monitor.config.links import LinkSettings
 from monitor.config.formats import format_names, options_model
 from monitor.secrets import Secrets, redact_known, remember
 from monitor.schedule import ScheduleSettings, ScheduleSpec
-from monitor.config.kinds import PaginationSettings, SourceKind, check_kind
+from monitor.config.kinds import LinkPart, PaginationSettings, SourceKind, check_kind
 from monitor.config.yaml_file import load_yaml
 
 __all__ = ["Config", "SourceConfig", "config_problems", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
@@ -77,6 +77,9 @@ class SourceConfig(_Strict):
     pagination: PaginationSettings | None = None
     link_pattern: str | None = None
     link_id_pattern: str | None = None
+    link_context: list[LinkPart] | None = None  # None: text, title and href (index_links)
+    encoding: str | None = None  # None: the BOM, the declared charset, UTF-8, then detection
+    enabled: bool = True
 
     @field_validator("id")
     @classmethod
@@ -90,6 +93,17 @@ class SourceConfig(_Strict):
     def _check_url(cls, value: str) -> str:
         if not value.lower().startswith(("https://", "http://", "file://")):
             raise ValueError(f"must start with https://, http:// or file:// (got {value[:60]!r})")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _check_encoding(cls, value: str | None, info: ValidationInfo) -> str | None:
+        try:
+            # Decoding refuses an unknown name, and a codec that is not a text encoding (base64).
+            b"a".decode(value or "utf-8", "replace")
+        except LookupError:
+            source = info.data.get("id", "?")
+            raise ValueError(f"source {source!r}: unknown text encoding {value!r} (e.g. utf-8, cp932, shift_jis, euc-jp)") from None
         return value
 
     @field_validator("format")
@@ -109,7 +123,7 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_kind(self) -> "SourceConfig":
-        check_kind(self.id, self.kind, self.link_pattern, self.link_id_pattern)
+        check_kind(self.id, self.kind, self.link_pattern, self.link_id_pattern, self.link_context)
         return self
 
     @property
@@ -209,7 +223,7 @@ class Config(_Strict):
 
     def _names_a_source(self, source_id: str) -> bool:
         """A configured source, or a list found on an index page (``<index id>-<slug>``)."""
-        return any(s.id == source_id or (s.kind == "index" and source_id.startswith(f"{s.id}-")) for s in self.sources)
+        return any(s.id == source_id or (s.kind in ("index", "ckan") and source_id.startswith(f"{s.id}-")) for s in self.sources)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-__all__ = ["FORMAT_OPTIONS", "ParserOptions", "DelimitedOptions", "HtmlTableOptions", "PdfTableOptions",
+__all__ = ["FORMAT_OPTIONS", "ParserOptions", "DelimitedOptions", "HtmlTableOptions", "JsonOptions", "PdfTableOptions",
            "TextTableOptions", "XlsxTableOptions", "format_names", "options_model"]
 
 
@@ -52,10 +53,31 @@ class XlsxTableOptions(ParserOptions):
     """A column name that identifies the sheet and its header row."""
 
 
+class JsonOptions(ParserOptions):
+    records: str = ""
+    """Dotted path to the array of records (``result``, ``data.items``); empty: the document is the array."""
+    fields: dict[str, str] = Field(min_length=1)
+    """Column name → dotted path in a record (``{名称: name, 受付終了: acceptance_end_datetime}``)."""
+    requests: list[dict[str, str]] = Field(default_factory=list)
+    """Query parameters of each request; the list is the union of every answer, each key once."""
+    timezone: str = "Asia/Tokyo"
+    """ISO 8601 datetimes with an offset are shown in this zone, so that their date is the planner's."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
 FORMAT_OPTIONS: dict[str, type[ParserOptions]] = {
     "csv": DelimitedOptions,
     "tsv": DelimitedOptions,
     "html-table": HtmlTableOptions,
+    "json": JsonOptions,
     "pdf": PdfTableOptions,
     "text-table": TextTableOptions,
     "xlsx": XlsxTableOptions,

@@ -12,14 +12,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["DEFAULT_NEXT_SELECTOR", "SourceKind", "PaginationSettings", "check_kind"]
+__all__ = ["DEFAULT_NEXT_SELECTOR", "LinkPart", "SourceKind", "PaginationSettings", "check_kind"]
 
 # The "next" link as HTML says it; a pager without rel=next needs its own selector.
 DEFAULT_NEXT_SELECTOR = 'a[rel~="next"], link[rel~="next"]'
 # A child's id is the parent's id, '-', a slug of at most 28 characters and maybe "-<n>".
 MAX_INDEX_ID = 48
 
-SourceKind = Literal["list", "index"]
+SourceKind = Literal["list", "index", "ckan"]
+# Where an index's link_pattern and link_id_pattern are searched (monitor/lists/index_links.py).
+LinkPart = Literal["text", "title", "href", "item", "heading"]
 
 
 class PaginationSettings(BaseModel):
@@ -51,15 +53,20 @@ def _check_regex(name: str, value: str | None) -> None:
         raise ValueError(f"{name}: not a regular expression ({exc})") from None
 
 
-def check_kind(source_id: str, kind: SourceKind, link_pattern: str | None, link_id_pattern: str | None) -> None:
-    """An index needs a link pattern and room in its id for its children's; a list takes neither."""
+def check_kind(source_id: str, kind: SourceKind, link_pattern: str | None, link_id_pattern: str | None,
+               link_context: list[LinkPart] | None = None) -> None:
+    """An index needs a link pattern and room in its id for its children's; a list takes neither.
+
+    A CKAN dataset (``kind: ckan``) is an index whose links are its resources: no pattern needed."""
+    if kind != "index" and (link_pattern is not None or link_id_pattern is not None or link_context is not None):
+        raise ValueError("link_pattern, link_id_pattern and link_context are for `kind: index` sources")
     if kind == "list":
-        if link_pattern is not None or link_id_pattern is not None:
-            raise ValueError("link_pattern and link_id_pattern are for `kind: index` sources")
+        return
+    if len(source_id) > MAX_INDEX_ID:
+        raise ValueError(f"id: at most {MAX_INDEX_ID} characters for an index (its lists' ids extend it)")
+    if kind == "ckan":
         return
     if link_pattern is None:
         raise ValueError("a `kind: index` source needs link_pattern (a regex on the text or href of the links to its lists)")
-    if len(source_id) > MAX_INDEX_ID:
-        raise ValueError(f"id: at most {MAX_INDEX_ID} characters for an index (its lists' ids extend it)")
     _check_regex("link_pattern", link_pattern)
     _check_regex("link_id_pattern", link_id_pattern)

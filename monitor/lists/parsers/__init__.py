@@ -15,6 +15,7 @@ from typing import Any
 
 from monitor.config.formats import ParserOptions, format_names
 from monitor.errors import ConfigError, ParseError
+from monitor.lists.encoding import as_utf8
 from monitor.lists.records import ParsedList
 
 __all__ = ["Document", "ListFormat", "ParserOptions", "register", "get_format", "known_formats", "parse_document", "detect_format"]
@@ -30,6 +31,8 @@ class Document:
     # The body's own cap (http.max_bytes, whose default this is) is also the most its
     # compressed parts may inflate to.
     max_bytes: int = 20_000_000
+    # The source's ``encoding:``, which outranks what the server declares.
+    encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,10 @@ def parse_document(document: Document, format_name: str, options: dict[str, Any]
     fmt = detect_format(document) if format_name == "auto" else get_format(format_name)
     if not isinstance(options, ParserOptions):
         options = fmt.options.model_validate(options or {})
-    return fmt.parse(document, options)
+    document, warnings = as_utf8(document)
+    parsed = fmt.parse(document, options)
+    parsed.warnings[:0] = warnings
+    return parsed
 
 
-from . import delimited, html_table, pdf_table, text_table, xlsx_table  # noqa: E402,F401  (registers the built-in formats)
+from . import delimited, html_table, json_list, pdf_table, text_table, xlsx_table  # noqa: E402,F401  (registers the built-in formats)
