@@ -161,7 +161,7 @@ def parse_list(document: Document, source: SourceConfig) -> ParsedList:
     if source.pagination is None:
         return parse_document(document, source.format, source.options)
     pages, problem = unpack_pages(document.body)
-    pages = [Document(page.body, page.url, page.content_type, document.max_bytes) for page in pages]
+    pages = [Document(page.body, page.url, page.content_type, document.max_bytes, source.encoding) for page in pages]
     merged = _merge([parse_document(page, source.format, source.options) for page in pages], pages)
     if problem is not None:
         merged.errors.insert(0, problem)

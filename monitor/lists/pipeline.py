@@ -107,7 +107,7 @@ def _store(session: Session, config: Config, source: SourceConfig, baseline: Bas
         snapshot.record_count = baseline.record_count
         return _finish_good(session, config, source, baseline, snapshot, now)
     snapshot.blob_sha256 = put_blob(session, fetched.body, now)
-    document = Document(body=fetched.body, url=fetched.url, content_type=fetched.content_type, max_bytes=config.http.max_bytes)
+    document = Document(body=fetched.body, url=fetched.url, content_type=fetched.content_type, max_bytes=config.http.max_bytes, encoding=source.encoding)
     try:
         parsed = parse_list(document, source)
         snapshot.encoding = _encoding_of(document)
@@ -128,7 +128,7 @@ def _encoding_of(document: Document) -> str | None:
     if document.body[:4] in (b"%PDF", b"PK\x03\x04"):
         return None
     try:
-        return decode_text(document.body, document.content_type)[1]
+        return decode_text(document.body, document.content_type, encoding=document.encoding)[1]
     except ParseError:
         return None
 
