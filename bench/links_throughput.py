@@ -40,7 +40,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.links.checker import LinkCheckSettings, check_links  # noqa: E402
+from monitor.config import HttpSettings  # noqa: E402
+from monitor.config.links import LinkSettings  # noqa: E402
+from monitor.links.checker import check_links  # noqa: E402
 
 PEERS_DIR = Path(tempfile.gettempdir()) / "sesaku-bench-peers"
 
@@ -156,10 +158,10 @@ def _listing(urls: list[str]) -> bytes:
 
 
 # -- our checker, in a fresh process so that its RSS is its own -----------------------------------
-def _ours_child(urls: list[str], settings: LinkCheckSettings, out: multiprocessing.Queue) -> None:
+def _ours_child(urls: list[str], settings: LinkSettings, out: multiprocessing.Queue) -> None:
     async def run() -> Counter[str]:
         outcomes: Counter[str] = Counter()
-        async for result in check_links(urls, settings):
+        async for result in check_links(urls, settings, HttpSettings(allow_private_addresses=True)):
             outcomes[result.outcome.value] += 1
         return outcomes
 
@@ -171,7 +173,7 @@ def _ours_child(urls: list[str], settings: LinkCheckSettings, out: multiprocessi
              _counts(outcomes)))
 
 
-def run_ours(name: str, urls: list[str], settings: LinkCheckSettings) -> Figures:
+def run_ours(name: str, urls: list[str], settings: LinkSettings) -> Figures:
     spawn = multiprocessing.get_context("spawn")
     out = spawn.Queue()
     started = time.perf_counter()
@@ -284,8 +286,7 @@ def main() -> None:
     per_host_urls = max(1, args.urls // args.hosts)
     limit = args.hosts * args.per_host / args.delay
     total = args.hosts * args.per_host
-    settings = LinkCheckSettings(concurrency=total, per_host=args.per_host, per_host_interval=0.0,
-                                 retries=0, allow_private_addresses=True)
+    settings = LinkSettings(concurrency=total, per_host=args.per_host, per_host_interval_s=0.0, retries=0)
     rows: list[Figures] = []
     notes: list[str] = []
     with running_site(args.hosts, args.delay, args.server_processes, per_host_urls) as site:

@@ -17,10 +17,12 @@ def local_time(moment: datetime | str | None, tz: tzinfo, *, missing: str = "-")
         return missing
     if isinstance(moment, str):
         try:
-            moment = datetime.fromisoformat(moment)
+            when = datetime.fromisoformat(moment)
         except ValueError:
             return moment  # shown as given rather than dropped
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    local = moment.astimezone(tz)
+    else:
+        when = moment
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    local = when.astimezone(tz)
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"

@@ -1,12 +1,14 @@
 """Check many URLs politely and quickly; plain data in, ``LinkCheckResult`` out, no database.
 
-``check_links(urls, settings)`` is an async iterator of results in completion order. Inside:
+``check_links(urls, settings, http)`` is an async iterator of results in completion order; the
+settings are config's ``links:`` as they load (``LinkSettings``, names as in config.yaml), and of
+``http:`` only what holds for every request (address guard, User-Agent). Inside:
 
 * **Rotation** (``Rotation``): URLs are grouped by host; a host is *ready* when it has work,
-  fewer than ``per_host`` checks running and ``per_host_interval`` has passed since its last
+  fewer than ``per_host`` checks running and ``per_host_interval_s`` has passed since its last
   check started (or since a retry asked it to back off). ``concurrency`` workers take the
   ready hosts round-robin, so one slow or hanging host holds at most ``per_host``
-  slots, for at most ``deadline`` seconds each, and never stalls the rest.
+  slots, for at most ``deadline_s`` seconds each, and never stalls the rest.
 * **Exchanges**: every single HTTP request (redirect hops, HEAD→GET fallback and the sibling
   probe included, whatever host they go to) holds that host's semaphore of ``per_host``, so
   no host ever sees more than ``per_host`` requests in flight from one run. The interval is
@@ -18,11 +20,11 @@
   or with 2xx HTML (a "document" that is really a page) is asked again with GET.
 * **Redirects** are followed by hand, at most ``max_redirects``, each hop recorded in
   ``redirect_chain`` and each connection checked by ``monitor.netguard``; a loop is an error.
-* **Time**: connect/read timeouts per socket operation plus ``deadline`` for the whole attempt,
+* **Time**: connect/read timeouts per socket operation plus ``deadline_s`` for the whole attempt,
   so a server that trickles one byte a second or never answers cannot hold a slot for long.
 * **Retries** within the run only for transient failures (timeouts, dropped connections, 408,
   429, 5xx), backing off exponentially or by ``Retry-After``; a ``Retry-After`` longer than
-  ``retry_after_cap`` is not waited for: the result stands.
+  ``retry_after_cap_s`` is not waited for: the result stands.
 * **Sibling probe**: for a 2xx page that does not say "not found", a made-up URL in the same
   directory is fetched once per host+directory per run; if it returns the same page (modulo
   the echoed path), the host answers 200 for anything and the page is a ``soft_404``.
@@ -56,8 +58,9 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from monitor.config import HttpSettings
 from monitor.config.links import LinkSettings
-from monitor.errors import ConfigError, FetchError
+from monitor.errors import FetchError
 from monitor.events import LinkOutcome
 from monitor.links.outcome import HEALTHY, classify, is_top_page
 from monitor.links.rotation import Bell, Item, Rotation
@@ -65,7 +68,7 @@ from monitor.net_failures import failure_of
 from monitor.netguard import (AddressPolicy, GuardedClient, Resolver, UnsupportedURL, parse_target, read_capped,
                               redirect_target)
 
-__all__ = ["LinkCheckResult", "LinkCheckSettings", "Progress", "check_links", "terminal_progress"]
+__all__ = ["LinkCheckResult", "Progress", "check_links", "terminal_progress"]
 
 Progress = Callable[["LinkCheckResult"], None]
 Clock = Callable[[], datetime]
@@ -75,44 +78,6 @@ _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 _DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods",
                       ".zip", ".lzh", ".csv", ".jpg", ".jpeg", ".png", ".gif", ".mp3", ".mp4", ".jtd")
-
-
-@dataclass(frozen=True, slots=True)
-class LinkCheckSettings:
-    """How hard and how politely to check; the defaults suit a daemon on the internet."""
-
-    concurrency: int = 32                # checks in flight across all hosts
-    per_host: int = 2                    # requests in flight to one host
-    per_host_interval: float = 1.0       # seconds between the starts of two checks of one host
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0           # between two bytes
-    deadline: float = 45.0               # one whole attempt: hops, body, sibling probe
-    max_redirects: int = 10
-    max_body_bytes: int = 2 * 1024 * 1024
-    retries: int = 2                     # extra attempts for transient failures
-    backoff: float = 2.0                 # first retry delay, doubled each time
-    retry_after_cap: float = 120.0       # longest Retry-After we wait for
-    sibling_probe: bool = True
-    allow_private_addresses: bool = False
-    verify_tls: bool = True
-    user_agent: str = "sesaku-monitor/0.1 (link checker)"
-
-    @classmethod
-    def of(cls, links: LinkSettings, *, allow_private_addresses: bool, user_agent: str) -> "LinkCheckSettings":
-        """The engine's settings from config's ``links:``; the two network-wide switches come from ``http:``."""
-        return cls(
-            concurrency=links.concurrency, per_host=links.per_host, per_host_interval=links.per_host_interval_s,
-            connect_timeout=links.connect_timeout_s, read_timeout=links.read_timeout_s, deadline=links.deadline_s,
-            max_redirects=links.max_redirects, max_body_bytes=links.max_body_bytes, retries=links.retries,
-            backoff=links.backoff_s, retry_after_cap=links.retry_after_cap_s, sibling_probe=links.sibling_probe,
-            allow_private_addresses=allow_private_addresses, verify_tls=links.verify_tls, user_agent=user_agent,
-        )
-
-    def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.per_host < 1 or self.max_redirects < 0 or self.retries < 0:
-            raise ConfigError("link check: concurrency and per_host must be >= 1, retries and max_redirects >= 0")
-        if min(self.per_host_interval, self.backoff, self.retry_after_cap) < 0 or self.max_body_bytes < 1:
-            raise ConfigError("link check: intervals must be >= 0 and max_body_bytes >= 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +99,18 @@ class LinkCheckResult:
     body_truncated: bool = False
 
 
-async def check_links(urls: Iterable[str], settings: LinkCheckSettings, *, progress: Progress | None = None,
+async def check_links(urls: Iterable[str], settings: LinkSettings, http: HttpSettings, *, progress: Progress | None = None,
                       clock: Clock | None = None, resolver: Resolver | None = None,
                       ) -> AsyncIterator[LinkCheckResult]:
     """Check each distinct URL once; yield results as they complete.
 
+    ``settings`` is config's ``links:``; of ``http:`` only the two switches that hold for
+    everything the daemon fetches are read (``allow_private_addresses``, ``user_agent``).
     ``resolver`` replaces the system's getaddrinfo (tests); ``clock`` gives ``checked_at``.
     """
-    rotation = Rotation(settings.per_host, settings.per_host_interval)
+    rotation = Rotation(settings.per_host, settings.per_host_interval_s)
     invalid: list[LinkCheckResult] = []
-    checker = _Checker(settings, clock or (lambda: datetime.now(UTC)), resolver)
+    checker = _Checker(settings, http, clock or (lambda: datetime.now(UTC)), resolver)
     for url in dict.fromkeys(urls):
         try:
             rotation.add(_host_of(url), url)
@@ -175,7 +142,7 @@ def _reported(result: LinkCheckResult, progress: Progress | None) -> LinkCheckRe
     return result
 
 
-async def _run(rotation: Rotation, checker: _Checker, settings: LinkCheckSettings,
+async def _run(rotation: Rotation, checker: _Checker, settings: LinkSettings,
                ) -> AsyncIterator[LinkCheckResult]:
     """Up to ``concurrency`` workers check URLs; results come out in completion order.
 
@@ -203,7 +170,7 @@ async def _run(rotation: Rotation, checker: _Checker, settings: LinkCheckSetting
         await asyncio.gather(*workers, return_exceptions=True)
 
 
-async def _work(rotation: Rotation, checker: _Checker, settings: LinkCheckSettings,
+async def _work(rotation: Rotation, checker: _Checker, settings: LinkSettings,
                 results: asyncio.Queue[LinkCheckResult | BaseException | None], bell: Bell) -> None:
     """Take the next ready URL, check it, report or requeue it; until no URL is left."""
     try:
@@ -248,8 +215,9 @@ class _RedirectError(FetchError):
 class _Checker:
     """Checks one URL at a time (many at once): exchanges, redirects, probe, outcome."""
 
-    def __init__(self, settings: LinkCheckSettings, clock: Clock, resolver: Resolver | None) -> None:
+    def __init__(self, settings: LinkSettings, http: HttpSettings, clock: Clock, resolver: Resolver | None) -> None:
         self._settings = settings
+        self._http = http
         self._clock = clock
         self._resolver = resolver
         self._gates: dict[str, asyncio.Semaphore] = {}
@@ -259,9 +227,9 @@ class _Checker:
     @asynccontextmanager
     async def client(self) -> AsyncIterator[None]:
         s = self._settings
-        policy = AddressPolicy(allow_private_addresses=s.allow_private_addresses)
-        timeout = httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=s.deadline)
-        headers = {"User-Agent": s.user_agent, "Accept-Language": "ja,en;q=0.5",
+        policy = AddressPolicy(allow_private_addresses=self._http.allow_private_addresses)
+        timeout = httpx.Timeout(connect=s.connect_timeout_s, read=s.read_timeout_s, write=s.read_timeout_s, pool=s.deadline_s)
+        headers = {"User-Agent": self._http.user_agent, "Accept-Language": "ja,en;q=0.5",
                    "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
         async with GuardedClient(policy, timeout=timeout, headers=headers, verify=s.verify_tls, per_origin=s.per_host,
                                  max_pools=max(64, s.concurrency * 2), resolver=self._resolver) as self._client:
@@ -276,11 +244,11 @@ class _Checker:
         started = time.monotonic()
         trace = _Trace(url, url)
         try:
-            async with asyncio.timeout(self._settings.deadline):
+            async with asyncio.timeout(self._settings.deadline_s):
                 await self._follow(trace)
                 outcome = await self._outcome(trace)
         except TimeoutError:
-            message = f"no complete answer within {self._settings.deadline:g}s"
+            message = f"no complete answer within {self._settings.deadline_s:g}s"
             return self._from_trace(trace, LinkOutcome.ERROR, message, started, attempt), None
         except (httpx.HTTPError, FetchError) as exc:
             failure = failure_of(exc)
@@ -361,7 +329,7 @@ class _Checker:
     async def _probe(self, probe_url: str) -> str | None:
         trace = _Trace(probe_url, probe_url)
         try:
-            async with asyncio.timeout(self._settings.deadline):
+            async with asyncio.timeout(self._settings.deadline_s):
                 await self._follow(trace)
         except (TimeoutError, httpx.HTTPError, FetchError):
             return None  # no answer from the made-up URL is no evidence either way
@@ -376,10 +344,10 @@ class _Checker:
         asked = _retry_after(trace.headers.get("retry-after"), self._clock())
         if asked is None:
             return self._backoff(attempt)
-        return asked if asked <= self._settings.retry_after_cap else None
+        return asked if asked <= self._settings.retry_after_cap_s else None
 
     def _backoff(self, attempt: int) -> float:
-        return min(self._settings.backoff * 2 ** (attempt - 1), self._settings.retry_after_cap)
+        return min(self._settings.backoff_s * 2 ** (attempt - 1), self._settings.retry_after_cap_s)
 
     def _from_trace(self, trace: _Trace, outcome: LinkOutcome, error: str | None, started: float,
                     attempt: int) -> LinkCheckResult:

@@ -11,7 +11,6 @@ from monitor.errors import ConfigError
 from monitor.events import LinkOutcome as O
 from monitor.links.outcome import LinkState
 from monitor.links.record import plan_next_check
-from monitor.links.checker import LinkCheckSettings
 from monitor.config.links import LinkSettings
 from monitor.links.page_text import page_text, text_change
 from tests.links.health import T0
@@ -58,11 +57,10 @@ def test_text_change_summary(old: str, new: str, summary: str) -> None:
     assert text_change(old, new) == summary
 
 
-def test_links_section_defaults_and_engine_settings() -> None:
-    config = parse_config({"http": {"allow_private_addresses": True, "user_agent": "ua/1"}, "links": {"per_host": 4}})
+def test_links_section_defaults() -> None:
+    config = parse_config({"links": {"per_host": 4}})
     assert (config.links.dead_after, config.links.dead_min_hours, config.links.snapshot_pages) == (2, 12.0, True)
-    engine = LinkCheckSettings.of(config.links, allow_private_addresses=config.http.allow_private_addresses, user_agent=config.http.user_agent)
-    assert (engine.per_host, engine.per_host_interval, engine.allow_private_addresses, engine.user_agent) == (4, 1.0, True, "ua/1")
+    assert (config.links.per_host, config.links.per_host_interval_s) == (4, 1.0)
 
 
 @pytest.mark.parametrize(("links", "message"), [

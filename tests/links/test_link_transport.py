@@ -12,13 +12,12 @@ import datetime as dt
 import ssl
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from monitor.events import LinkOutcome as O
-from tests.links.conftest import FAST, check_one, run_checks
+from tests.links.conftest import FAST, check_one, fast_with, run_checks
 
 
 class _Server:
@@ -100,7 +99,7 @@ def test_cookies_set_by_a_host_are_sent_back(server: _Server) -> None:
 
 
 def test_a_connection_closed_while_idle_is_not_reused(server: _Server) -> None:
-    settings = replace(FAST, per_host=1, concurrency=1, per_host_interval=0.2, retries=0, sibling_probe=False)
+    settings = fast_with(per_host=1, concurrency=1, per_host_interval_s=0.2, retries=0, sibling_probe=False)
     results = run_checks([server.url("/closes"), server.url("/ok"), server.url("/ok?again")], settings)
     assert [r.outcome for r in results] == [O.OK, O.OK, O.OK]
     assert server.connections == 2  # a new one after the hang-up, then kept alive

@@ -35,7 +35,7 @@ from notifiers.render import render
 from notifiers.webhook import send_webhook
 from tests.conftest import NATIONWIDE, TAMA, make_config, seed_text, source_entry
 from tests.lists.documents import html_page, seed_list
-from tests.links.conftest import FAST, check_one
+from tests.links.conftest import FAST, GUARDED, check_one
 from tests.notifiers.samples import NOW, counted_events
 from tests.notifiers.servers import Receiver
 from tests.runtime.test_check import clock
@@ -205,7 +205,7 @@ def test_a_next_page_link_to_a_file_is_not_read(tmp_path, database_url):
 def test_a_link_check_to_this_machine_is_refused_before_connecting(listeners):
     v4, v6 = listeners
     for url in (f"http://localhost:{v4.port}/", f"http://[::1]:{v6.port}/"):
-        result = check_one(url, FAST, allow_private_addresses=False, retries=0)
+        result = check_one(url, FAST, http=GUARDED, retries=0)
         assert result.outcome is LinkOutcome.REFUSED and result.http_status is None
     assert (v4.accepted, v6.accepted) == (0, 0)
 
