@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, aclosing, contextmanager
 from datetime import datetime, timedelta, timezone
 
@@ -28,10 +28,10 @@ from sqlalchemy.exc import IntegrityError
 
 from store.database import SessionFactory, transaction
 from store.link_state import DueLink, due_hosts, due_links
-from store.locks import new_holder, release, try_acquire
+from store.locks import lock_name, new_holder, release, try_acquire
 
 from monitor.config import Config
-from monitor.links.checker import LinkCheckResult, LinkCheckSettings, Progress, check_links
+from monitor.links.checker import LinkCheckResult, Progress, check_links
 from monitor.links.record import record_batch
 from monitor.netguard import Resolver
 from monitor.report import LinkReport
@@ -41,8 +41,6 @@ __all__ = ["ProgressFactory", "check_due_links", "check_host_links", "hosts_with
 log = logging.getLogger("sesaku_monitor.links")
 # Given the number of links to check, a context giving a per-result callback (or None).
 ProgressFactory = Callable[[int], AbstractContextManager[Progress | None]]
-# The run lock of a host: the same name monitor.runtime.jobs gives the job ("links", host).
-_LOCK_PREFIX = "links:"
 _WRITE_ATTEMPTS = 3
 
 
@@ -87,8 +85,6 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
                             report: LinkReport, advance: Progress | None, resolver: Resolver | None) -> None:
     settings = config.links
     link_ids = {link.url: link.id for link in due}
-    checker = LinkCheckSettings.of(settings, allow_private_addresses=config.http.allow_private_addresses,
-                                   user_agent=config.http.user_agent)
 
     def write(batch: list[LinkCheckResult]) -> None:
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
@@ -110,7 +106,7 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
             report.moved.extend(written.moved)
             return
 
-    results = check_links(list(link_ids), checker, progress=advance, clock=_run_clock(now), resolver=resolver)
+    results = check_links(list(link_ids), settings, config.http, progress=advance, clock=_run_clock(now), resolver=resolver)
     batch: list[LinkCheckResult] = []
     async with aclosing(_within(results, settings.budget_s, len(due))) as checked:
         async for result in checked:
@@ -123,7 +119,7 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
         await asyncio.to_thread(write, batch)
 
 
-async def _within(results: AsyncIterator[LinkCheckResult], budget_s: float, total: int) -> AsyncIterator[LinkCheckResult]:
+async def _within(results: AsyncIterator[LinkCheckResult], budget_s: float, total: int) -> AsyncGenerator[LinkCheckResult, None]:
     """``results`` until ``budget_s`` has passed; the checks still running then are given up."""
     deadline = asyncio.get_running_loop().time() + budget_s
     done = 0
@@ -160,11 +156,11 @@ def _host_locks(config: Config, sessions: SessionFactory, hosts: list[str]) -> I
     holder = new_holder()
     lease = timedelta(seconds=config.schedule.lock_lease_s)
     # Leases are wall-clock times shared with other processes: never the logical `now`.
-    taken = [host for host in hosts if try_acquire(sessions, _LOCK_PREFIX + host, holder, datetime.now(timezone.utc), lease) is None]
+    taken = [host for host in hosts if try_acquire(sessions, lock_name("links", host), holder, datetime.now(timezone.utc), lease) is None]
     if len(taken) < len(hosts):
         log.info("link checks: %d host(s) skipped, another runner is checking them", len(hosts) - len(taken))
     try:
         yield taken
     finally:
         for host in taken:
-            release(sessions, _LOCK_PREFIX + host, holder)
+            release(sessions, lock_name("links", host), holder)
