@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from store.database import SessionFactory, transaction
 from store.models import RunLock
 
-__all__ = ["new_holder", "try_acquire", "renew", "release", "holder_is_gone"]
+__all__ = ["lock_name", "new_holder", "try_acquire", "renew", "release", "holder_is_gone"]
 
 _live_tokens: set[str] = set()
 _live_guard = threading.Lock()
@@ -37,6 +37,11 @@ def _machine() -> str:
     except OSError:
         namespace = "-"
     return f"{socket.gethostname()}:{namespace}"
+
+
+def lock_name(kind: str, key: str) -> str:
+    """The run lock of one unit of work, also its job's id: ``source:tama``, ``links:<host>``."""
+    return f"{kind}:{key}"
 
 
 def new_holder() -> str:

@@ -34,7 +34,7 @@ from notifiers.outbox import deliver_notifier, notifier_ids, notifier_tick, run_
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
-from store.locks import new_holder, release, renew, try_acquire
+from store.locks import lock_name, new_holder, release, renew, try_acquire
 
 from monitor.config import Config
 from monitor.errors import ConfigError
@@ -93,7 +93,7 @@ def get_kind(name: str) -> JobKind:
 
 def job_id(kind: str, key: str) -> str:
     """The name of a job, of its ``job_state`` row and of its run lock."""
-    return f"{kind}:{key}"
+    return lock_name(kind, key)
 
 
 def _utc_now() -> datetime:
