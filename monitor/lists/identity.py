@@ -6,13 +6,32 @@ from collections.abc import Mapping, Sequence
 
 from monitor.config import SourceConfig
 from monitor.lists.diff import digest_of
-from monitor.lists.match import Entry
 from monitor.lists.records import Published, Record, normalize_cell, published_form
 
-__all__ = ["ignored_columns", "row_number_columns", "make_entry", "stored_entry", "stored_published", "KEY_SEPARATOR"]
+__all__ = ["Entry", "ignored_columns", "row_number_columns", "make_entry", "stored_entry", "stored_published", "KEY_SEPARATOR"]
 
 KEY_SEPARATOR = " | "
 _ROW_NUMBER_HEADERS = {"no", "no.", "番号", "通番", "項番", "№", "連番", "#"}
+
+
+class Entry:
+    """One measure in one version: key and name (normalised), a digest of its content, and its
+    other fields as one normalised text, made only when similarity needs it (most entries
+    pair by key and never do)."""
+
+    __slots__ = ("key", "name", "digest", "_others", "_fields", "_skip")
+
+    def __init__(self, key: str, name: str, others: str | None = None, *, fields: Mapping[str, str] | None = None,
+                 skip: frozenset[str] = frozenset(), digest: str = "") -> None:
+        self.key, self.name, self.digest = key, name, digest
+        self._others, self._fields, self._skip = others, fields, skip
+
+    @property
+    def others(self) -> str:
+        if self._others is None:
+            fields = self._fields or {}
+            self._others = " ".join(normalize_cell(fields[c]) for c in sorted(fields) if c not in self._skip)
+        return self._others
 
 
 def ignored_columns(source: SourceConfig, columns: Sequence[str], records: Sequence[Record]) -> list[str]:

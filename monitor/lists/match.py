@@ -20,35 +20,15 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from monitor.lists.records import normalize_cell
+from monitor.lists.identity import Entry
 
-__all__ = ["Entry", "Matching", "match_records", "match_versions", "pair_unchanged", "similarity"]
+__all__ = ["Matching", "match_records", "match_versions", "pair_unchanged", "similarity"]
 
 NAME_WEIGHT = 0.55
 # Above this many candidate pairs the remainder is compared within blocks only (same first
 # characters of the name), so a mis-set key cannot make a run quadratic in the list size.
 MAX_PAIRS = 4_000_000
 NAME_FLOOR = 35
-
-
-class Entry:
-    """One measure in one version: key and name (normalised), a digest of its content, and its
-    other fields as one normalised text, made only when similarity needs it (most entries
-    pair by key and never do)."""
-
-    __slots__ = ("key", "name", "digest", "_others", "_fields", "_skip")
-
-    def __init__(self, key: str, name: str, others: str | None = None, *, fields: Mapping[str, str] | None = None,
-                 skip: frozenset[str] = frozenset(), digest: str = "") -> None:
-        self.key, self.name, self.digest = key, name, digest
-        self._others, self._fields, self._skip = others, fields, skip
-
-    @property
-    def others(self) -> str:
-        if self._others is None:
-            fields = self._fields or {}
-            self._others = " ".join(normalize_cell(fields[c]) for c in sorted(fields) if c not in self._skip)
-        return self._others
 
 
 @dataclass(slots=True)

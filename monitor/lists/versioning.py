@@ -21,8 +21,8 @@ from store.queries import current_rows, ended_measure_ids, expiring_versions, ve
 from monitor.lists.cells import extract_end_date, extract_urls
 from monitor.config import SourceConfig
 from monitor.lists.diff import field_changes
-from monitor.lists.identity import ignored_columns, make_entry, stored_entry, stored_published
-from monitor.lists.match import Entry, match_versions
+from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_entry, stored_published
+from monitor.lists.match import match_versions
 from monitor.lists.records import ParsedList, Record, normalize_cell
 from monitor.report import MeasureChange, SourceReport
 

@@ -1,6 +1,7 @@
 """Identity across versions: pure matching over plain entries."""
 
-from monitor.lists.match import Entry, match_records, match_versions, pair_unchanged
+from monitor.lists.identity import Entry
+from monitor.lists.match import match_records, match_versions, pair_unchanged
 from monitor.lists.records import published_form
 
 
