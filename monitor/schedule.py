@@ -101,6 +101,8 @@ class ScheduleSettings(_Strict):
     reload_poll_s: float = Field(5.0, ge=0)
     lock_lease_s: float = Field(900.0, gt=0)
     lock_wait_s: float = Field(300.0, ge=0)
+    pid_file: str | None = None
+    """Where ``run`` writes its pid; by default ``sesaku-monitor.pid`` beside a SQLite database."""
 
 
 def _short(duration: timedelta) -> str:

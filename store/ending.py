@@ -40,4 +40,6 @@ def ending_between(session: Session, first: date, last: date, *, source_id: str 
     )
     if source_id is not None:
         query = query.where(MeasureVersion.source_id == source_id)
-    return [Ending(*row) for row in session.execute(query)]
+    # ``end_date`` is never NULL here: the range above leaves those rows out.
+    return [Ending(measure_id, source, title, name, end, fields) for measure_id, source, title, name, end, fields
+            in session.execute(query) if end is not None]

@@ -35,6 +35,7 @@ from monitor.config import Config, load_config
 from monitor.errors import ConfigError, MonitorError
 from monitor.runtime.health import Health, HealthServer, assess
 from monitor.runtime.jobs import JobRun, job_id, run_job
+from monitor.runtime.pidfile import claim, pid_path, release
 from monitor.secrets import redact
 from monitor.runtime.scheduler import JobScheduler, PlannedJob, SyncChanges, plan_jobs
 from monitor.schedule import jitter_for
@@ -99,6 +100,16 @@ class Daemon:
         """Start, catch up, serve until asked to stop, then stop within the bound."""
         if install_signals:
             self._install_signals()
+        pid_file = pid_path(self.config)
+        if pid_file is not None:
+            claim(pid_file)
+        try:
+            self._serve()
+        finally:
+            if pid_file is not None:
+                release(pid_file)
+
+    def _serve(self) -> None:
         self._started_at = self._clock()
         changes = self._sync()
         self._scheduler.start()
@@ -108,6 +119,7 @@ class Daemon:
         log.info("daemon started", extra={
             "event": "started", "pid": os.getpid(), "jobs": len(self._scheduler.planned), "catch_up": len(changes.catch_up),
             "database": redact(config.database.url), "health_port": self.health_port,
+            "pid_file": str(pid_path(config) or ""),
         })
         try:
             self._loop()

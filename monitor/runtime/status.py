@@ -24,6 +24,7 @@ from store.queries import last_snapshot
 
 from monitor.config import Config, SourceConfig
 from monitor.runtime.jobs import KINDS, job_id
+from monitor.runtime.pidfile import PidState, pid_path, read as read_pid
 from monitor.localtime import local_time
 from monitor.schedule import next_after
 from monitor.cli.textreport import literal
@@ -56,11 +57,14 @@ class Status:
     jobs: dict[str, dict[str, int]] = field(default_factory=dict)
     links: dict[str, int] = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
+    daemon: PidState | None = None  # None: a shared store, where the fleet's queue tells who is alive
 
     def as_dict(self) -> dict[str, Any]:
+        daemon = None if self.daemon is None else {
+            "running": self.daemon.alive, "pid": self.daemon.pid, "pid_file": str(self.daemon.path)}
         return {
             "now": self.now.isoformat(), "sources": [source.as_dict() for source in self.sources],
-            "jobs": self.jobs, "links": self.links, "outbox": self.outbox,
+            "jobs": self.jobs, "links": self.links, "outbox": self.outbox, "daemon": daemon,
         }
 
 
@@ -69,7 +73,8 @@ def _plain(value: Any) -> Any:
 
 
 def read_status(config: Config, sessions: SessionFactory, now: datetime) -> Status:
-    status = Status(now=now)
+    pid_file = pid_path(config)
+    status = Status(now=now, daemon=read_pid(pid_file) if pid_file else None)
     with transaction(sessions) as session:
         states = job_states(session)
         status.sources = [_source_status(session, config, source, states.get(job_id("source", source.id)), now) for source in config.sources]
@@ -122,6 +127,8 @@ def print_status(console: Console, status: Status, tz: tzinfo) -> None:
             literal(source.id), source.schedule, _when(source.last_run_at, tz), literal(source.last_status or "—"),
             str(source.consecutive_failures), next_run, literal((source.last_error or "")[:80]), style=style,
         )
+    if status.daemon is not None:
+        console.print(Text.assemble(("daemon", "bold"), f": {status.daemon.describe()}"))
     console.print(table)
     for kind, counts in status.jobs.items():
         console.print(Text.assemble((f"{kind} jobs", "bold"), f": {counts['jobs']}, {counts['failing']} failing"))
