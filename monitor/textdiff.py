@@ -5,6 +5,9 @@ kana, a latin word or number, a run of spaces, or one punctuation mark. That giv
 phrase-sized pieces (「補助金」「の」「交付」) instead of a diff that jumps between single
 characters. Unchanged stretches far from a change are shortened to their ends around "…",
 so a changed 概要 of 400 characters shows what changed, not the whole text twice.
+
+Digest and web view both diff with this one function; neither decides whether a field
+changed (monitor.lists.diff did, when the event was written).
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def word_diff(old: str, new: str, *, context: int = 20) -> tuple[DiffRun, ...]:
-    """The runs that turn ``old`` into ``new``; equal runs keep ``context`` characters each side."""
+def word_diff(old: str, new: str, *, context: int | None = 20) -> tuple[DiffRun, ...]:
+    """The runs that turn ``old`` into ``new``; equal runs keep ``context`` characters each side
+    (a mail shortens them), or all of their text with ``context=None`` (a page shows it whole)."""
     a, b = tokenize(old), tokenize(new)
     # autojunk would treat frequent tokens (の, spaces) as noise and give a worse alignment.
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
@@ -57,7 +61,7 @@ def word_diff(old: str, new: str, *, context: int = 20) -> tuple[DiffRun, ...]:
             runs.append(DiffRun("delete", "".join(a[i1:i2])))
         if j2 > j1:
             runs.append(DiffRun("insert", "".join(b[j1:j2])))
-    return tuple(_shorten(runs, context))
+    return tuple(runs if context is None else _shorten(runs, context))
 
 
 def _shorten(runs: list[DiffRun], context: int) -> list[DiffRun]:

@@ -13,14 +13,16 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from monitor.errors import ConfigError
 
-from monitor.events import KINDS, LINK_KINDS, MEASURE_KINDS, SOURCE_KINDS, EventView
-from notifiers.labels import check_language, fact_label, kind_label, outcome_label, ui_labels
+from monitor.events import (KINDS, Added, ChangedFields, CitingMeasure, EditionChanged, EventView, Expired, LinkDead, LinkMoved,
+                            LinkRecovered, ListAdded, ListRemoved, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed,
+                            SourceSuspect, Unknown)
+from monitor.labels import Language, kind_label, outcome_label
 from monitor.textdiff import DiffRun, word_diff
+from notifiers.labels import check_language, fact_label, ui_labels
 
 __all__ = [
     "JST",
@@ -166,9 +168,8 @@ def build_digest(
     tz: tzinfo = JST,
 ) -> Digest:
     """Group ``events`` by source then kind (in :data:`KINDS` order) and describe each one."""
-    check_language(language)
     base = _base(base_url)
-    ctx = _Context(language, base, tz)
+    ctx = _Context(check_language(language), base, tz)
     ordered = sorted(events, key=lambda event: event.id)
     sources = _group(ordered, ctx)
     return Digest(
@@ -177,7 +178,7 @@ def build_digest(
         generated_at=now,
         generated_at_text=ctx.when(now),
         event_ids=tuple(event.id for event in ordered),
-        counts=_counts(ordered, language),
+        counts=_counts(ordered, ctx.language),
         sources=sources,
         labels=ui_labels(language),
         idempotency_key=idempotency_key(notifier_id, (e.id for e in ordered), now=now),
@@ -188,7 +189,7 @@ def build_digest(
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    language: str
+    language: Language
     base_url: str | None
     tz: tzinfo
 
@@ -240,7 +241,7 @@ def _format_time(value: object, tz: tzinfo) -> str:
     return f"{local:%Y-%m-%d %H:%M} ({local.tzname()})"
 
 
-def _counts(events: Sequence[EventView], language: str) -> tuple[Count, ...]:
+def _counts(events: Sequence[EventView], language: Language) -> tuple[Count, ...]:
     found = {event.kind: 0 for event in events}
     for event in events:
         found[event.kind] += 1
@@ -248,7 +249,7 @@ def _counts(events: Sequence[EventView], language: str) -> tuple[Count, ...]:
 
 
 def _kind_order(kinds: Iterable[str]) -> list[str]:
-    rank = {kind: index for index, kind in enumerate(KINDS)}
+    rank: dict[str, int] = {kind: index for index, kind in enumerate(KINDS)}
     return sorted(set(kinds), key=lambda kind: (rank.get(kind, len(KINDS)), kind))
 
 
@@ -266,8 +267,12 @@ def _source_of(event: EventView) -> str | None:
     """A link event belongs to a list when every measure citing it comes from that list."""
     if event.source_id:
         return event.source_id
-    sources = {m.get("source_id") for m in _measures(event.payload)}
+    sources = {m.source_id for m in _citing(event.data)}
     return sources.pop() if len(sources) == 1 else None
+
+
+def _citing(data: Payload | Unknown) -> tuple[CitingMeasure, ...]:
+    return data.measures if isinstance(data, (LinkDead, LinkRecovered, LinkMoved, PageChanged)) else ()
 
 
 def _source_group(source: str | None, events: list[EventView], titles: dict[str, str], ctx: _Context) -> SourceGroup:
@@ -280,92 +285,75 @@ def _source_group(source: str | None, events: list[EventView], titles: dict[str,
     return SourceGroup(source, titles.get(source, source), ctx.view("sources", source), kinds)
 
 
-def _measures(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    measures = payload.get("measures") or []
-    return [m for m in measures if isinstance(m, Mapping)]
-
-
 def _entry(event: EventView, ctx: _Context) -> Entry:
-    describe = _DESCRIBERS.get(event.kind, _describe_other)
-    return describe(event, ctx)
+    data = event.data
+    if isinstance(data, MeasurePayload):
+        return _describe_measure(event, data, ctx)
+    if isinstance(data, (LinkDead, LinkRecovered, LinkMoved, PageChanged)):
+        return _describe_link(event, data, ctx)
+    if isinstance(data, (ListAdded, ListRemoved)):
+        # A list found on (or gone from) an index page: name it and where it is published.
+        return Entry(event.id, event.kind, data.title or data.list_id, _web_url(data.url))
+    if isinstance(data, Unknown):
+        title = _text(data.raw.get("name") or data.raw.get("url") or event.source_title or event.kind)
+        return Entry(event.id, event.kind, title, ctx.view("measures", event.measure_id))
+    return _describe_source(event, data, ctx)
 
 
-def _describe_measure(event: EventView, ctx: _Context) -> Entry:
-    p = event.payload
+def _describe_measure(event: EventView, data: MeasurePayload, ctx: _Context) -> Entry:
     facts: list[Fact] = []
     changes: list[FieldChange] = []
-    if event.kind == "added":
-        facts = [Fact(column, _preview(value)) for column, value in (p.get("fields") or {}).items()]
-    elif event.kind == "expired":
-        facts = [ctx.fact("end_date", p.get("end_date"))]
-    elif event.kind == "renamed":
-        changes = [_change(fact_label("name", ctx.language), p.get("old_name"), p.get("new_name"))]
-    if event.kind in ("changed", "renamed"):
-        changes += [
-            _change(column, (c or {}).get("old"), (c or {}).get("new")) for column, c in (p.get("fields") or {}).items()
-        ]
-    name = p.get("new_name") if event.kind == "renamed" else p.get("name")
-    return Entry(
-        event.id,
-        event.kind,
-        _text(name or p.get("key")),
-        ctx.view("measures", event.measure_id),
-        tuple(facts),
-        tuple(changes),
-    )
+    name = data.name
+    if isinstance(data, Added):
+        facts = [Fact(column, _preview(value)) for column, value in data.fields.items()]
+    elif isinstance(data, Expired):
+        facts = [ctx.fact("end_date", data.end_date)]
+    elif isinstance(data, Renamed):
+        changes = [_change(fact_label("name", ctx.language), data.old_name, data.new_name)]
+        name = data.new_name
+    if isinstance(data, ChangedFields):
+        changes += [_change(column, change.old, change.new) for column, change in data.fields.items()]
+    return Entry(event.id, event.kind, name or data.key, ctx.view("measures", event.measure_id), tuple(facts), tuple(changes))
 
 
-def _describe_link(event: EventView, ctx: _Context) -> Entry:
-    p = event.payload
+def _describe_link(event: EventView, data: LinkDead | LinkRecovered | LinkMoved | PageChanged, ctx: _Context) -> Entry:
     facts: list[Fact] = []
-    if event.kind == "link_moved":
-        facts.append(ctx.fact("final_url", p.get("final_url"), _web_url(p.get("final_url"))))
-    if p.get("outcome"):
-        facts.append(ctx.fact("outcome", outcome_label(str(p["outcome"]), ctx.language)))
-    if p.get("http_status"):
-        facts.append(ctx.fact("http_status", p["http_status"]))
-    for name in ("since", "dead_since"):
-        if p.get(name):
-            facts.append(ctx.fact(name, ctx.when(p[name])))
-    if p.get("summary"):
-        facts.append(ctx.fact("summary", p["summary"]))
+    if isinstance(data, LinkMoved):
+        facts.append(ctx.fact("final_url", data.final_url, _web_url(data.final_url)))
+    if isinstance(data, (LinkDead, LinkRecovered)) and data.outcome:
+        facts.append(ctx.fact("outcome", outcome_label(data.outcome, ctx.language)))
+    if not isinstance(data, PageChanged) and data.http_status:
+        facts.append(ctx.fact("http_status", data.http_status))
+    if isinstance(data, LinkDead) and data.since:
+        facts.append(ctx.fact("since", ctx.when(data.since)))
+    if isinstance(data, LinkRecovered) and data.dead_since:
+        facts.append(ctx.fact("dead_since", ctx.when(data.dead_since)))
+    if isinstance(data, PageChanged) and data.summary:
+        facts.append(ctx.fact("summary", data.summary))
     # A dead URL leads nowhere: link our page about it instead; a live one may be clicked.
-    url = ctx.view("links", event.link_id) if event.kind == "link_dead" else _web_url(p.get("url"))
-    return Entry(event.id, event.kind, _text(p.get("url")), url, tuple(facts), (), _measure_refs(p, ctx))
+    url = ctx.view("links", event.link_id) if isinstance(data, LinkDead) else _web_url(data.url)
+    return Entry(event.id, event.kind, data.url, url, tuple(facts), (), _measure_refs(data.measures, ctx))
 
 
-def _describe_source(event: EventView, ctx: _Context) -> Entry:
-    p = event.payload
+def _describe_source(event: EventView, data: Payload, ctx: _Context) -> Entry:
     facts: list[Fact] = []
     changes: tuple[FieldChange, ...] = ()
-    if p.get("error"):
-        facts.append(ctx.fact("error", p["error"]))
-    for name in ("since", "failed_since"):
-        if p.get(name):
-            facts.append(ctx.fact(name, ctx.when(p[name])))
-    if event.kind == "edition_changed":
-        changes = (_change(fact_label("edition", ctx.language), p.get("old_edition"), p.get("new_edition")),)
-    if event.kind in ("list_added", "list_removed"):
-        # A list found on (or gone from) an index page: name it and where it is published.
-        return Entry(event.id, event.kind, _text(p.get("title") or p.get("list_id")), _web_url(p.get("url")), tuple(facts))
+    if isinstance(data, (SourceFailed, SourceSuspect)) and data.error:
+        facts.append(ctx.fact("error", data.error))
+    if isinstance(data, SourceFailed) and data.since:
+        facts.append(ctx.fact("since", ctx.when(data.since)))
+    if isinstance(data, EditionChanged):
+        changes = (_change(fact_label("edition", ctx.language), data.old_edition, data.new_edition),)
     title = event.source_title or event.source_id or ""
     return Entry(event.id, event.kind, title, ctx.view("sources", event.source_id), tuple(facts), changes)
 
 
-def _describe_other(event: EventView, ctx: _Context) -> Entry:
-    p = event.payload
-    title = p.get("name") or p.get("url") or event.source_title or event.kind
-    return Entry(event.id, event.kind, _text(title), ctx.view("measures", event.measure_id))
+def _measure_refs(measures: tuple[CitingMeasure, ...], ctx: _Context) -> tuple[MeasureRef, ...]:
+    return tuple(MeasureRef(m.id, m.name, ctx.view("measures", m.id)) for m in measures)
 
 
-def _measure_refs(payload: Mapping[str, Any], ctx: _Context) -> tuple[MeasureRef, ...]:
-    return tuple(
-        MeasureRef(m.get("id"), _text(m.get("name")), ctx.view("measures", m.get("id"))) for m in _measures(payload)
-    )
-
-
-def _change(column: str, old: object, new: object) -> FieldChange:
-    old_text, new_text = _text(old), _text(new)
+def _change(column: str, old: str | None, new: str | None) -> FieldChange:
+    old_text, new_text = old or "", new or ""
     long = max(len(old_text), len(new_text)) > LONG_TEXT
     return FieldChange(column, old_text, new_text, word_diff(old_text, new_text) if long else None)
 
@@ -374,9 +362,3 @@ def _preview(value: object) -> str:
     text = _text(value)
     return text if len(text) <= _FIELD_PREVIEW else text[:_FIELD_PREVIEW] + "…"
 
-
-_DESCRIBERS = {
-    **{kind: _describe_measure for kind in MEASURE_KINDS},
-    **{kind: _describe_link for kind in LINK_KINDS},
-    **{kind: _describe_source for kind in SOURCE_KINDS},
-}

@@ -1,55 +1,16 @@
-"""Words a digest shows, in Japanese (the default) and English.
+"""Words only a digest shows, in Japanese (the default) and English.
 
 Templates never spell a label themselves: they read ``digest.labels`` (``ui`` below), so a
-user's own template gets the notifier's language for free.
+user's own template gets the notifier's language for free. Event kinds and link outcomes
+are labelled once for every reader, in :mod:`monitor.labels`.
 """
 
 from __future__ import annotations
 
 from monitor.errors import ConfigError
+from monitor.labels import LANGUAGES, Language
 
-__all__ = ["LANGUAGES", "check_language", "fact_label", "kind_label", "outcome_label", "ui_labels"]
-
-LANGUAGES = ("ja", "en")
-
-_KINDS: dict[str, dict[str, str]] = {
-    "ja": {
-        "added": "追加",
-        "ended": "終了",
-        "changed": "変更",
-        "renamed": "名称変更",
-        "expired": "期限切れ",
-        "reappeared": "再掲載",
-        "link_dead": "リンク切れ",
-        "link_recovered": "リンク復旧",
-        "link_moved": "リンク移転",
-        "page_changed": "参照ページ更新",
-        "source_failed": "取得失敗",
-        "source_suspect": "取得内容に疑義",
-        "source_recovered": "取得復旧",
-        "edition_changed": "版の更新",
-        "list_added": "一覧の追加",
-        "list_removed": "一覧の削除",
-    },
-    "en": {
-        "added": "Added",
-        "ended": "Ended",
-        "changed": "Changed",
-        "renamed": "Renamed",
-        "expired": "Expired",
-        "reappeared": "Reappeared",
-        "link_dead": "Dead links",
-        "link_recovered": "Recovered links",
-        "link_moved": "Moved links",
-        "page_changed": "Cited pages changed",
-        "source_failed": "Source failing",
-        "source_suspect": "Source suspect",
-        "source_recovered": "Source recovered",
-        "edition_changed": "New edition",
-        "list_added": "Lists added",
-        "list_removed": "Lists removed",
-    },
-}
+__all__ = ["LANGUAGES", "check_language", "fact_label", "ui_labels"]
 
 _FACTS: dict[str, dict[str, str]] = {
     "ja": {
@@ -77,34 +38,6 @@ _FACTS: dict[str, dict[str, str]] = {
         "summary": "What changed",
         "error": "Error",
         "edition": "Edition",
-    },
-}
-
-# Link outcomes as DESIGN.md defines them.
-_OUTCOMES: dict[str, dict[str, str]] = {
-    "ja": {
-        "ok": "正常",
-        "redirected": "転送",
-        "moved_to_top": "トップページへ転送（削除の可能性）",
-        "soft_404": "ページが見つからない旨の表示",
-        "not_found": "ページなし",
-        "gone_host": "サーバーに接続できない",
-        "blocked": "アクセス拒否",
-        "error": "一時的なエラー",
-        "invalid": "不正なURL",
-        "refused": "確認対象外のアドレス",
-    },
-    "en": {
-        "ok": "OK",
-        "redirected": "redirected",
-        "moved_to_top": "redirected to the site's top page (probably removed)",
-        "soft_404": "page says it does not exist",
-        "not_found": "not found",
-        "gone_host": "host unreachable",
-        "blocked": "access denied",
-        "error": "transient error",
-        "invalid": "invalid URL",
-        "refused": "address not checked",
     },
 }
 
@@ -146,23 +79,14 @@ _UI: dict[str, dict[str, str]] = {
 }
 
 
-def check_language(language: str) -> str:
+def check_language(language: str) -> Language:
     if language not in LANGUAGES:
         raise ConfigError(f"unknown notifier language {language!r} (known: {', '.join(LANGUAGES)})")
     return language
 
 
-def kind_label(kind: str, language: str) -> str:
-    # An event kind added to the store later is shown under its own name, not dropped.
-    return _KINDS[language].get(kind, kind)
-
-
 def fact_label(fact: str, language: str) -> str:
     return _FACTS[language].get(fact, fact)
-
-
-def outcome_label(outcome: str, language: str) -> str:
-    return _OUTCOMES[language].get(outcome, outcome)
 
 
 def ui_labels(language: str) -> dict[str, str]:

@@ -1,31 +1,28 @@
 """An ``events`` row as people read it: a one-line summary, details, and the page it is about.
 
-Payloads come from lists and pages on the internet, so every value is treated as untrusted
-text of unknown shape: a missing key or a value of the wrong type gives an empty string,
-never an error. Escaping is left to the templates and to feedgen.
+The payload is read once, into its typed form (monitor.events.read_payload), which already
+turns a missing key or a value of the wrong shape into an empty value; field changes are
+shown as the pipeline stored them. Escaping is left to the templates and to feedgen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
-from typing import Any
 
 from store.models import Event
 
+from monitor.events import (ChangedFields, CitingMeasure, EditionChanged, Expired, LinkDead, LinkMoved, LinkRecovered,
+                            ListAdded, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed, SourceSuspect, Unknown,
+                            read_payload)
+
 from web.labels import Labels
 from web.schemas import EventView
-from web.textdiff import FieldChange, field_changes
+from web.textdiff import FieldChange, shown_changes
 
-__all__ = ["event_view", "event_page"]
+__all__ = ["changes_by_snapshot", "event_view", "event_page"]
 
-_MEASURE_KINDS = {"added", "ended", "changed", "renamed", "expired", "reappeared"}
-_LINK_KINDS = {"link_dead", "link_recovered", "link_moved", "page_changed"}
-
-
-def _text(payload: Mapping[str, Any], key: str) -> str:
-    value = payload.get(key)
-    return "" if value is None or isinstance(value, (dict, list)) else str(value)
+_LINK_PAYLOADS = (LinkDead, LinkRecovered, LinkMoved, PageChanged)
 
 
 def _moment(text: str, tz: tzinfo) -> str:
@@ -48,68 +45,72 @@ def event_page(event: Event) -> str:
     return "/changes"
 
 
-def _changed_fields(payload: Mapping[str, Any]) -> list[FieldChange]:
-    raw = payload.get("fields")
-    if not isinstance(raw, dict):
-        return []
-    old, new = {}, {}
-    for column, change in raw.items():
-        if isinstance(change, dict):
-            old[str(column)], new[str(column)] = _text(change, "old"), _text(change, "new")
-    return list(field_changes(old, new).values())
+def changes_by_snapshot(events: Iterable[Event]) -> dict[int | None, dict[str, FieldChange]]:
+    """The field changes ``changed``/``renamed`` events stored, by the snapshot that made the version."""
+    found: dict[int | None, dict[str, FieldChange]] = {}
+    for event in events:
+        data = read_payload(event.kind, event.payload)
+        if isinstance(data, ChangedFields):
+            found[event.snapshot_id] = shown_changes(data.fields)
+    return found
 
 
-def _summary(kind: str, payload: Mapping[str, Any], source_title: str, t: Labels) -> str:
+def _summary(kind: str, data: Payload | Unknown, source_title: str, t: Labels) -> str:
     label = t.kind_label(kind)
-    if kind == "renamed":
-        return f"{label}: " + t.format("renamed_to", old=_text(payload, "old_name"), new=_text(payload, "new_name") or _text(payload, "name"))
-    if kind == "edition_changed":
-        return f"{label}: " + t.format("renamed_to", old=_text(payload, "old_edition") or "–", new=_text(payload, "new_edition") or "–")
-    if kind in _MEASURE_KINDS:
-        return f"{label}: {_text(payload, 'name')}"
-    if kind in _LINK_KINDS:
-        return f"{label}: {_text(payload, 'url')}"
-    subject = _text(payload, "title") or _text(payload, "url") or source_title
+    if isinstance(data, Renamed):
+        return f"{label}: " + t.format("renamed_to", old=data.old_name, new=data.new_name)
+    if isinstance(data, EditionChanged):
+        return f"{label}: " + t.format("renamed_to", old=data.old_edition or "–", new=data.new_edition or "–")
+    if isinstance(data, MeasurePayload):
+        return f"{label}: {data.name}"
+    if isinstance(data, _LINK_PAYLOADS):
+        return f"{label}: {data.url}"
+    subject = (data.title or data.url) if isinstance(data, ListAdded) else ""
+    subject = subject or source_title
     return f"{label}: {subject}" if subject else label
 
 
-def _details(kind: str, payload: Mapping[str, Any], fields: list[FieldChange], t: Labels, tz: tzinfo) -> list[str]:
+def _details(data: Payload | Unknown, fields: list[FieldChange], t: Labels, tz: tzinfo) -> list[str]:
     lines: list[str] = []
-    if fields and kind in ("changed", "renamed"):
+    if fields:
         separator = "、" if t.language == "ja" else ", "
         lines.append(t.format("fields_changed", fields=separator.join(f.column for f in fields)))
-    if _text(payload, "end_date"):
-        lines.append(f"{t.end_date}: {_text(payload, 'end_date')}")
-    if kind == "link_dead":
-        status = _text(payload, "http_status")
-        lines.append(f"{t.outcome}: {t.outcome_label(_text(payload, 'outcome'))}" + (f" (HTTP {status})" if status else ""))
-    if _text(payload, "since"):
-        lines.append(f"{t.since}: {_moment(_text(payload, 'since'), tz)}")
-    if _text(payload, "final_url"):
-        lines.append(t.format("moved_to", url=_text(payload, "final_url")))
-    if _text(payload, "summary"):
-        lines.append(f"{t.what}: {_text(payload, 'summary')}")
-    if _text(payload, "error"):
-        lines.append(f"{t.error}: {_text(payload, 'error')}")
-    lines.extend(_cited_by(payload, t))
+    if isinstance(data, Expired) and data.end_date:
+        lines.append(f"{t.end_date}: {data.end_date}")
+    if isinstance(data, LinkDead):
+        status = f" (HTTP {data.http_status})" if data.http_status else ""
+        lines.append(f"{t.outcome}: {t.outcome_label(data.outcome)}{status}")
+    since = data.since if isinstance(data, (LinkDead, SourceFailed)) else None
+    if since:
+        lines.append(f"{t.since}: {_moment(since, tz)}")
+    if isinstance(data, LinkMoved) and data.final_url:
+        lines.append(t.format("moved_to", url=data.final_url))
+    if isinstance(data, PageChanged) and data.summary:
+        lines.append(f"{t.what}: {data.summary}")
+    if isinstance(data, (SourceFailed, SourceSuspect)) and data.error:
+        lines.append(f"{t.error}: {data.error}")
+    if isinstance(data, _LINK_PAYLOADS):
+        lines.extend(_cited_by(data.measures, t))
     return lines
 
 
-def _cited_by(payload: Mapping[str, Any], t: Labels) -> list[str]:
-    measures = payload.get("measures")
-    if not isinstance(measures, list):
-        return []
-    names = [_text(m, "name") for m in measures if isinstance(m, dict) and _text(m, "name")]
+def _cited_by(measures: tuple[CitingMeasure, ...], t: Labels) -> list[str]:
+    names = [m.name for m in measures if m.name]
     return [f"{t.cited_by}: " + " / ".join(names[:10]) + (" …" if len(names) > 10 else "")] if names else []
+
+
+def _url(data: Payload | Unknown) -> str | None:
+    return (data.url or None) if isinstance(data, (*_LINK_PAYLOADS, ListAdded)) else None
 
 
 def event_view(event: Event, source_titles: Mapping[str, str], t: Labels, tz: tzinfo) -> EventView:
     payload = event.payload if isinstance(event.payload, dict) else {}
+    data = read_payload(event.kind, payload)
     source_title = source_titles.get(event.source_id or "", "")
-    fields = _changed_fields(payload) if event.kind in ("changed", "renamed") else []
+    fields = list(shown_changes(data.fields).values()) if isinstance(data, ChangedFields) else []
     return EventView(
         id=event.id, kind=event.kind, kind_label=t.kind_label(event.kind), created_at=event.created_at,
         source_id=event.source_id, source_title=source_title or None, measure_id=event.measure_id, link_id=event.link_id,
-        summary=_summary(event.kind, payload, source_title, t), details=_details(event.kind, payload, fields, t, tz),
-        fields=fields, url=_text(payload, "url") or None, page=event_page(event), payload=payload,
+        summary=_summary(event.kind, data, source_title, t), details=_details(data, fields, t, tz),
+        fields=fields, url=_url(data), page=event_page(event), payload=payload,
     )

@@ -1,24 +1,21 @@
 """Every word the web view shows, in Japanese (the default) and English.
 
-Templates never spell a label: they read ``t.<key>``; event kinds, snapshot statuses, link
-states and link outcomes have their own tables, so an unknown value shows as itself.
+Templates never spell a label: they read ``t.<key>``; snapshot statuses and link states
+have their own tables, event kinds and link outcomes the one shared by every reader
+(:mod:`monitor.labels`), so an unknown value shows as itself.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Mapping
+
+from monitor import labels
+from monitor.events import KINDS
+from monitor.labels import Language
 
 __all__ = ["KINDS", "LINK_STATES", "Language", "Labels", "labels_for"]
 
-Language = Literal["ja", "en"]
-
-# Every event kind the pipeline writes (DESIGN.md), in the order the filters offer them.
-KINDS = (
-    "added", "ended", "changed", "renamed", "expired", "reappeared",
-    "link_dead", "link_recovered", "link_moved", "page_changed",
-    "source_failed", "source_suspect", "source_recovered", "edition_changed", "list_added", "list_removed",
-)
 LINK_STATES = ("dead", "failing", "ok", "unchecked")
 
 _UI = {
@@ -95,21 +92,6 @@ _UI = {
     },
 }
 
-_KINDS = {
-    "ja": {
-        "added": "追加", "ended": "終了", "changed": "変更", "renamed": "名称変更", "expired": "期限切れ", "reappeared": "再掲載",
-        "link_dead": "リンク切れ", "link_recovered": "リンク復旧", "link_moved": "リンク移転", "page_changed": "参照ページ更新",
-        "source_failed": "取得失敗", "source_suspect": "取得内容に疑義", "source_recovered": "取得復旧",
-        "edition_changed": "版の更新", "list_added": "一覧の追加", "list_removed": "一覧の削除",
-    },
-    "en": {
-        "added": "Added", "ended": "Ended", "changed": "Changed", "renamed": "Renamed", "expired": "Expired", "reappeared": "Reappeared",
-        "link_dead": "Link dead", "link_recovered": "Link recovered", "link_moved": "Link moved", "page_changed": "Cited page changed",
-        "source_failed": "Source failing", "source_suspect": "Source suspect", "source_recovered": "Source recovered",
-        "edition_changed": "New edition", "list_added": "List added", "list_removed": "List removed",
-    },
-}
-
 _STATUSES = {
     "ja": {"baseline": "初回取得", "changed": "変更あり", "unchanged": "変更なし", "not_modified": "変更なし (304)", "failed": "取得失敗", "suspect": "要確認"},
     "en": {"baseline": "Baseline", "changed": "Changed", "unchanged": "Unchanged", "not_modified": "Not modified", "failed": "Failed", "suspect": "Suspect"},
@@ -118,20 +100,6 @@ _STATUSES = {
 _LINK_STATES = {
     "ja": {"dead": "リンク切れ", "failing": "失敗中", "ok": "正常", "unchecked": "未確認"},
     "en": {"dead": "Dead", "failing": "Failing", "ok": "OK", "unchecked": "Not checked"},
-}
-
-# Link outcomes as DESIGN.md defines them.
-_OUTCOMES = {
-    "ja": {
-        "ok": "正常", "redirected": "リダイレクト", "moved_to_top": "トップページへ転送", "soft_404": "ソフト404",
-        "not_found": "ページなし (404/410)", "gone_host": "ホストに接続不可", "blocked": "拒否 (401/403/429)",
-        "error": "一時エラー", "invalid": "無効なURL", "refused": "内部アドレスのため確認せず",
-    },
-    "en": {
-        "ok": "OK", "redirected": "Redirected", "moved_to_top": "Moved to the top page", "soft_404": "Soft 404",
-        "not_found": "Not found (404/410)", "gone_host": "Host gone", "blocked": "Blocked (401/403/429)",
-        "error": "Transient error", "invalid": "Invalid URL", "refused": "Private address, not checked",
-    },
 }
 
 
@@ -152,7 +120,7 @@ class Labels:
         return self._ui[key].format(**values)
 
     def kind_label(self, kind: str) -> str:
-        return _KINDS[self.language].get(kind, kind)
+        return labels.kind_label(kind, self.language)
 
     def status_label(self, status: str | None) -> str:
         return _STATUSES[self.language].get(status or "", status or "–")
@@ -161,7 +129,7 @@ class Labels:
         return _LINK_STATES[self.language].get(state, state)
 
     def outcome_label(self, outcome: str | None) -> str:
-        return _OUTCOMES[self.language].get(outcome or "", outcome or "–")
+        return labels.outcome_label(outcome, self.language) if outcome else "–"
 
 
 def labels_for(language: Language) -> Labels:

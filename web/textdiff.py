@@ -1,23 +1,21 @@
-"""Field-level and word-level differences between two versions of a measure.
+"""A stored field change as the web view shows it: old, new, and a word diff for long texts.
 
-Japanese has no spaces, so a "word" is a run of one script (monitor.textdiff.tokenize: a
-kanji compound, a kana run, a latin word or number, spaces, one punctuation mark).
-difflib aligns those runs, which reads like a word diff (「令和8年度」→「令和10年度」 changes
-only 「8」) instead of a character soup.
+Whether a field changed was decided once, by the pipeline (monitor.lists.diff: width,
+whitespace and ``-`` never count), and stored in the event; this module only renders what
+was stored, with the one word-level diff digests use too (monitor.textdiff).
 """
 
 from __future__ import annotations
 
-import difflib
-import unicodedata
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel
 
-# One tokenizer for digests and pages, so a change reads the same in a mail and on the web.
-from monitor.textdiff import tokenize
+from monitor import events
+from monitor.textdiff import word_diff
 
-__all__ = ["DiffRun", "FieldChange", "field_changes", "same_text", "tokenize", "word_diff", "LONG_TEXT"]
+__all__ = ["DiffRun", "FieldChange", "LONG_TEXT", "shown_changes"]
 
 # Values longer than this are shown as one merged word diff rather than old → new.
 LONG_TEXT = 40
@@ -39,38 +37,13 @@ class FieldChange(BaseModel):
     runs: list[DiffRun] | None = None
 
 
-def word_diff(old: str, new: str) -> list[DiffRun]:
-    a, b = tokenize(old), tokenize(new)
-    # autojunk would treat frequent runs (の, spaces) as noise and align worse.
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    runs: list[DiffRun] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            runs.append(DiffRun(op="equal", text="".join(a[i1:i2])))
-            continue
-        if i2 > i1:
-            runs.append(DiffRun(op="delete", text="".join(a[i1:i2])))
-        if j2 > j1:
-            runs.append(DiffRun(op="insert", text="".join(b[j1:j2])))
-    return runs
+def shown_changes(stored: Mapping[str, events.FieldChange]) -> dict[str, FieldChange]:
+    """The changes an event stored, by column, each with its word diff when it is long."""
+    return {column: _shown(column, change) for column, change in stored.items()}
 
 
-def same_text(old: str, new: str) -> bool:
-    """Equal once width and whitespace are normalised, as the pipeline compares them."""
-    return _normal(old) == _normal(new)
-
-
-def _normal(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).split())
-
-
-def field_changes(old: dict[str, str], new: dict[str, str]) -> dict[str, FieldChange]:
-    """The fields of ``new`` that differ from ``old``, in ``new``'s column order."""
-    changes: dict[str, FieldChange] = {}
-    for column in [*new, *(c for c in old if c not in new)]:
-        before, after = str(old.get(column, "")), str(new.get(column, ""))
-        if same_text(before, after):
-            continue
-        long = max(len(before), len(after)) > LONG_TEXT
-        changes[column] = FieldChange(column=column, old=before, new=after, runs=word_diff(before, after) if long else None)
-    return changes
+def _shown(column: str, change: events.FieldChange) -> FieldChange:
+    runs = None
+    if max(len(change.old), len(change.new)) > LONG_TEXT:
+        runs = [DiffRun(op=run.op, text=run.text) for run in word_diff(change.old, change.new, context=None)]
+    return FieldChange(column=column, old=change.old, new=change.new, runs=runs)

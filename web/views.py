@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from store import queries
 from store.models import Event, Link, Measure, Source
 
+from monitor.events import EventKind
+
 from web.errors import NotFound
-from web.events import event_view
+from web.events import changes_by_snapshot, event_view
 from web.labels import Labels
 from web.schemas import (ChangesPage, CheckView, CitedLink, CitingMeasure, EventView, FieldView, LinksPage, LinkSummary, LinkView,
                       ListedMeasure, MeasureView, Overview, SourceList, SourceSummary, VersionView)
-from web.textdiff import field_changes
 
 __all__ = ["ChangeFilter", "Reader", "day_start", "link_state"]
 
@@ -141,15 +142,16 @@ class Reader:
             raise NotFound(self.t.format("no_measure", value=measure_id))
         measure, versions = found
         views: list[VersionView] = []
-        previous: dict[str, str] | None = None
+        # What changed is what the pipeline stored (one changed/renamed event per version at most).
+        stored = queries.timeline(self.session, measure_id=measure.id, kinds=[EventKind.CHANGED, EventKind.RENAMED], limit=len(versions))
+        by_snapshot = changes_by_snapshot(stored)
         for number, version in enumerate(versions, start=1):
             fields = {str(k): str(v) for k, v in version.fields.items()}
-            changes = field_changes(previous, fields) if previous is not None else {}
+            changes = by_snapshot.get(version.valid_from_snapshot_id, {}) if number > 1 else {}
             views.append(VersionView(
                 id=version.id, number=number, valid_from=version.valid_from, valid_to=version.valid_to, end_date=version.end_date,
                 name=version.name, fields=[FieldView(column=c, value=v, change=changes.get(c)) for c, v in fields.items()],
             ))
-            previous = fields
         current_id = versions[-1].id if versions and versions[-1].valid_to is None else None
         return MeasureView(
             id=measure.id, source_id=measure.source_id, source_title=self.titles.get(measure.source_id, measure.source_id),

@@ -102,7 +102,7 @@ def test_only_http_urls_become_links() -> None:
 
 def test_english_labels() -> None:
     digest = build_digest("team", counted_events(), now=NOW, language="en")
-    assert [c.label for c in digest.counts] == ["Added", "Ended", "Dead links"]
+    assert [c.label for c in digest.counts] == ["Added", "Ended", "Link dead"]
     assert digest.labels["total"] == "Total"
 
 

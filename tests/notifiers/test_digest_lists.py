@@ -18,4 +18,4 @@ def test_list_added_and_removed_are_named_in_both_languages():
     assert "一覧の追加" in ja.subject and "一覧の削除" in ja.text
     assert "【戦略7】 多摩の魅力" in ja.text and "https://example.lg.jp/s7.pdf" in ja.html
     en = render(build_digest("n", events, now=NOW, language="en"))
-    assert "Lists added" in en.text and "【戦略1】 旧一覧" in en.text
+    assert "List added" in en.text and "【戦略1】 旧一覧" in en.text

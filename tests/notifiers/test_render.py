@@ -21,7 +21,7 @@ def test_subject_says_the_counts() -> None:
     message = render(build_digest("team", counted_events(), now=NOW))
     assert message.subject == "[sesaku-monitor] 追加 3・終了 1・リンク切れ 2"
     english = render(build_digest("team", counted_events(), now=NOW, language="en"))
-    assert english.subject == "[sesaku-monitor] Added 3 · Ended 1 · Dead links 2"
+    assert english.subject == "[sesaku-monitor] Added 3 · Ended 1 · Link dead 2"
 
 
 def test_text_has_counts_first_then_details() -> None:

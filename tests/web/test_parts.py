@@ -15,7 +15,9 @@ from web.chart import history_chart, nice_ceiling
 from web.labels import labels_for
 from web.params import safe_href
 from web.schemas import CheckView
-from web.textdiff import field_changes, tokenize, word_diff
+from monitor.events import FieldChange
+from monitor.textdiff import tokenize, word_diff
+from web.textdiff import shown_changes
 from tests.web.conftest import app_for, serving
 
 
@@ -29,10 +31,12 @@ def test_word_diff_changes_only_the_run_that_changed():
     assert runs == [("equal", "令和"), ("delete", "8"), ("insert", "10"), ("equal", "年度まで")]
 
 
-def test_field_changes_ignore_width_and_spacing_and_diff_only_long_texts():
-    changes = field_changes({"名称": "ＡＢＣ 事業", "電話": "03-1", "概要": "補助金を交付する。" * 5}, {"名称": "ABC  事業", "電話": "03-2", "概要": "補助金を交付する。" * 5 + "新設"})
+def test_stored_changes_are_shown_as_stored_with_a_whole_word_diff_for_long_texts():
+    long = "補助金を交付する。" * 5
+    changes = shown_changes({"電話": FieldChange("03-1", "03-2"), "概要": FieldChange(long, long + "新設")})
     assert list(changes) == ["電話", "概要"]
-    assert changes["電話"].runs is None and changes["概要"].runs[-1].model_dump() == {"op": "insert", "text": "新設"}
+    assert changes["電話"].runs is None
+    assert [r.model_dump() for r in changes["概要"].runs] == [{"op": "equal", "text": long}, {"op": "insert", "text": "新設"}]
 
 
 @pytest.mark.parametrize(("url", "href"), [

@@ -1,0 +1,55 @@
+"""What a person reads for an event kind or a link outcome, in Japanese and English.
+
+One table serves the digest, the web view, the feeds and the CLI, so 「リンク切れ」 or
+"soft 404" reads the same in a mail and on a page. Words that only one of them shows (the
+web's buttons, the digest's headings) stay with it. An unknown value (a kind a newer
+version wrote) is shown as itself rather than dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["LANGUAGES", "Language", "kind_label", "outcome_label"]
+
+Language = Literal["ja", "en"]
+LANGUAGES: tuple[Language, ...] = ("ja", "en")
+
+_KINDS: dict[str, dict[str, str]] = {
+    "ja": {
+        "added": "追加", "ended": "終了", "changed": "変更", "renamed": "名称変更", "expired": "期限切れ", "reappeared": "再掲載",
+        "link_dead": "リンク切れ", "link_recovered": "リンク復旧", "link_moved": "リンク移転", "page_changed": "参照ページ更新",
+        "source_failed": "取得失敗", "source_suspect": "取得内容に疑義", "source_recovered": "取得復旧",
+        "edition_changed": "版の更新", "list_added": "一覧の追加", "list_removed": "一覧の削除",
+    },
+    "en": {
+        "added": "Added", "ended": "Ended", "changed": "Changed", "renamed": "Renamed", "expired": "Expired", "reappeared": "Reappeared",
+        "link_dead": "Link dead", "link_recovered": "Link recovered", "link_moved": "Link moved", "page_changed": "Cited page changed",
+        "source_failed": "Source failing", "source_suspect": "Source suspect", "source_recovered": "Source recovered",
+        "edition_changed": "New edition", "list_added": "List added", "list_removed": "List removed",
+    },
+}
+
+# Link outcomes as DESIGN.md defines them: plain words first, the technical name after.
+_OUTCOMES: dict[str, dict[str, str]] = {
+    "ja": {
+        "ok": "正常", "redirected": "転送", "moved_to_top": "トップページへ転送（削除の可能性）",
+        "soft_404": "ページが見つからない旨の表示（ソフト404）", "not_found": "ページなし (404/410)",
+        "gone_host": "サーバーに接続できない", "blocked": "アクセス拒否 (401/403/429)", "error": "一時的なエラー",
+        "invalid": "不正なURL", "refused": "内部アドレスのため確認せず",
+    },
+    "en": {
+        "ok": "OK", "redirected": "Redirected", "moved_to_top": "Redirected to the site's top page (probably removed)",
+        "soft_404": "Page says it does not exist (soft 404)", "not_found": "Not found (404/410)",
+        "gone_host": "Host unreachable", "blocked": "Access denied (401/403/429)", "error": "Transient error",
+        "invalid": "Invalid URL", "refused": "Private address, not checked",
+    },
+}
+
+
+def kind_label(kind: str, language: Language) -> str:
+    return _KINDS[language].get(kind, kind)
+
+
+def outcome_label(outcome: str, language: Language) -> str:
+    return _OUTCOMES[language].get(outcome, outcome)
