@@ -159,7 +159,7 @@ class LinkCheck(Base):
     elapsed_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     body_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
-    __table_args__ = (Index("ix_link_checks_link_checked", "link_id", "checked_at"),)
+    __table_args__ = (Index("ix_link_checks_link_checked", "link_id", "checked_at"), Index("ix_link_checks_checked", "checked_at"))
 
 
 class MeasureLink(Base):
