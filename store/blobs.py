@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.models import Blob
@@ -16,7 +16,7 @@ from store.models import Blob
 __all__ = ["put_blob", "get_blob", "sha256_of"]
 
 # INSERT … ON CONFLICT DO NOTHING, in each backend's own words.
-_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+_INSERTS: dict[str, Callable[[type[Blob]], postgresql.Insert | sqlite.Insert]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def sha256_of(data: bytes) -> str:

@@ -116,5 +116,5 @@ def link_counts(session: Session) -> LinkCounts:
         dead=count(cited, Link.dead_since.is_not(None)),
         moved=count(cited, Link.moved_to.is_not(None)),
         not_cited=count(Link.cited.is_(False)),
-        by_outcome={outcome: n for outcome, n in sorted(outcomes)},
+        by_outcome={outcome: n for outcome, n in sorted(outcomes) if outcome is not None},
     )

@@ -16,8 +16,9 @@ import socket
 import threading
 import uuid
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.exc import IntegrityError
 
 from store.database import SessionFactory, transaction
@@ -82,11 +83,12 @@ def try_acquire(sessions: SessionFactory, name: str, holder: str, now: datetime,
                 return row.holder
             else:
                 # Compare-and-set: of two runners seeing the same stale lease, one wins.
-                taken = session.execute(
+                # (Session.execute is typed for any statement; an UPDATE's result is a CursorResult.)
+                taken = cast("CursorResult[Any]", session.execute(
                     update(RunLock).where(RunLock.name == name, RunLock.holder == row.holder)
                     .values(holder=holder, acquired_at=now, expires_at=now + lease),
                     execution_options={"synchronize_session": False},
-                ).rowcount
+                )).rowcount
                 if not taken:
                     return row.holder
     except IntegrityError:
@@ -99,10 +101,10 @@ def try_acquire(sessions: SessionFactory, name: str, holder: str, now: datetime,
 def renew(sessions: SessionFactory, name: str, holder: str, now: datetime, lease: timedelta) -> bool:
     """Push the lease on ``name`` out to ``now + lease``; False when it is no longer ours."""
     with transaction(sessions) as session:
-        return bool(session.execute(
+        return bool(cast("CursorResult[Any]", session.execute(
             update(RunLock).where(RunLock.name == name, RunLock.holder == holder).values(expires_at=now + lease),
             execution_options={"synchronize_session": False},
-        ).rowcount)
+        )).rowcount)
 
 
 def release(sessions: SessionFactory, name: str, holder: str) -> None:

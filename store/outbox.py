@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select, text, update
+from sqlalchemy import CursorResult, Select, select, text, update
 from sqlalchemy.orm import Session
 
 from store.models import Delivery, NotifierCursor, Source
@@ -45,13 +45,14 @@ def move_cursor(session: Session, notifier_id: str, seen: NotifierCursor | None,
         session.add(NotifierCursor(notifier_id=notifier_id, last_event_id=last_event_id, updated_at=now))
         session.flush()
         return True
-    moved = session.execute(
+    # Session.execute is typed for any statement; an UPDATE's result is a CursorResult (rowcount).
+    moved = cast("CursorResult[Any]", session.execute(
         update(NotifierCursor)
         .where(NotifierCursor.notifier_id == notifier_id, NotifierCursor.last_event_id == seen.last_event_id,
                NotifierCursor.updated_at == seen.updated_at)
         .values(last_event_id=last_event_id, updated_at=now),
         execution_options={"synchronize_session": False},
-    ).rowcount
+    )).rowcount
     return moved == 1
 
 
@@ -98,12 +99,12 @@ def due_deliveries(session: Session, now: datetime, *, notifier_ids: Sequence[st
 
 def claim(session: Session, delivery_id: int, now: datetime, lease: timedelta) -> Delivery | None:
     """Take a due delivery for sending until ``now + lease``; None when another sender has it."""
-    taken = session.execute(
+    taken = cast("CursorResult[Any]", session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.status == "pending", Delivery.next_attempt_at <= now)
         .values(next_attempt_at=now + lease),
         execution_options={"synchronize_session": False},
-    ).rowcount
+    )).rowcount
     return session.get(Delivery, delivery_id) if taken == 1 else None
 
 
@@ -127,19 +128,19 @@ def mark_attempt_failed(session: Session, delivery_id: int, error: str, *, next_
 
 def requeue(session: Session, delivery_id: int, now: datetime) -> bool:
     """Make a failed delivery pending and due now; False when it is not failed."""
-    done = session.execute(
+    done = cast("CursorResult[Any]", session.execute(
         update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "failed").values(status="pending", next_attempt_at=now),
         execution_options={"synchronize_session": False},
-    ).rowcount
+    )).rowcount
     return done == 1
 
 
 def requeue_failed(session: Session, notifier_id: str, now: datetime) -> int:
     """Make every failed delivery of a notifier pending and due now (its channel works again)."""
-    return session.execute(
+    return cast("CursorResult[Any]", session.execute(
         update(Delivery).where(Delivery.notifier_id == notifier_id, Delivery.status == "failed").values(status="pending", next_attempt_at=now),
         execution_options={"synchronize_session": False},
-    ).rowcount
+    )).rowcount
 
 
 def deliveries(session: Session, *, statuses: Sequence[str] = (), notifier_id: str | None = None, limit: int = 50) -> list[Delivery]:

@@ -204,7 +204,7 @@ def citing_versions(session: Session, link_id: int, limit: int = 500) -> list[tu
         .order_by(MeasureVersion.valid_from.desc(), MeasureVersion.id.desc())
         .limit(limit)
     )
-    return [tuple(row) for row in session.execute(query)]
+    return [(measure, version) for measure, version in session.execute(query)]
 
 
 def dead_link_counts(session: Session) -> dict[str, int]:

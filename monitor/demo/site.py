@@ -9,6 +9,7 @@ site runs, which is how the demo and the tests publish "version 2" of a list.
 from __future__ import annotations
 
 import hashlib
+import socket
 import sys
 import threading
 import time
@@ -99,7 +100,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     site: "LoopbackSite"
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
         # A checker that has read enough closes early: that is expected, not worth a traceback.
         if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             super().handle_error(request, client_address)
@@ -120,6 +121,8 @@ class LoopbackSite:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
+        # socketserver's stubs allow a bytes host; a server bound to a str host reports a str.
+        assert isinstance(host, str)
         return f"http://{host}:{port}"
 
     def url(self, path: str) -> str:

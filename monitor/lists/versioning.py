@@ -68,8 +68,8 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
         _update(ctx, [(*loaded[current[o].version_id], parsed.records[n], new_entries[n]) for o, n in part])
     for o in matching.ended:
         _end(ctx, *loaded[current[o].version_id])
-    for part in in_batches(matching.added, _WRITE_BATCH):
-        _add(ctx, [(parsed.records[n], new_entries[n]) for n in part])
+    for added in in_batches(matching.added, _WRITE_BATCH):
+        _add(ctx, [(parsed.records[n], new_entries[n]) for n in added])
 
 
 def _update(ctx: _Context, updates: list[tuple[Measure, MeasureVersion, Record, Entry]]) -> None:
@@ -178,10 +178,13 @@ def _event(ctx: _Context, kind: str, measure: Measure, change: MeasureChange, bu
 def report_expiries(session: Session, source: SourceConfig, snapshot: Snapshot, now: datetime, today: date, report: SourceReport, *, baseline: bool) -> None:
     """An ``expired`` event, once per measure and end date, for measures listed past their end."""
     for measure, version in expiring_versions(session, source.id, today):
-        measure.expired_end_date = version.end_date
+        end_date = version.end_date
+        if end_date is None:  # the query selects only versions past an end date
+            continue
+        measure.expired_end_date = end_date
         if baseline:
             continue
-        change = MeasureChange(measure.id, measure.key, measure.name, end_date=version.end_date.isoformat())
+        change = MeasureChange(measure.id, measure.key, measure.name, end_date=end_date.isoformat())
         report.expired.append(change)
         session.add(Event(created_at=now, kind="expired", source_id=source.id, snapshot_id=snapshot.id, measure_id=measure.id, payload=change.as_dict()))
 
