@@ -40,6 +40,8 @@ class LinkSettings(BaseModel):
     recheck_dead_h: float = Field(6.0, gt=0)
     snapshot_pages: bool = True
     batch_size: int = Field(50, ge=1, le=10_000)
+    keep_checks_days: int = Field(90, ge=1)
+    """Past this many days a link keeps one check a day and every change of outcome (store.compaction)."""
 
     @property
     def recheck_healthy(self) -> timedelta:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.exc import IntegrityError
 
+from store.compaction import compact_link_checks
 from store.database import SessionFactory, transaction
 from store.link_state import DueLink, due_hosts, due_links
 from store.locks import lock_name, new_holder, release, try_acquire
@@ -78,6 +79,8 @@ def check_due_links(config: Config, sessions: SessionFactory, now: datetime, *, 
         return report
     with (progress or _no_progress)(len(due)) as advance:
         asyncio.run(_check_and_record(config, sessions, now, due, report, advance, resolver))
+    with transaction(sessions) as session:
+        compact_link_checks(session, now, config.links.keep_checks_days, link_ids=[link.id for link in due])
     return report
 
 

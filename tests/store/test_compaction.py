@@ -53,3 +53,26 @@ def test_old_checks_become_one_a_day_and_every_change_of_outcome_stays(database_
     assert max(per_day.values()) <= 3 and sorted(per_day.values()).count(1) >= len(old_days) - 3
     with transaction(sessions) as session:
         assert compact_link_checks(session, NOW, keep_days=90) == 0  # idempotent
+
+
+def test_the_links_job_compacts_the_history_of_the_links_it_checked(database_url, site):
+    from monitor.demo.site import Route
+    from monitor.runtime.check import open_store
+    from monitor.links.run import run_link_checks
+    from tests.conftest import make_config
+
+    site.publish("/page.html", Route(b"<html><title>ok</title><body>ok</body></html>", content_type="text/html"))
+    config = make_config(database_url, links={"enabled": True, "per_host_interval_s": 0, "sibling_probe": False, "keep_checks_days": 30})
+    sessions = open_store(config)
+    now = START + timedelta(days=120)
+    with transaction(sessions) as session:
+        link = Link(url=site.url("/page.html"), host="127.0.0.1", first_seen_at=START, cited=True, next_check_at=now - timedelta(hours=1))
+        session.add(link)
+        session.flush()
+        session.add_all(LinkCheck(link_id=link.id, checked_at=START + timedelta(days=day, hours=2 * nth), outcome="ok")
+                        for day in range(100) for nth in range(12))
+    run_link_checks(config, sessions, now)
+    history = _history(sessions)
+    old = [t for t, _ in history if t < now - timedelta(days=30)]
+    assert len(old) == len({t.date() for t in old}) >= 90  # one a day past keep_checks_days (was twelve)
+    assert sum(1 for t, _ in history if t >= now - timedelta(days=30)) == 10 * 12 + 1  # recent ones and today's check
