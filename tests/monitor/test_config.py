@@ -20,7 +20,7 @@ SOURCE = {"id": "a", "title": "t", "url": "https://example.lg.jp/list.txt", "key
     ({"sources": [{**SOURCE, "format": "xml"}]}, "cfg: sources[0].format: unknown format 'xml'"),
     ({"sources": [{**SOURCE, "url": "ftp://x"}]}, "cfg: sources[0].url: must start with https://, http:// or file://"),
     ({"sources": [{k: v for k, v in SOURCE.items() if k != "name_column"}]}, "cfg: sources[0].name_column: required key is missing"),
-    ({"sources": [{**SOURCE, "format": "html-table", "options": {"selecter": "x"}}]}, "cfg: sources[0]: options: selecter: unknown key"),
+    ({"sources": [{**SOURCE, "format": "html-table", "options": {"selecter": "x"}}]}, "cfg: sources[0].options.selecter: unknown key"),
     ({"databse": {"url": "sqlite://"}}, "cfg: databse: unknown key"),
     ({"timezone": "Mars/Olympus"}, "cfg: timezone: unknown time zone 'Mars/Olympus'"),
     ({"sources": [SOURCE, SOURCE]}, "source id 'a' is used twice"),
