@@ -4,7 +4,9 @@ A kind of job (:class:`JobKind`) is a function ``(config, sessions, now, key) ->
 plus where its keys and its schedule come from. :func:`run_job` runs any kind the same way,
 whoever calls it (the daemon, a one-shot ``check``, the demo, later a worker fleet):
 
-1. take the run lock ``<kind>:<key>`` in the database, or come back ``busy``;
+1. take the run lock ``<kind>:<key>`` in the database, or come back ``busy``: on PostgreSQL
+   a session advisory lock that dies with its connection, on SQLite a lease
+   (:mod:`store.locks`);
 2. record the start in ``job_state``, run, record the success or the error;
 3. give the lock back.
 
@@ -23,18 +25,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from notifiers.outbox import deliver_notifier, notifier_ids, notifier_tick, run_error
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
-from store.locks import lock_name, new_holder, release, renew, try_acquire
+from store.locks import SessionLock, lock_name, new_holder, release, release_session_lock, renew, try_acquire, try_session_lock
 
 from monitor.config import Config
 from monitor.errors import ConfigError
@@ -104,16 +107,30 @@ def _retrying(config: Config, work: Callable[[], T]) -> T:
     return retry_when_locked(work, attempts=5, first_delay_s=min(0.5, config.database.busy_timeout_s))
 
 
-def _acquire(config: Config, sessions: SessionFactory, name: str, holder: str, wait_s: float) -> str | None:
-    """Wait up to ``wait_s`` for the lock; None when it is ours, else who keeps it."""
+def _engine(sessions: SessionFactory) -> Engine:
+    with sessions() as session:
+        bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _try_lock(config: Config, sessions: SessionFactory, name: str, holder: str) -> SessionLock | str | None:
+    """One try: the PostgreSQL lock held, None for a lease now ours (SQLite), or who keeps it."""
+    engine = _engine(sessions)
+    if engine.dialect.name == "postgresql":
+        return try_session_lock(engine, name, holder, config.worker.stalled_after_s)
     lease = timedelta(seconds=config.schedule.lock_lease_s)
+    # Leases are wall-clock times shared with other processes: never the logical `now`.
+    return _retrying(config, lambda: try_acquire(sessions, name, holder, _utc_now(), lease))
+
+
+def _acquire(config: Config, sessions: SessionFactory, name: str, holder: str, wait_s: float) -> SessionLock | str | None:
+    """Wait up to ``wait_s`` for the lock (see :func:`_try_lock` for what comes back)."""
     deadline = time.monotonic() + wait_s
     while True:
-        # Leases are wall-clock times shared with other processes: never the logical `now`.
-        other = _retrying(config, lambda: try_acquire(sessions, name, holder, _utc_now(), lease))
+        held = _try_lock(config, sessions, name, holder)
         remaining = deadline - time.monotonic()
-        if other is None or remaining <= 0:
-            return other
+        if not isinstance(held, str) or remaining <= 0:
+            return held
         time.sleep(min(0.5, remaining))
 
 
@@ -127,13 +144,14 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
     name = job_id(kind_name, key)
     started = time.monotonic()
     holder = new_holder()
-    other = _acquire(config, sessions, name, holder, wait_s)
-    if other is not None:
-        return JobRun(name, "busy", now, time.monotonic() - started, error=f"another runner holds it ({other})")
+    held = _acquire(config, sessions, name, holder, wait_s)
+    if isinstance(held, str):
+        return JobRun(name, "busy", now, time.monotonic() - started, error=f"another runner holds it ({held})")
     try:
         _retrying(config, lambda: _write(sessions, lambda session: record_start(session, name, now)))
+        kept: AbstractContextManager[None] = nullcontext() if held is not None else _lease_kept(config, sessions, name, holder)
         try:
-            with _lease_kept(config, sessions, name, holder):
+            with kept:
                 result = _retrying(config, lambda: kind.run(config, sessions, now, key))
         except Exception as exc:  # recorded, then raised again: never swallowed here
             _record_error(config, sessions, name, now, f"{type(exc).__name__}: {exc}")
@@ -142,7 +160,10 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
         _retrying(config, lambda: _write(sessions, lambda session: record_finish(session, name, now, error)))
         return JobRun(name, "failed" if error else "ok", now, time.monotonic() - started, error, result)
     finally:
-        _give_back(config, sessions, name, holder)
+        if held is not None:
+            release_session_lock(held)
+        else:
+            _give_back(config, sessions, name, holder)
 
 
 @contextmanager

@@ -4,22 +4,29 @@ Any number of ``sesaku-monitor worker`` processes, on any machines, share one Po
 database, which is both the store and the queue (procrastinate)::
 
     tick        periodic; procrastinate defers it once per tick for the whole fleet
-      └── every kind of job and key that is due  →  defer run_unit(kind, key, due_at)
+      └── the due units not already waiting  →  one INSERT … ON CONFLICT DO NOTHING
               lock = queueing_lock = "<kind>:<key>"  (a source, a host, a notifier)
     run_unit    → monitor.runtime.jobs.run_job(…): the very call the single-machine scheduler makes
 
-* ``queueing_lock``: a unit waiting in the queue is not queued twice by the next tick;
+* ``queueing_lock``: a unit waiting in the queue is not queued twice. The tick inserts the
+  due units in one statement that skips those already waiting (the queueing lock's unique
+  index as ON CONFLICT target), so no duplicate-key error is raised or logged by PostgreSQL;
   ``lock``: a unit never runs twice at once (one source, one host, one notifier at a time
-  across the fleet, so the link checker's per-host cap and interval hold fleet-wide).
+  across the fleet, so the link checker's per-host cap and interval hold fleet-wide), and
+  the run lock of :mod:`store.locks` (an advisory lock on PostgreSQL) keeps out a ``check``
+  or daemon running the same unit beside the queue.
 * A unit that raised, or found its run lock held (a ``check`` running it), is retried with
   exponential backoff; one that ran and recorded a failed fetch is not (it is a result).
 * A unit whose work already succeeded since it was found due is skipped: a duplicate or a
   retry after a crash between commit and acknowledgement writes nothing twice.
 * SIGTERM/SIGINT: no new jobs; the running ones finish (their HTTP timeouts bound them).
-  A worker killed outright stops beating; every worker looks for such jobs each heartbeat
-  and puts them back in the queue. Their writes were one transaction: nothing half-written.
-* The database going away stops procrastinate's worker; this process reconnects with
-  backoff and carries on, and jobs it was running are found stalled and run again.
+  A worker killed outright stops beating, and its run locks die with its connections; every
+  worker looks for such jobs each heartbeat and, in one statement, closes each and queues
+  its unit again, unless the unit is already waiting (the tick queued its next run): then
+  that one does the work. Their writes were one transaction: nothing half-written.
+* The database going away stops procrastinate's worker; this process logs one line,
+  reconnects with backoff and carries on, and jobs it was running are found stalled and run
+  again.
 """
 
 from __future__ import annotations
@@ -32,7 +39,6 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 import croniter
 import psycopg
@@ -53,7 +59,7 @@ from monitor.schedule import next_after
 
 __all__ = [
     "QUEUE", "DueUnit", "UnitBusy", "require_postgres", "queue_conninfo", "apply_queue_schema", "queue_schema_present",
-    "build_app", "due_units", "run_unit", "run_worker",
+    "build_app", "due_units", "queue_missing", "requeue_stalled", "run_unit", "run_worker",
 ]
 
 log = logging.getLogger("sesaku_monitor.worker")
@@ -123,7 +129,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _check_tick(cron: str) -> None:
     if not croniter.croniter.is_valid(cron):
-        raise ConfigError(f"worker.tick: not a crontab line: {cron!r} (examples: \"* * * * *\", \"*/10 * * * * *\" with seconds)")
+        raise ConfigError(f"worker.tick: not a crontab line: {cron!r} (examples: \"* * * * *\", \"*/10 * * * *\" every ten minutes, \"* * * * * */10\" every ten seconds: a sixth field is the seconds)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,15 +182,13 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
         return run_unit(config, sessions, kind, key, datetime.fromisoformat(due_at))
 
     @app.periodic(cron=settings.tick, periodic_id="tick")
-    @app.task(name=TICK_TASK, queue=QUEUE, queueing_lock="tick")
+    @app.task(name=TICK_TASK, queue=QUEUE, queueing_lock="tick", lock="tick")
     async def tick(timestamp: int) -> str:
         # A tick that cannot reach the database (a restart) does nothing: the next tick
         # finds the same due work, so nothing is lost and the tick is not a failed job.
         try:
             units = await asyncio.to_thread(due_units, config, sessions, utc_now())
-            queued = 0
-            for unit in units:
-                queued += await _defer(run, unit)
+            queued = await queue_missing(app, units)
         except (*_DATABASE_GONE, SQLAlchemyError) as exc:
             log.warning("tick skipped, the database is unavailable: %s", _first_line(exc))
             return "skipped: database unavailable"
@@ -193,30 +197,68 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
     return app
 
 
-async def _defer(run: Any, unit: DueUnit) -> int:
-    """Queue one unit; 0 when it is already waiting in the queue (its queueing lock)."""
-    try:
-        await run.configure(lock=unit.name, queueing_lock=unit.name).defer_async(kind=unit.kind, key=unit.key, due_at=unit.due_at.isoformat())
-    except queue_errors.AlreadyEnqueued:
+# Written against procrastinate 3's procrastinate_jobs (the columns its defer function fills):
+# its own defer has no "unless already waiting", and every unit already queued would be an
+# ERROR in PostgreSQL's log and an exception here.
+_QUEUE_MISSING = f"""
+INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args)
+SELECT '{QUEUE}', '{RUN_TASK}', unit.name, unit.name,
+       jsonb_build_object('kind', unit.kind, 'key', unit.key, 'due_at', unit.due_at)
+  FROM unnest(%(names)s::text[], %(kinds)s::text[], %(keys)s::text[], %(due)s::text[]) AS unit(name, kind, key, due_at)
+ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+RETURNING id
+"""
+
+# A stalled job is closed and its unit queued again in one statement: a worker may die
+# between the two, and two workers may find the same job (the second deletes nothing).
+# When the unit is already waiting, the insert does nothing: the waiting job does the work.
+_REQUEUE_STALLED = """
+WITH closed AS (
+    DELETE FROM procrastinate_jobs WHERE id = %(id)s AND status = 'doing'
+    RETURNING queue_name, task_name, priority, lock, queueing_lock, args
+), queued AS (
+    INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args)
+    SELECT * FROM closed
+    ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM closed) AS closed, (SELECT id FROM queued) AS queued
+"""
+
+
+async def queue_missing(app: App, units: list[DueUnit]) -> int:
+    """Queue every unit not already waiting, in one statement; how many were queued."""
+    if not units:
         return 0
-    return 1
+    rows = await app.connector.execute_query_all_async(
+        _QUEUE_MISSING, names=[unit.name for unit in units], kinds=[unit.kind for unit in units],
+        keys=[unit.key for unit in units], due=[unit.due_at.isoformat() for unit in units],
+    )
+    return len(rows)
+
+
+async def requeue_stalled(app: App, stalled_after_s: float) -> list[str]:
+    """Close the jobs of workers that stopped beating and queue their units again; what was done, one line each."""
+    done = []
+    for job in await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=stalled_after_s):
+        row = await app.connector.execute_query_one_async(_REQUEUE_STALLED, id=job.id)
+        if not row["closed"]:
+            continue  # another worker closed it first
+        unit = job.queueing_lock or job.task_name
+        then = f"queued again as job {row['queued']}" if row["queued"] else "closed: the unit is already waiting in the queue"
+        done.append(f"job {job.id} ({unit}) of a worker that stopped: {then}")
+    return done
 
 
 async def _requeue_stalled(app: App, settings: WorkerSettings) -> None:
-    """Every heartbeat: put back in the queue the jobs of workers that stopped beating."""
+    """Every heartbeat: recover the jobs of workers that stopped beating."""
     while True:
         await asyncio.sleep(settings.heartbeat_s)
         try:
-            stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.stalled_after_s)
+            for line in await requeue_stalled(app, settings.stalled_after_s):
+                log.warning("%s", line)
         except _DATABASE_GONE as exc:
             log.debug("looking for stalled jobs: %s", _first_line(exc))
-            continue
-        for job in stalled:
-            try:
-                await app.job_manager.retry_job(job)
-            except queue_errors.ConnectorException:
-                continue  # another worker put it back first
-            log.warning("job %s (%s %s) of a worker that stopped is queued again", job.id, job.task_name, job.task_kwargs)
 
 
 @dataclass

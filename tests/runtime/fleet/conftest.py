@@ -103,10 +103,11 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Start ``sesaku-monitor worker`` subprocesses; whatever is left is killed at the end."""
     started: list[WorkerProcess] = []
 
-    def start(config: Path, *extra: str) -> WorkerProcess:
+    def start(config: Path, *extra: str, prefix: tuple[str, ...] = ()) -> WorkerProcess:
+        """``prefix``: what runs the worker, e.g. ``unshare --pid --fork`` (a PID namespace of its own)."""
         log = tmp_path / f"worker-{len(started)}.log"
         with log.open("wb") as out:
-            process = subprocess.Popen([sys.executable, "-m", "monitor", "-v", "worker", "--config", str(config), *extra],
+            process = subprocess.Popen([*prefix, sys.executable, "-m", "monitor", "-v", "worker", "--config", str(config), *extra],
                                        cwd=tmp_path, env=cli_env(), stdout=out, stderr=subprocess.STDOUT)
         started.append(WorkerProcess(process, log))
         return started[-1]

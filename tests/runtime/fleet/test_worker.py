@@ -92,7 +92,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(tmp_path: Path, fleet_url:
     assert snapshots(fleet_url, "baseline") == 1 and snapshots(fleet_url) == 1
     assert scalar(fleet_url, "SELECT count(*) FROM measures") == RECORDS
     assert scalar(fleet_url, "SELECT count(*) FROM measure_versions") == RECORDS
-    assert "of a worker that stopped is queued again" in second.output()
+    assert "of a worker that stopped: queued again as job" in second.output()
 
 
 def test_sigterm_lets_the_running_job_finish(tmp_path: Path, fleet_url: str, site: LoopbackSite, start_worker) -> None:
