@@ -21,6 +21,7 @@ from store.database import SessionFactory, open_engine, session_factory
 from store.errors import StoreError
 
 from web.api import install_api
+from web.compare import api as compare_api, pages as compare_pages
 from web.context import Clock, WebState, problem
 from web.ending import router as ending
 from web.errors import WebError
@@ -94,6 +95,8 @@ def create_app(config: Config, sessions: SessionFactory | None = None, *, clock:
     app.include_router(pages)
     app.include_router(search_api)
     app.include_router(ending)
+    app.include_router(compare_pages)
+    app.include_router(compare_api)
     install_api(app)
     messages = {"not_allowed": labels.not_allowed, "unauthorized": labels.unauthorized}
     return Guard(app, config.web, messages)
