@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Date, cast, delete, func, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
@@ -24,7 +26,7 @@ __all__ = ["compact_link_checks"]
 BATCH = 5_000
 
 
-def _day(session: Session):  # type: ignore[no-untyped-def]
+def _day(session: Session) -> ColumnElement[Any]:
     """The UTC day of a check, as each database spells it (SQLite keeps times as text)."""
     if session.get_bind().dialect.name == "sqlite":
         return func.date(LinkCheck.checked_at)
