@@ -28,7 +28,7 @@ from store.link_state import citing_measures
 from store.models import Event, Link, LinkCheck
 
 from monitor.links.checker import LinkCheckResult
-from monitor.events import LinkOutcome
+from monitor.events import CitingMeasure, LinkDead, LinkMoved, LinkOutcome, LinkRecovered, PageChanged, Payload
 from monitor.links.outcome import HEALTHY, LinkState, Transition, next_state
 from monitor.config.links import LinkSettings
 from monitor.links.page_text import page_text, text_change
@@ -121,7 +121,7 @@ def _snapshot(session: Session, link: Link, result: LinkCheckResult, measures: M
         previous = get_blob(session, link.body_sha256) if link.body_sha256 else None
         summary = text_change(page_text(previous), page_text(result.body)) if previous is not None else None
         if summary is not None:
-            _event(session, "page_changed", link, result.checked_at, {"url": link.url, "measures": measures, "summary": summary})
+            _event(session, link, result.checked_at, PageChanged(link.url, summary, _citing(measures)))
         link.body_sha256 = result.body_sha256
     return result.body_sha256
 
@@ -130,21 +130,29 @@ def _transition(session: Session, link: Link, transition: Transition, result: Li
                 dead_since: datetime | None, report: LinkReport) -> None:
     entry = LinkEntry(url=link.url, outcome=result.outcome.value, http_status=result.http_status,
                       final_url=result.final_url, measures=[int(m["id"]) for m in measures])
-    payload: dict[str, Any] = {"url": link.url, "outcome": entry.outcome, "http_status": entry.http_status}
+    citing = _citing(measures)
+    payload: LinkDead | LinkRecovered | LinkMoved
     if transition is Transition.DEAD:
-        payload["since"] = link.dead_since.isoformat() if link.dead_since else None
+        payload = LinkDead(link.url, entry.outcome, entry.http_status, _iso(link.dead_since), citing)
         report.dead.append(entry)
     elif transition is Transition.RECOVERED:
-        payload["dead_since"] = dead_since.isoformat() if dead_since else None
+        payload = LinkRecovered(link.url, entry.outcome, entry.http_status, _iso(dead_since), citing)
         report.recovered.append(entry)
     else:
         # The permanent redirect's status (301/308) says "moved"; the final page's 200 would not.
         entry.http_status = result.redirect_chain[0][1] if result.redirect_chain else result.http_status
-        payload = {"url": link.url, "final_url": result.final_url, "http_status": entry.http_status}
+        payload = LinkMoved(link.url, result.final_url, entry.http_status, citing)
         report.moved.append(entry)
-    payload["measures"] = measures
-    _event(session, f"link_{transition.value}", link, result.checked_at, payload)
+    _event(session, link, result.checked_at, payload)
 
 
-def _event(session: Session, kind: str, link: Link, now: datetime, payload: dict[str, Any]) -> None:
-    session.add(Event(created_at=now, kind=kind, link_id=link.id, payload=payload))
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _citing(measures: Measures) -> tuple[CitingMeasure, ...]:
+    return tuple(CitingMeasure.from_payload(m) for m in measures)
+
+
+def _event(session: Session, link: Link, now: datetime, payload: Payload) -> None:
+    session.add(Event(created_at=now, kind=payload.kind.value, link_id=link.id, payload=payload.to_payload()))
