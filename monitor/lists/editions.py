@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from store.models import Snapshot
 from store.queries import last_good_snapshot
 
+from monitor.events import EditionChanged
 from monitor.report import SourceReport
 from monitor.lists.versioning import source_event
 
@@ -51,5 +52,5 @@ def settle_edition(session: Session, snapshot: Snapshot, report: SourceReport, t
         snapshot.as_of = date_of_http_date(snapshot.last_modified, tz)
     report.edition = snapshot.edition
     if previous is not None and previous.edition and snapshot.edition and previous.edition != snapshot.edition:
-        payload = {"old_edition": previous.edition, "new_edition": snapshot.edition, "as_of": snapshot.as_of.isoformat() if snapshot.as_of else None}
-        source_event(session, "edition_changed", snapshot.source_id, snapshot, snapshot.fetched_at, payload)
+        payload = EditionChanged(previous.edition, snapshot.edition, snapshot.as_of.isoformat() if snapshot.as_of else None)
+        source_event(session, snapshot.source_id, snapshot, snapshot.fetched_at, payload)

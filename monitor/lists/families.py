@@ -46,6 +46,7 @@ from store.queries import last_good_snapshot, last_snapshot
 from monitor.config import Config, GuardSettings, SourceConfig
 from monitor.lists.encoding import decode_text
 from monitor.errors import FetchError, ParseError
+from monitor.events import ListAdded, ListRemoved, SourceFailed, SourceRecovered, SourceSuspect
 from monitor.lists.fetch import Fetched, fetch_document, trust_of
 from monitor.lists.parsers import Document
 from monitor.lists.records import normalize_text
@@ -213,7 +214,7 @@ def _run_index(config: Config, source: SourceConfig, sessions: SessionFactory, n
     with transaction(sessions) as session:
         report = _store_index(session, source, known, links, fetched, now, first=first)
         if last_status in ("failed", "suspect"):
-            source_event(session, "source_recovered", source.id, session.get(Snapshot, report.snapshot_id), now, {"after": last_status})
+            source_event(session, source.id, session.get(Snapshot, report.snapshot_id), now, SourceRecovered(last_status))
     report.warnings = warnings
     log.info("index %s: %s, %s lists", source.id, report.status, len(links))
     return report, links
@@ -253,11 +254,11 @@ def _store_index(session: Session, source: SourceConfig, known: list[ListLink], 
     snapshot.status = "baseline" if first else "changed" if added or removed else "unchanged"
     report = SourceReport(id=source.id, status=snapshot.status, records=len(links), snapshot_id=snapshot.id)
     if not first:
-        for kind, changed, bucket in (("list_added", added, report.lists_added), ("list_removed", removed, report.lists_removed)):
+        for kind, changed, bucket in ((ListAdded, added, report.lists_added), (ListRemoved, removed, report.lists_removed)):
             for link in changed:
-                payload = {"list_id": link.id, "title": link.title, "url": link.url}
-                bucket.append(payload)
-                source_event(session, kind, source.id, snapshot, now, payload)
+                event = kind(link.id, link.title, link.url)
+                bucket.append(event.to_payload())
+                source_event(session, source.id, snapshot, now, event)
     return report
 
 
@@ -293,6 +294,6 @@ def _trouble(sessions: SessionFactory, source: SourceConfig, status: str, error:
         session.add(snapshot)
         session.flush()
         if last_status != status:
-            payload = {"error": error, "since": now.isoformat()} if status == "failed" else {"error": error}
-            source_event(session, f"source_{status}", source.id, snapshot, now, payload)
+            payload = SourceFailed(error, now.isoformat()) if status == "failed" else SourceSuspect(error)
+            source_event(session, source.id, snapshot, now, payload)
         return SourceReport(id=source.id, status=status, error=error, snapshot_id=snapshot.id)

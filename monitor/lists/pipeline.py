@@ -23,6 +23,7 @@ from store.queries import last_good_snapshot, last_snapshot
 from monitor.config import Config, SourceConfig
 from monitor.lists.encoding import decode_text
 from monitor.errors import FetchError, ParseError
+from monitor.events import SourceFailed, SourceRecovered, SourceSuspect
 from monitor.lists.editions import settle_edition
 from monitor.lists.families import run_family
 from monitor.lists.fetch import Fetched, trust_of
@@ -91,7 +92,7 @@ def _record_failure(sessions: SessionFactory, source: SourceConfig, baseline: Ba
         session.add(snapshot)
         session.flush()
         if baseline.last_status != "failed":
-            source_event(session, "source_failed", source.id, snapshot, now, {"error": error, "since": now.isoformat()})
+            source_event(session, source.id, snapshot, now, SourceFailed(error, now.isoformat()))
         return SourceReport(id=source.id, status="failed", error=error, snapshot_id=snapshot.id)
 
 
@@ -153,7 +154,7 @@ def _finish_good(session: Session, config: Config, source: SourceConfig, baselin
         report = SourceReport(id=source.id, status=snapshot.status, records=snapshot.record_count, snapshot_id=snapshot.id)
     settle_edition(session, snapshot, report, config.tz)
     if baseline.last_status in ("failed", "suspect"):
-        source_event(session, "source_recovered", source.id, snapshot, now, {"after": baseline.last_status})
+        source_event(session, source.id, snapshot, now, SourceRecovered(baseline.last_status))
     report_expiries(session, source, snapshot, now, now.astimezone(config.tz).date(), report, baseline=not baseline.exists)
     log.info("source %s: %s, %s records", source.id, report.status, report.records)
     return report
@@ -165,5 +166,5 @@ def _suspect(session: Session, source: SourceConfig, baseline: Baseline, snapsho
     snapshot.error = error
     session.flush()
     if baseline.last_status != "suspect":
-        source_event(session, "source_suspect", source.id, snapshot, now, {"error": error})
+        source_event(session, source.id, snapshot, now, SourceSuspect(error))
     return SourceReport(id=source.id, status="suspect", error=error, records=snapshot.record_count, snapshot_id=snapshot.id)

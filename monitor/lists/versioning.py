@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,7 @@ from monitor.lists.diff import field_changes
 from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_entry, stored_published
 from monitor.lists.match import match_versions
 from monitor.lists.records import ParsedList, Record, normalize_cell
+from monitor.events import Added, ChangedFields, Ended, Expired, FieldChange, MeasurePayload, Payload, Reappeared, Renamed
 from monitor.report import MeasureChange, SourceReport
 
 __all__ = ["apply_list", "report_expiries", "source_event", "cited_urls"]
@@ -84,16 +84,17 @@ def _update(ctx: _Context, updates: list[tuple[Measure, MeasureVersion, Record, 
             continue
         if normalize_cell(old_name) != normalize_cell(measure.name):
             change = MeasureChange(measure.id, measure.key, measure.name, fields=fields, old_name=old_name, new_name=measure.name)
-            _event(ctx, "renamed", measure, change, ctx.report.renamed)
+            _event(ctx, Renamed(measure.id, measure.key, measure.name, _typed(fields), old_name, measure.name), change, ctx.report.renamed)
         else:
-            _event(ctx, "changed", measure, MeasureChange(measure.id, measure.key, measure.name, fields=fields), ctx.report.changed)
+            change = MeasureChange(measure.id, measure.key, measure.name, fields=fields)
+            _event(ctx, ChangedFields(measure.id, measure.key, measure.name, _typed(fields)), change, ctx.report.changed)
 
 
 def _end(ctx: _Context, measure: Measure, version: MeasureVersion) -> None:
     _close(ctx, version)
     measure.ended_at = ctx.now
     measure.ended_snapshot_id = ctx.snapshot.id
-    _event(ctx, "ended", measure, MeasureChange(measure.id, measure.key, measure.name), ctx.report.ended)
+    _event(ctx, Ended(measure.id, measure.key, measure.name), MeasureChange(measure.id, measure.key, measure.name), ctx.report.ended)
 
 
 def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
@@ -111,14 +112,16 @@ def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
     ctx.session.flush()
     opened = _open_versions(ctx, [(measure, record, entry) for measure, (record, entry) in zip(measures, adds, strict=True)])
     for measure, version, (record, entry) in zip(measures, opened, adds, strict=True):
-        kind = "added" if measure.ended_at is None else "reappeared"  # a measure found again still has its end
+        added = measure.ended_at is None  # a measure found again still has its end
         measure.ended_at = None
         measure.ended_snapshot_id = None
         measure.name = version.name
         change = MeasureChange(measure.id, entry.key, measure.name)
-        if kind == "added":
-            change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
-        _event(ctx, kind, measure, change, ctx.report.added if kind == "added" else ctx.report.reappeared)
+        if not added:
+            _event(ctx, Reappeared(measure.id, entry.key, measure.name), change, ctx.report.reappeared)
+            continue
+        change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
+        _event(ctx, Added(measure.id, entry.key, measure.name, dict(change.fields)), change, ctx.report.added)
 
 
 def _ended_with_key(ctx: _Context, key: str) -> Measure | None:
@@ -165,13 +168,17 @@ def _end_date(source: SourceConfig, record: Record) -> date | None:
     return max(found) if found else None
 
 
-def _event(ctx: _Context, kind: str, measure: Measure, change: MeasureChange, bucket: list[MeasureChange]) -> None:
+def _typed(fields: dict[str, dict[str, str]]) -> dict[str, FieldChange]:
+    return {column: FieldChange(change["old"], change["new"]) for column, change in fields.items()}
+
+
+def _event(ctx: _Context, payload: MeasurePayload, change: MeasureChange, bucket: list[MeasureChange]) -> None:
     if ctx.baseline:
         return
     bucket.append(change)
     ctx.session.add(Event(
-        created_at=ctx.now, kind=kind, source_id=ctx.source.id, snapshot_id=ctx.snapshot.id,
-        measure_id=measure.id, payload=change.as_dict(),
+        created_at=ctx.now, kind=payload.kind.value, source_id=ctx.source.id, snapshot_id=ctx.snapshot.id,
+        measure_id=payload.measure_id, payload=payload.to_payload(),
     ))
 
 
@@ -184,11 +191,12 @@ def report_expiries(session: Session, source: SourceConfig, snapshot: Snapshot, 
         measure.expired_end_date = end_date
         if baseline:
             continue
-        change = MeasureChange(measure.id, measure.key, measure.name, end_date=end_date.isoformat())
-        report.expired.append(change)
-        session.add(Event(created_at=now, kind="expired", source_id=source.id, snapshot_id=snapshot.id, measure_id=measure.id, payload=change.as_dict()))
+        report.expired.append(MeasureChange(measure.id, measure.key, measure.name, end_date=end_date.isoformat()))
+        payload = Expired(measure.id, measure.key, measure.name, end_date.isoformat())
+        session.add(Event(created_at=now, kind=payload.kind.value, source_id=source.id, snapshot_id=snapshot.id, measure_id=measure.id, payload=payload.to_payload()))
 
 
-def source_event(session: Session, kind: str, source_id: str, snapshot: Snapshot | None, now: datetime, payload: dict[str, Any]) -> None:
-    session.add(Event(created_at=now, kind=kind, source_id=source_id, snapshot_id=snapshot.id if snapshot else None, payload=payload))
+def source_event(session: Session, source_id: str, snapshot: Snapshot | None, now: datetime, payload: Payload) -> None:
+    session.add(Event(created_at=now, kind=payload.kind.value, source_id=source_id, snapshot_id=snapshot.id if snapshot else None,
+                      payload=payload.to_payload()))
 
