@@ -149,6 +149,7 @@ def test_list_as_of_a_past_day(served: tuple[WebDB, httpx.Client]) -> None:
     assert REMOVED in text and "03-5388-9999" not in text  # as listed on day one
     assert len(list(csv.reader(io.StringIO(text)))) - 1 == client.get("/api/sources/tama", params={"as_of": first_day}).json()["total"]
     assert REMOVED not in client.get("/sources/tama.csv").content.decode("utf-8-sig")
+    assert f'href="/sources/tama.csv?as_of={first_day}"' in client.get("/sources/tama", params={"as_of": first_day}).text
     assert client.get("/sources/nope.csv").status_code == 404
     assert client.get("/sources/tama.xlsx", params={"as_of": "2026-13-40"}).status_code == 400
 
