@@ -23,7 +23,7 @@ from store.errors import StoreError
 from web.api import install_api
 from web.compare import api as compare_api, pages as compare_pages
 from web.context import Clock, WebState, problem
-from web.ending import router as ending
+from web.ending import api as ending_api, pages as ending_pages
 from web.errors import WebError
 from web.guard import Guard
 from web.labels import Labels, labels_for
@@ -94,7 +94,8 @@ def create_app(config: Config, sessions: SessionFactory | None = None, *, clock:
     app.include_router(search_pages)  # first: /sources/{id}.csv before /sources/{id}
     app.include_router(pages)
     app.include_router(search_api)
-    app.include_router(ending)
+    app.include_router(ending_pages)
+    app.include_router(ending_api)
     app.include_router(compare_pages)
     app.include_router(compare_api)
     install_api(app)

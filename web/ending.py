@@ -18,6 +18,7 @@ from monitor.inert import visible
 from store.ending import Ending, ending_between
 from store.models import Source
 
+from web.api import ERRORS
 from web.context import reader, render, state_of
 from web.errors import BadRequest, NotFound
 from web.labels import Labels
@@ -25,9 +26,10 @@ from web.pages import feed_base
 from web.params import bounded_int, parse_source
 from web.views import Reader
 
-__all__ = ["department_of", "ics_calendar", "router"]
+__all__ = ["api", "department_of", "ics_calendar", "pages"]
 
-router = APIRouter()
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", responses=ERRORS)
 Read = Annotated[Reader, Depends(reader)]
 Text = Annotated[str | None, Query()]
 DEFAULT_DAYS, MAX_DAYS = 90, 3_650
@@ -75,7 +77,7 @@ def _grouped(endings: Iterable[Ending]) -> list[tuple[str, list[tuple[str, list[
     return [(title, list(departments.items())) for title, departments in lists.items()]
 
 
-@router.get("/ending", response_class=HTMLResponse, include_in_schema=False)
+@pages.get("/ending", response_class=HTMLResponse)
 def ending_page(request: Request, read: Read, days: Text = None, source: Text = None) -> Response:
     span, source_id, today = _days(days, read.t), _source(read, source), _today(request)
     endings = ending_between(read.session, today, today + timedelta(days=span), source_id=source_id)
@@ -84,7 +86,7 @@ def ending_page(request: Request, read: Read, days: Text = None, source: Text = 
                   source_id=source_id, sources=read.titles, calendar=f"/sources/{source_id}/calendar.ics" if source_id else "/calendar.ics")
 
 
-@router.get("/api/ending", summary="Measures listed now that end within the next `days` days (default 90)")
+@api.get("/ending", summary="Measures listed now that end within the next `days` days (default 90)")
 def ending_json(request: Request, read: Read, days: Text = None, source: Text = None) -> Response:
     span, source_id, today = _days(days, read.t), _source(read, source), _today(request)
     endings = ending_between(read.session, today, today + timedelta(days=span), source_id=source_id)
@@ -100,12 +102,12 @@ def _calendar(request: Request, read: Read, source_id: str | None, title: str) -
     return Response(body, media_type="text/calendar; charset=utf-8")
 
 
-@router.get("/calendar.ics", include_in_schema=False)
+@pages.get("/calendar.ics")
 def calendar(request: Request, read: Read) -> Response:
     return _calendar(request, read, None, read.t.calendar_title)
 
 
-@router.get("/sources/{source_id}/calendar.ics", include_in_schema=False)
+@pages.get("/sources/{source_id}/calendar.ics")
 def source_calendar(request: Request, read: Read, source_id: str) -> Response:
     chosen = _source(read, source_id)
     return _calendar(request, read, chosen, read.t.format("calendar_source_title", title=read.titles.get(chosen or "", chosen)))
