@@ -20,52 +20,40 @@ A list that appears on the index or leaves it is a ``list_added`` / ``list_remov
 page that cannot be fetched, matches no link, or lost more than ``max_loss_share`` of its
 lists at once is ``failed`` / ``suspect`` like a list, retires nothing, and the lists known
 from the last good run are run as before.
+
+An index is a source whose parse yields lists: ``monitor.lists.pipeline`` fetches it, keeps
+its snapshots and reports its trouble and recovery by the same code as a list's. This module
+holds only what is an index's own: reading its links (``read_index``), its guard
+(``judge_index``) and moving the family to a good snapshot (``apply_index``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import logging
 import re
-import unicodedata
-from collections.abc import Callable, Set as AbstractSet
+from collections.abc import Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from bs4 import BeautifulSoup, Tag
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.blobs import put_blob
-from store.database import SessionFactory, transaction
 from store.models import Snapshot, Source
-from store.queries import last_good_snapshot, last_snapshot
 
 from monitor.config import Config, GuardSettings, SourceConfig
+from monitor.events import ListAdded, ListRemoved
+from monitor.lists.ckan import dataset_resources
 from monitor.lists.encoding import decode_text
-from monitor.errors import FetchError, ParseError
-from monitor.events import ListAdded, ListRemoved, SourceFailed, SourceRecovered, SourceSuspect
-from monitor.lists.fetch import Fetched, fetch_document, trust_of
+from monitor.lists.index_links import DEFAULT_CONTEXT, index_links, note_free
 from monitor.lists.parsers import Document
 from monitor.lists.records import normalize_text
 from monitor.report import SourceReport
 from monitor.lists.versioning import source_event
 
-__all__ = ["ListLink", "RunList", "find_lists", "list_title", "child_id", "slug", "child_config", "source_config", "runner_of", "run_family", "with_lists"]
+__all__ = ["ListLink", "FoundLists", "find_lists", "read_index", "judge_index", "current_lists", "apply_index", "list_title",
+           "child_id", "slug", "child_config", "source_config", "runner_of", "with_lists"]
 
-log = logging.getLogger("sesaku_monitor.families")
-
-RunList = Callable[[Config, SourceConfig, SessionFactory, datetime], SourceReport]
-
-# 「(PDF:245KB)」「[Excel]」「(テキスト:1.2MB)」 after NFKC: a bracket naming a file type or a
-# size says what the file is, not what the list is.
-_FILE_NOTE = re.compile(
-    r"\s*[(\[<][^()\[\]<>]*?(?:\b(?:pdf|xlsx?|xlsm|csv|excel|word|docx?|zip|txt|text)\b|エクセル|ワード|テキスト"
-    r"|\d\s*(?:kb|mb|gb|キロバイト|メガバイト))[^()\[\]<>]*[)\]>]",
-    re.IGNORECASE,
-)
 # A child id is <index id>-<slug>[-n]: index ids are at most 48 characters (source_kinds),
 # slugs at most 28, and a repeated slug's number at most 3, so it fits the 80 of an id.
 _SLUG_MAX, _HASH_LEN = 28, 8
@@ -78,11 +66,20 @@ class ListLink:
     id: str
     title: str
     url: str
+    format: str | None = None  # a CKAN resource's own; None: the index's format
+
+
+@dataclass(frozen=True, slots=True)
+class FoundLists:
+    """What an index's parse yields: the lists it links, in page order, and why links were left out."""
+
+    links: list[ListLink]
+    warnings: list[str]
 
 
 def list_title(text: str) -> str:
     """The link text without its notes of file type and size."""
-    return normalize_text(_FILE_NOTE.sub("", normalize_text(text)))
+    return note_free(text)
 
 
 def slug(name: str) -> str:
@@ -112,20 +109,16 @@ def child_id(parent_id: str, title: str, id_pattern: str | None) -> str:
 def find_lists(document: Document, source: SourceConfig, reserved: AbstractSet[str] = frozenset()) -> tuple[list[ListLink], list[str]]:
     """The lists an index page links, in page order, and warnings about links left out."""
     text, _ = decode_text(document.body, document.content_type, document.url)
-    pattern = re.compile(source.link_pattern or "")
     links: list[ListLink] = []
     warnings: list[str] = []
-    for anchor in BeautifulSoup(text, "lxml").find_all("a", href=True):
-        url = urljoin(document.url, str(anchor["href"]).strip())
-        title = list_title(_anchor_text(anchor, url))
-        if not (pattern.search(title) or pattern.search(unquote(url))):
-            continue
+    for found in index_links(text, document.url, source.link_pattern or "", source.link_id_pattern, source.link_context or DEFAULT_CONTEXT):
+        url, title = found.url, found.title
         if urlsplit(url).scheme not in ("http", "https"):
             warnings.append(f"{url[:200]}: a list found on a page is fetched over http(s) only; the link is left out")
             continue
         if any(link.url == url for link in links):
             continue  # the same file linked twice (an icon and its text) is one list
-        list_id = _unique(child_id(source.id, title, source.link_id_pattern), links)
+        list_id = _unique(f"{source.id}-{slug(found.id_name)}", links)
         if list_id in reserved:
             warnings.append(f"{url}: its id {list_id!r} is a configured source's; the link is left out")
             continue
@@ -133,13 +126,21 @@ def find_lists(document: Document, source: SourceConfig, reserved: AbstractSet[s
     return links, warnings
 
 
-def _anchor_text(anchor: Tag, url: str) -> str:
-    image = anchor.find("img", alt=True)
-    for text in (anchor.get_text(" "), image.get("alt") if image else "", anchor.get("title")):
-        if isinstance(text, str) and normalize_text(text):
-            return text
-    # Nothing names the link: the file name does, until the file is renamed.
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+def read_index(document: Document, config: Config, source: SourceConfig) -> FoundLists:
+    """The parse of an index page: its lists, none of them taking a configured source's id."""
+    if source.kind == "ckan":
+        return _dataset_lists(document, source)
+    links, warnings = find_lists(document, source, {other.id for other in config.sources})
+    return FoundLists(links, warnings)
+
+
+def _dataset_lists(document: Document, source: SourceConfig) -> FoundLists:
+    """A CKAN dataset's resources as the lists of an index (monitor/lists/ckan.py)."""
+    resources, warnings = dataset_resources(document.body, document.url)
+    links: list[ListLink] = []
+    for resource in resources:
+        links.append(ListLink(_unique(f"{source.id}-{slug(resource.id_name)}", links), resource.title, resource.url, resource.format))
+    return FoundLists(links, warnings)
 
 
 def _unique(list_id: str, links: list[ListLink]) -> str:
@@ -153,7 +154,7 @@ def _unique(list_id: str, links: list[ListLink]) -> str:
 
 def child_config(parent: SourceConfig, link: ListLink) -> SourceConfig:
     """The list's own source: the index's settings for its lists, with the link's id, title and URL."""
-    return parent.model_copy(update={"id": link.id, "title": link.title, "url": link.url, "kind": "list", "link_pattern": None, "link_id_pattern": None})
+    return parent.model_copy(update={"id": link.id, "title": link.title, "url": link.url, "format": link.format or parent.format, "kind": "list", "link_pattern": None, "link_id_pattern": None})
 
 
 def source_config(config: Config, session: Session, source_id: str) -> SourceConfig:
@@ -161,7 +162,7 @@ def source_config(config: Config, session: Session, source_id: str) -> SourceCon
     found = _found_on_index(config, session, source_id)
     if found is not None:
         index, row = found
-        return child_config(index, ListLink(row.id, row.title, row.url))
+        return child_config(index, ListLink(row.id, row.title, row.url, row.format))
     return config.source(source_id)
 
 
@@ -174,7 +175,7 @@ def runner_of(config: Config, session: Session, source_id: str) -> SourceConfig:
 def _found_on_index(config: Config, session: Session, source_id: str) -> tuple[SourceConfig, Source] | None:
     """The configured index ``source_id`` was found on, and its stored row; None for any other id."""
     row = session.get(Source, source_id)
-    indexes = {source.id: source for source in config.sources if source.kind == "index"}
+    indexes = {source.id: source for source in config.sources if source.kind in ("index", "ckan")}
     if row is None or row.parent_id not in indexes:
         return None
     return indexes[row.parent_id], row
@@ -185,54 +186,14 @@ def with_lists(report: SourceReport) -> list[SourceReport]:
     return [report, *report.lists]
 
 
-def run_family(config: Config, source: SourceConfig, sessions: SessionFactory, now: datetime, run_list: RunList) -> SourceReport:
-    """Run the index, then each of its lists with ``run_list``; the lists' reports go in ``report.lists``."""
-    report, links = _run_index(config, source, sessions, now)
-    for link in links:
-        report.lists.append(run_list(config, child_config(source, link), sessions, now))
-    return report
+def current_lists(session: Session, index_id: str) -> list[ListLink]:
+    """The index's lists as its last good run left them (the ones it yields while it is in trouble)."""
+    children = session.scalars(select(Source).where(Source.parent_id == index_id, Source.retired_at.is_(None)).order_by(Source.created_at, Source.id))
+    return [ListLink(child.id, child.title, child.url, child.format) for child in children]
 
 
-def _run_index(config: Config, source: SourceConfig, sessions: SessionFactory, now: datetime) -> tuple[SourceReport, list[ListLink]]:
-    with transaction(sessions) as session:
-        known = _known_lists(session, source, now)
-        last = last_snapshot(session, source.id)
-        first = last_good_snapshot(session, source.id) is None
-    last_status = last.status if last else None
-    try:
-        fetched = asyncio.run(fetch_document(source.url, config.http, trust=trust_of(config, source)))
-    except FetchError as exc:
-        return _trouble(sessions, source, "failed", str(exc), last_status, now, None), known
-    reserved = {other.id for other in config.sources}
-    try:
-        links, warnings = find_lists(Document(fetched.body, fetched.url, fetched.content_type), source, reserved)
-        problem = _judge(links, known, source, config.guard)
-    except ParseError as exc:
-        problem = str(exc)
-    if problem is not None:
-        return _trouble(sessions, source, "suspect", problem, last_status, now, fetched.body), known
-    with transaction(sessions) as session:
-        report = _store_index(session, source, known, links, fetched, now, first=first)
-        if last_status in ("failed", "suspect"):
-            source_event(session, source.id, session.get(Snapshot, report.snapshot_id), now, SourceRecovered(last_status))
-    report.warnings = warnings
-    log.info("index %s: %s, %s lists", source.id, report.status, len(links))
-    return report, links
-
-
-def _known_lists(session: Session, source: SourceConfig, now: datetime) -> list[ListLink]:
-    """The index's current lists (as the last good run left them); the index's row is made or updated."""
-    row = session.get(Source, source.id)
-    if row is None:
-        session.add(Source(id=source.id, title=source.title, url=source.url, format="index", created_at=now))
-    else:
-        row.title, row.url, row.format = source.title, source.url, "index"
-    children = session.scalars(select(Source).where(Source.parent_id == source.id, Source.retired_at.is_(None)).order_by(Source.created_at, Source.id))
-    return [ListLink(child.id, child.title, child.url) for child in children]
-
-
-def _judge(links: list[ListLink], known: list[ListLink], source: SourceConfig, guard: GuardSettings) -> str | None:
-    """None when the index may change the family, else one line saying why not."""
+def judge_index(links: Sequence[ListLink], known: Sequence[ListLink], source: SourceConfig, guard: GuardSettings) -> str | None:
+    """None when the index may change the family, else one line saying why not (the index's guard)."""
     if not links:
         return f"no link on the index page matches link_pattern {source.link_pattern!r} (an error page, or the page was redesigned?)"
     gone = len({link.id for link in known} - {link.id for link in links})
@@ -242,34 +203,27 @@ def _judge(links: list[ListLink], known: list[ListLink], source: SourceConfig, g
     return None
 
 
-def _store_index(session: Session, source: SourceConfig, known: list[ListLink], links: list[ListLink], fetched: Fetched, now: datetime, *, first: bool) -> SourceReport:
-    snapshot = Snapshot(
-        source_id=source.id, fetched_at=now, status="", http_status=fetched.status, etag=fetched.etag,
-        last_modified=fetched.last_modified, content_type=fetched.content_type or None,
-        blob_sha256=put_blob(session, fetched.body, now), record_count=len(links),
-    )
-    session.add(snapshot)
-    session.flush()
+def apply_index(session: Session, source: SourceConfig, known: Sequence[ListLink], links: Sequence[ListLink], snapshot: Snapshot,
+                now: datetime, report: SourceReport, *, baseline: bool) -> None:
+    """Move the family to a good snapshot's lists; after the baseline, each list that came or went is an event."""
     added, removed = _sync_lists(session, source, known, links, now)
-    snapshot.status = "baseline" if first else "changed" if added or removed else "unchanged"
-    report = SourceReport(id=source.id, status=snapshot.status, records=len(links), snapshot_id=snapshot.id)
-    if not first:
-        for kind, changed, bucket in ((ListAdded, added, report.lists_added), (ListRemoved, removed, report.lists_removed)):
-            for link in changed:
-                event = kind(link.id, link.title, link.url)
-                bucket.append(event.to_payload())
-                source_event(session, source.id, snapshot, now, event)
-    return report
+    if baseline:
+        return
+    for kind, changed, bucket in ((ListAdded, added, report.lists_added), (ListRemoved, removed, report.lists_removed)):
+        for link in changed:
+            event = kind(link.id, link.title, link.url)
+            bucket.append(event.to_payload())
+            source_event(session, source.id, snapshot, now, event)
 
 
-def _sync_lists(session: Session, source: SourceConfig, known: list[ListLink], links: list[ListLink], now: datetime) -> tuple[list[ListLink], list[ListLink]]:
+def _sync_lists(session: Session, source: SourceConfig, known: Sequence[ListLink], links: Sequence[ListLink], now: datetime) -> tuple[list[ListLink], list[ListLink]]:
     """Make, update, bring back and retire the lists' rows; the lists that came and went."""
     known_ids = {link.id for link in known}
     added = []
     for link in links:
         row = session.get(Source, link.id)
         if row is None:
-            session.add(Source(id=link.id, title=link.title, url=link.url, format=source.format, parent_id=source.id, created_at=now))
+            session.add(Source(id=link.id, title=link.title, url=link.url, format=link.format or source.format, parent_id=source.id, created_at=now))
         else:
             # A renamed file keeps its row: the URL follows, the list and its history stay.
             row.title, row.url, row.parent_id, row.retired_at = link.title, link.url, source.id, None
@@ -283,17 +237,3 @@ def _sync_lists(session: Session, source: SourceConfig, known: list[ListLink], l
             row.retired_at = now
     session.flush()
     return added, removed
-
-
-def _trouble(sessions: SessionFactory, source: SourceConfig, status: str, error: str, last_status: str | None, now: datetime, body: bytes | None) -> SourceReport:
-    """A failed or suspect index: kept, reported once when it starts, and no list retired."""
-    log.warning("index %s %s: %s", source.id, status, error)
-    with transaction(sessions) as session:
-        blob = put_blob(session, body, now) if body is not None else None
-        snapshot = Snapshot(source_id=source.id, fetched_at=now, status=status, error=error, blob_sha256=blob)
-        session.add(snapshot)
-        session.flush()
-        if last_status != status:
-            payload = SourceFailed(error, now.isoformat()) if status == "failed" else SourceSuspect(error)
-            source_event(session, source.id, snapshot, now, payload)
-        return SourceReport(id=source.id, status=status, error=error, snapshot_id=snapshot.id)

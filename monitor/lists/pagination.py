@@ -33,27 +33,19 @@ from monitor.lists.parsers import Document, parse_document
 from monitor.lists.records import ParsedList
 from monitor.config.kinds import PaginationSettings
 
-__all__ = ["PAGES_TYPE", "fetch_list", "fetch_pages", "next_page_url", "pack_pages", "unpack_pages", "parse_list"]
+__all__ = ["PAGES_TYPE", "fetch_pages", "next_page_url", "pack_pages", "unpack_pages", "parse_pages"]
 
 PAGES_TYPE = "multipart/mixed"
 # '-' is outside the base64 alphabet, so the boundary never occurs inside a page's part.
 _BOUNDARY = "sesaku-monitor-pages"
 
 
-async def fetch_list(source: SourceConfig, settings: HttpSettings, *, trust: Trust, etag: str | None = None,
-                     last_modified: str | None = None) -> Fetched:
-    """The source's document: one page (conditional GET), or every page of a paginated list.
+async def fetch_pages(url: str, settings: HttpSettings, pagination: PaginationSettings, *, trust: Trust) -> Fetched:
+    """Every page, packed as one document; a FetchError only when the first page fails.
 
     ``trust`` is the source url's (``fetch.trust_of``); the next pages' links are always learned.
+    No conditional GET: a first page unchanged says nothing about the pages after it.
     """
-    if source.pagination is None:
-        return await fetch_document(source.url, settings, trust=trust, etag=etag, last_modified=last_modified)
-    # No conditional GET: a first page unchanged says nothing about the pages after it.
-    return await fetch_pages(source.url, settings, source.pagination, trust=trust)
-
-
-async def fetch_pages(url: str, settings: HttpSettings, pagination: PaginationSettings, *, trust: Trust) -> Fetched:
-    """Every page, packed as one document; a FetchError only when the first page fails."""
     first = await fetch_document(url, settings, trust=trust)
     pages = [Document(first.body, first.url, first.content_type)]
     seen = {_canonical(url), _canonical(first.url)}
@@ -156,10 +148,8 @@ def _content_type(part: MIMEPart) -> str:
     return f"{part.get_content_type()}; charset={charset}" if isinstance(charset, str) else part.get_content_type()
 
 
-def parse_list(document: Document, source: SourceConfig) -> ParsedList:
-    """The source's records: of the one document, or of every page in order."""
-    if source.pagination is None:
-        return parse_document(document, source.format, source.options)
+def parse_pages(document: Document, source: SourceConfig) -> ParsedList:
+    """The records of every page of a packed document, in order (the source's format for each page)."""
     pages, problem = unpack_pages(document.body)
     pages = [Document(page.body, page.url, page.content_type, document.max_bytes, source.encoding) for page in pages]
     merged = _merge([parse_document(page, source.format, source.options) for page in pages], pages)

@@ -3,6 +3,12 @@
 ``run_source`` is one of the three units of work (DESIGN.md): a plain function of the
 configuration, a session factory and ``now``, safe to run again after a crash, since its
 writes are one transaction and the network is done before the transaction begins.
+
+An index (``kind: index``, ``monitor.lists.families``) is a source whose parse yields lists
+instead of records: it is fetched, kept as a snapshot, judged, and is failed, suspect or
+recovered by the same code as a list. A good parse of it moves the family; then every list
+it yields (while it is in trouble: the lists of its last good run) is run as a source of its
+own, and their reports go in ``report.lists``.
 """
 
 from __future__ import annotations
@@ -25,12 +31,13 @@ from monitor.lists.encoding import decode_text
 from monitor.errors import FetchError, ParseError
 from monitor.events import SourceFailed, SourceRecovered, SourceSuspect
 from monitor.lists.editions import settle_edition
-from monitor.lists.families import run_family
-from monitor.lists.fetch import Fetched, trust_of
+from monitor.lists.families import FoundLists, ListLink, apply_index, child_config, current_lists, judge_index, read_index
+from monitor.lists.fetch import Fetched, fetch_document, trust_of
 from monitor.lists.gcpause import paused_gc
 from monitor.lists.guard import judge_list
-from monitor.lists.pagination import fetch_list, parse_list
-from monitor.lists.parsers import Document
+from monitor.lists.json_requests import fetch_requests, merge_requests, requests_of
+from monitor.lists.pagination import fetch_pages, parse_pages
+from monitor.lists.parsers import Document, parse_document
 from monitor.lists.records import ParsedList
 from monitor.report import SourceReport
 from monitor.lists.versioning import apply_list, report_expiries, source_event
@@ -38,6 +45,11 @@ from monitor.lists.versioning import apply_list, report_expiries, source_event
 __all__ = ["run_source", "Baseline"]
 
 log = logging.getLogger("sesaku_monitor.pipeline")
+
+# What a source's parse yields: a list's records, or the lists an index links.
+Parsed = ParsedList | FoundLists
+# A stored run: the source's report, and the lists it yields to be run after it.
+Stored = tuple[SourceReport, list[ListLink]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +62,18 @@ class Baseline:
     record_count: int | None
     exists: bool
     last_status: str | None
+    lists: tuple[ListLink, ...] = ()  # an index's: what its last good run found on it
 
 
 def _baseline(session: Session, source: SourceConfig, now: datetime) -> Baseline:
+    index = source.kind in ("index", "ckan")
+    # An index's own format setting is its lists' (child_config): its row says what it is.
+    kept_as = "index" if index else source.format
     row = session.get(Source, source.id)
     if row is None:
-        session.add(Source(id=source.id, title=source.title, url=source.shown_url, format=source.format, created_at=now))
+        session.add(Source(id=source.id, title=source.title, url=source.shown_url, format=kept_as, created_at=now))
     else:
-        row.title, row.url, row.format = source.title, source.shown_url, source.format
+        row.title, row.url, row.format = source.title, source.shown_url, kept_as
     good = last_good_snapshot(session, source.id)
     last = last_snapshot(session, source.id)
     return Baseline(
@@ -67,22 +83,35 @@ def _baseline(session: Session, source: SourceConfig, now: datetime) -> Baseline
         record_count=good.record_count if good else None,
         exists=good is not None,
         last_status=last.status if last else None,
+        lists=tuple(current_lists(session, source.id)) if index else (),
     )
 
 
 def run_source(config: Config, source: SourceConfig, sessions: SessionFactory, now: datetime) -> SourceReport:
-    """Fetch and store one list (an index: the index, then each of its lists); never raises for a problem of the list itself."""
-    if source.kind == "index":
-        return run_family(config, source, sessions, now, run_list=run_source)
+    """Fetch and store one source, then the lists it yields (an index's); never raises for a problem of the list itself."""
     with transaction(sessions) as session:
         baseline = _baseline(session, source, now)
     try:
-        trust = trust_of(config, source)
-        fetched = asyncio.run(fetch_list(source, config.http, trust=trust, etag=baseline.etag, last_modified=baseline.last_modified))
+        fetched = asyncio.run(_fetch(config, source, baseline))
     except FetchError as exc:
-        return _record_failure(sessions, source, baseline, now, str(exc))
-    with transaction(sessions) as session, paused_gc():
-        return _store(session, config, source, baseline, fetched, now)
+        report, lists = _record_failure(sessions, source, baseline, now, str(exc)), list(baseline.lists)
+    else:
+        with transaction(sessions) as session, paused_gc():
+            report, lists = _store(session, config, source, baseline, fetched, now)
+    report.lists = [run_source(config, child_config(source, link), sessions, now) for link in lists]
+    return report
+
+
+async def _fetch(config: Config, source: SourceConfig, baseline: Baseline) -> Fetched:
+    trust = trust_of(config, source)
+    if source.kind in ("index", "ckan"):
+        # No conditional GET: which lists an index yields depends on the configuration too.
+        return await fetch_document(source.url, config.http, trust=trust)
+    if requests_of(source):
+        return await fetch_requests(source, config.http, trust=trust)
+    if source.pagination is not None:
+        return await fetch_pages(source.url, config.http, source.pagination, trust=trust)
+    return await fetch_document(source.url, config.http, trust=trust, etag=baseline.etag, last_modified=baseline.last_modified)
 
 
 def _record_failure(sessions: SessionFactory, source: SourceConfig, baseline: Baseline, now: datetime, error: str) -> SourceReport:
@@ -96,33 +125,52 @@ def _record_failure(sessions: SessionFactory, source: SourceConfig, baseline: Ba
         return SourceReport(id=source.id, status="failed", error=error, snapshot_id=snapshot.id)
 
 
-def _store(session: Session, config: Config, source: SourceConfig, baseline: Baseline, fetched: Fetched, now: datetime) -> SourceReport:
+def _store(session: Session, config: Config, source: SourceConfig, baseline: Baseline, fetched: Fetched, now: datetime) -> Stored:
     snapshot = Snapshot(
         source_id=source.id, fetched_at=now, status="", http_status=fetched.status,
         etag=fetched.etag, last_modified=fetched.last_modified, content_type=fetched.content_type or None,
     )
     session.add(snapshot)
-    if fetched.not_modified or (baseline.exists and sha256_of(fetched.body) == baseline.blob_sha256):
+    # An index is read again even when its bytes are the same (see _fetch).
+    if source.kind == "list" and (fetched.not_modified or (baseline.exists and sha256_of(fetched.body) == baseline.blob_sha256)):
         snapshot.status = "not_modified" if fetched.not_modified else "unchanged"
         snapshot.blob_sha256 = None if fetched.not_modified else baseline.blob_sha256
         snapshot.record_count = baseline.record_count
-        return _finish_good(session, config, source, baseline, snapshot, now)
+        return _finish_good(session, config, source, baseline, snapshot, now), []
     snapshot.blob_sha256 = put_blob(session, fetched.body, now)
     document = Document(body=fetched.body, url=fetched.url, content_type=fetched.content_type, max_bytes=config.http.max_bytes, encoding=source.encoding)
     try:
-        parsed = parse_list(document, source)
+        parsed = _parse(document, config, source)
         snapshot.encoding = _encoding_of(document)
     except ParseError as exc:
-        return _suspect(session, source, baseline, snapshot, now, str(exc))
+        return _suspect(session, source, baseline, snapshot, now, str(exc)), list(baseline.lists)
     problem = _judge(parsed, config, source, baseline)
     if problem:
-        snapshot.record_count = len(parsed.records)
-        return _suspect(session, source, baseline, snapshot, now, problem)
-    return _apply(session, config, source, baseline, snapshot, parsed, now)
+        snapshot.record_count = _count(parsed)
+        return _suspect(session, source, baseline, snapshot, now, problem), list(baseline.lists)
+    if isinstance(parsed, FoundLists):
+        return _apply_index(session, config, source, baseline, snapshot, parsed, now), parsed.links
+    return _apply(session, config, source, baseline, snapshot, parsed, now), []
 
 
-def _judge(parsed: ParsedList, config: Config, source: SourceConfig, baseline: Baseline) -> str | None:
+def _parse(document: Document, config: Config, source: SourceConfig) -> Parsed:
+    if source.kind in ("index", "ckan"):
+        return read_index(document, config, source)
+    if requests_of(source):
+        return merge_requests(document, source)
+    if source.pagination is not None:
+        return parse_pages(document, source)
+    return parse_document(document, source.format, source.options)
+
+
+def _judge(parsed: Parsed, config: Config, source: SourceConfig, baseline: Baseline) -> str | None:
+    if isinstance(parsed, FoundLists):
+        return judge_index(parsed.links, baseline.lists, source, config.guard)
     return judge_list(parsed, source, config.guard, baseline.record_count)
+
+
+def _count(parsed: Parsed) -> int:
+    return len(parsed.links) if isinstance(parsed, FoundLists) else len(parsed.records)
 
 
 def _encoding_of(document: Document) -> str | None:
@@ -144,6 +192,18 @@ def _apply(session: Session, config: Config, source: SourceConfig, baseline: Bas
     apply_list(session, source, parsed, snapshot, now, report, baseline=not baseline.exists)
     refresh_cited(session)
     if baseline.exists and not (report.added or report.ended or report.changed or report.renamed or report.reappeared):
+        snapshot.status = report.status = "unchanged"
+    return _finish_good(session, config, source, baseline, snapshot, now, report)
+
+
+def _apply_index(session: Session, config: Config, source: SourceConfig, baseline: Baseline, snapshot: Snapshot, found: FoundLists, now: datetime) -> SourceReport:
+    snapshot.status = "changed" if baseline.exists else "baseline"
+    snapshot.record_count = len(found.links)
+    snapshot.warnings = found.warnings or None
+    session.flush()
+    report = SourceReport(id=source.id, status=snapshot.status, records=len(found.links), snapshot_id=snapshot.id, warnings=found.warnings)
+    apply_index(session, source, baseline.lists, found.links, snapshot, now, report, baseline=not baseline.exists)
+    if baseline.exists and not (report.lists_added or report.lists_removed):
         snapshot.status = report.status = "unchanged"
     return _finish_good(session, config, source, baseline, snapshot, now, report)
 

@@ -18,6 +18,7 @@ from store.models import Event, Measure, MeasureVersion, Snapshot
 from store.queries import current_rows, ended_measure_ids, expiring_versions, versions_by_id
 
 from monitor.lists.cells import extract_end_date, extract_urls
+from monitor.lists.parsers.json_list import iso_day
 from monitor.config import SourceConfig
 from monitor.lists.diff import field_changes
 from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_entry, stored_published
@@ -163,7 +164,8 @@ def cited_urls(source: SourceConfig, record: Record) -> list[str]:
 
 
 def _end_date(source: SourceConfig, record: Record) -> date | None:
-    dates = [extract_end_date(record.cells.get(column, "")) for column in source.end_date_columns]
+    # A cell that is one ISO 8601 date (an API's acceptance_end_datetime) is the end itself.
+    dates = [extract_end_date(text) or iso_day(text) for text in (record.cells.get(column, "") for column in source.end_date_columns)]
     found = [d for d in dates if d is not None]
     return max(found) if found else None
 

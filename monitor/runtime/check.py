@@ -12,7 +12,7 @@ from monitor.config import Config, SourceConfig
 from monitor.lists.families import runner_of, with_lists
 from monitor.runtime.jobs import run_source_job, source_report
 from monitor.links.run import ProgressFactory, run_link_checks
-from monitor.report import RunReport, new_run_id
+from monitor.report import RunReport, SourceReport, new_run_id
 
 __all__ = ["open_store", "run_check", "utc_now"]
 
@@ -33,6 +33,9 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
     sources = _runners(config, sessions, source_ids) if source_ids else config.sources
     report = RunReport(run_id=new_run_id(), started_at=clock())
     for source in sources:
+        if not source.enabled:
+            report.sources.append(SourceReport(id=source.id, status="disabled", error="enabled: false in the configuration; not run"))
+            continue
         # The source's run lock: a daemon running it now is waited for, never overlapped.
         run = run_source_job(config, sessions, clock(), source.id, wait_s=config.schedule.lock_wait_s)
         report.sources.extend(with_lists(source_report(run, source.id)))

@@ -226,7 +226,7 @@ def _source_schedule(config: Config, source_id: str) -> ScheduleSpec:
 
 
 def _source_ids(config: Config, sessions: SessionFactory) -> list[str]:
-    return [source.id for source in config.sources]
+    return [source.id for source in config.sources if source.enabled]
 
 
 register(JobKind("source", _run_source, keys=_source_ids, schedule=_source_schedule, error_of=_source_error))

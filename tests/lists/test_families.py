@@ -12,7 +12,7 @@ from monitor.errors import ConfigError
 from monitor.lists.families import child_id, list_title, slug, source_config
 from monitor.demo.site import Route
 from store.database import transaction
-from store.models import Event, Source
+from store.models import Event, Snapshot, Source
 from tests.conftest import TAMA, make_config, seed_text, source_entry
 from tests.lists.documents import HTML, index_page
 from tests.runtime.test_check import clock
@@ -113,6 +113,34 @@ def test_a_broken_index_retires_nothing_and_its_lists_still_run(family, site):
     assert failed.sources[0].status == "failed" and len(failed.sources) == 4
     with transaction(sessions) as session:
         assert session.scalars(select(Event.kind).order_by(Event.id)).all() == ["source_suspect", "source_failed"]
+
+
+@pytest.mark.parametrize("trouble", ["failed", "suspect"])
+def test_an_index_in_trouble_and_back_is_one_event_each_as_for_a_list(family, site, trouble):
+    config, sessions = family
+    tick = clock()
+    run_check(config, sessions, clock=tick)
+    good = index_page([link(n) for n in STRATEGIES])
+    for _ in range(2):  # trouble twice: reported when it starts, not again
+        if trouble == "failed":
+            site.remove(INDEX)
+        else:
+            site.publish(INDEX, Route(b"<html><body>maintenance</body></html>", content_type=HTML))
+        assert run_check(config, sessions, clock=tick).sources[0].status == trouble
+    site.publish(INDEX, Route(good, content_type=HTML))
+    back = run_check(config, sessions, clock=tick)
+    assert [(s.id, s.status) for s in back.sources] == [
+        ("tama", "unchanged"), ("tama-1", "not_modified"), ("tama-2", "not_modified"), ("tama-3", "not_modified"),
+    ]
+    with transaction(sessions) as session:
+        events = session.scalars(select(Event).order_by(Event.id)).all()
+        assert [(e.kind, e.source_id) for e in events] == [(f"source_{trouble}", "tama"), ("source_recovered", "tama")]
+        assert events[1].payload == {"after": trouble}
+        # The index's snapshots are a list's: one per fetch, a good one holding the page it read.
+        snapshots = session.scalars(select(Snapshot).where(Snapshot.source_id == "tama").order_by(Snapshot.id)).all()
+        assert [s.status for s in snapshots] == ["baseline", trouble, trouble, "unchanged"]
+        assert snapshots[-1].blob_sha256 == snapshots[0].blob_sha256 and snapshots[-1].record_count == 3
+        assert session.get(Source, "tama").format == "index"
 
 
 def test_an_index_losing_most_of_its_lists_at_once_is_suspect(family, site):
