@@ -3,7 +3,8 @@
 Two steps, so that nothing is lost and nothing goes out twice:
 
 1. :func:`prepare_delivery`, one transaction: read the events after the notifier's cursor
-   (its sources and kinds only), build and render the digest, insert a ``pending``
+   (its sources and kinds only; up to a committed high-water mark, without a lock:
+   :func:`store.outbox.events_after`), build and render the digest, insert a ``pending``
    delivery holding the rendered message (never an option, so never a secret) and move the
    cursor past those events. A crash before the commit leaves the events for next time; a
    crash after it leaves a delivery that the next run sends.
@@ -35,7 +36,7 @@ from monitor.schedule import ScheduleSpec, is_due
 from store import outbox as store
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.models import Event
-from store.queries import events_after, source_titles
+from store.queries import source_titles
 
 from monitor.config.notifiers import NotifierConfig
 from notifiers.digest import Digest, build_digest
@@ -44,7 +45,7 @@ from notifiers.registry import send
 from notifiers.render import Message, render
 
 __all__ = [
-    "FIRST_RETRY", "LAST_RETRY", "MAX_EVENTS", "SEND_LEASE", "TICK", "DeliveryRun", "backoff", "deliver_all",
+    "FIRST_RETRY", "LAST_RETRY", "MAX_EVENTS", "SEND_LEASE", "SETTLE_S", "TICK", "DeliveryRun", "backoff", "deliver_all",
     "deliver_notifier", "notifier_ids", "notifier_tick", "prepare_delivery", "preview", "retry_delivery",
     "run_error", "send_pending", "send_test",
 ]
@@ -57,6 +58,9 @@ LAST_RETRY = timedelta(hours=6)
 SEND_LEASE = timedelta(minutes=15)
 # A digest holds at most this many events; a longer backlog becomes several digests.
 MAX_EVENTS = 500
+# How long a digest waits for older transactions still writing, so that a run's events go out
+# right after it (store.outbox.wait_for_mark); later events are never lost, only left for the next digest.
+SETTLE_S = 5.0
 # How often the daemon looks at each notifier: scheduled digests and retries fall due in between.
 TICK = ScheduleSpec(every=timedelta(minutes=1))
 
@@ -97,13 +101,13 @@ def _view(event: Event, titles: dict[str, str]) -> EventView:
     return EventView(event.id, event.kind, event.created_at, event.payload or {}, event.source_id, title, event.measure_id, event.link_id)
 
 
-def _read(session: Session, notifier: NotifierConfig, after_id: int) -> tuple[list[EventView], int, bool]:
-    """The notifier's events after ``after_id``, the id the cursor may move to, and whether more are waiting."""
+def _read(session: Session, notifier: NotifierConfig, after: store.Position) -> tuple[list[EventView], store.Position, bool]:
+    """The notifier's events after ``after``, the position the cursor may move to, and whether more are waiting."""
     sources = store.with_children(session, notifier.sources) if notifier.sources is not None else None
-    rows = events_after(session, after_id, source_ids=sources, kinds=notifier.kinds, limit=MAX_EVENTS)
+    rows = store.events_after(session, after, source_ids=sources, kinds=notifier.kinds, limit=MAX_EVENTS)
     titles = source_titles(session) if rows else {}
     views = [_view(row, titles) for row in rows if _wanted(row, sources)]
-    return views, (rows[-1].id if rows else after_id), len(rows) >= MAX_EVENTS
+    return views, ((rows[-1].xid, rows[-1].id) if rows else after), len(rows) >= MAX_EVENTS
 
 
 def _digest(config: Config, notifier: NotifierConfig, events: Sequence[EventView], now: datetime, quiet: bool) -> Digest:
@@ -125,21 +129,24 @@ def _message(payload: dict[str, Any]) -> Message:
 # --- step 1: write the digest with the cursor move -------------------------------------------
 
 
-def prepare_delivery(config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, quiet: bool = False) -> tuple[int | None, bool]:
+def prepare_delivery(
+    config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, quiet: bool = False, settle_s: float = SETTLE_S,
+) -> tuple[int | None, bool]:
     """Write the next digest of a notifier as a pending delivery, in one transaction with the cursor move.
 
     ``quiet``: write an all-quiet digest when there is nothing to say (if the notifier asks
-    for those). Returns the new delivery's id (None: nothing to send, or another runner
+    for those; never while events wait behind an older transaction: they are news).
+    ``settle_s``: how long to wait for such a transaction. Returns the new delivery's id (None: nothing to send, or another runner
     wrote it first) and whether more events are waiting beyond :data:`MAX_EVENTS`.
     """
     notifier = config.notifier(notifier_id)
     try:
         with transaction(sessions) as session:
-            store.lock_events_for_reading(session)
             cursor = store.read_cursor(session, notifier.id)
-            events, last_id, more = _read(session, notifier, cursor.last_event_id if cursor else 0)
-            delivery_id = _write(session, config, notifier, events, now, quiet and notifier.all_quiet)
-            if not store.move_cursor(session, notifier.id, cursor, last_id, now):
+            settled = _settle(session, notifier.id, settle_s)
+            events, last, more = _read(session, notifier, store.position(cursor))
+            delivery_id = _write(session, config, notifier, events, now, quiet and notifier.all_quiet and settled)
+            if not store.move_cursor(session, notifier.id, cursor, last, now):
                 raise _LostRace
     except (IntegrityError, _LostRace):
         log.info("notifier %s: another runner wrote this digest first", notifier_id)
@@ -233,19 +240,20 @@ def _record_failure(sessions: SessionFactory, now: datetime, delivery_id: int, n
 def _digest_due(session: Session, config: Config, notifier: NotifierConfig, now: datetime, after_run: bool) -> bool:
     """Whether a digest is owed: a scheduled one by its schedule, an ``after_run`` one when there is news.
 
-    Read without the lock of :func:`prepare_delivery`, so that the daemon's every-minute
-    look at an idle notifier neither waits for a run nor writes anything.
+    A read only: the daemon's every-minute look at an idle notifier writes nothing.
     """
     cursor = store.read_cursor(session, notifier.id)
     if notifier.schedule is not None:
         return is_due(notifier.schedule, cursor.updated_at if cursor else None, now, config.tz)
     if after_run and notifier.all_quiet:
         return True
-    after_id = cursor.last_event_id if cursor else 0
-    return _read(session, notifier, after_id)[1] != after_id
+    after = store.position(cursor)
+    return _read(session, notifier, after)[1] != after
 
 
-def deliver_notifier(config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, after_run: bool = False) -> DeliveryRun:
+def deliver_notifier(
+    config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, after_run: bool = False, settle_s: float = SETTLE_S,
+) -> DeliveryRun:
     """Write the digest this notifier is owed now (if any), then send its due deliveries.
 
     An ``after_run`` notifier writes one whenever there are new events, and an all-quiet one
@@ -255,16 +263,26 @@ def deliver_notifier(config: Config, sessions: SessionFactory, now: datetime, no
     notifier = config.notifier(notifier_id)
     run = DeliveryRun(notifier.id)
     with transaction(sessions) as session:
+        _settle(session, notifier.id, settle_s)
         due = _digest_due(session, config, notifier, now, after_run)
     quiet = after_run if notifier.after_run else True
     while due:
-        delivery_id, due = retry_when_locked(lambda: prepare_delivery(config, sessions, now, notifier.id, quiet=quiet))
+        # Settled just above: waiting again would double the wait behind a long transaction.
+        delivery_id, due = retry_when_locked(lambda: prepare_delivery(config, sessions, now, notifier.id, quiet=quiet, settle_s=0))
         if delivery_id is not None:
             run.prepared.append(delivery_id)
         quiet = False  # an all-quiet digest after a backlog would be a contradiction
     sent = send_pending(config, sessions, now, notifier_ids=[notifier.id])
     run.sent, run.failed = sent.sent, sent.failed
     return run
+
+
+def _settle(session: Session, notifier_id: str, timeout_s: float) -> bool:
+    """Wait for older transactions still writing; False when events remain behind one."""
+    if store.wait_for_mark(session, store.position(store.read_cursor(session, notifier_id)), timeout_s):
+        return True
+    log.info("notifier %s: events behind a transaction still writing after %.0f s wait for the next digest", notifier_id, timeout_s)
+    return False
 
 
 def deliver_all(config: Config, sessions: SessionFactory, now: datetime) -> list[DeliveryRun]:
@@ -323,8 +341,9 @@ def preview(config: Config, sessions: SessionFactory, now: datetime, notifier_id
     """The next digest of a notifier as it stands, and its message (None: nothing to send)."""
     notifier = config.notifier(notifier_id)
     with sessions() as session:
+        _settle(session, notifier.id, SETTLE_S)
         cursor = store.read_cursor(session, notifier.id)
-        events, _, _ = _read(session, notifier, cursor.last_event_id if cursor else 0)
+        events, _, _ = _read(session, notifier, store.position(cursor))
         session.rollback()
     digest = _digest(config, notifier, events, now, notifier.all_quiet)
     return digest, render(digest, template_dir=notifier.template_dir) if digest.should_send else None

@@ -8,8 +8,11 @@ is already in the target *with other content* stops the copy with an error that 
 never overwritten. Then PostgreSQL sequences are moved past the largest id, and each
 table's rows are counted and hashed on both sides.
 
-Deliveries and notifier cursors come along, so the outbox knows what was sent: nothing is
-sent twice after the move.
+Deliveries and notifier cursors come along, so the outbox knows what was sent. An event's
+``xid`` names a transaction of the old server: every copied event gets 0 (committed, before
+every event written in the new place), and each cursor becomes ``(0, k)``, k the id just below
+the first event it had not passed yet. Nothing is skipped; an event delivered while an
+older one was still behind it (writers running during the copy) may go out once more.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Integer, Table, select, text, tuple_
+from sqlalchemy import Column, Connection, Engine, Integer, Table, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -93,6 +96,7 @@ def _batches(connection: Connection, table: Table, size: int) -> Iterator[list[R
         return
     key = _key(table)
     last: tuple[Any, ...] | None = None
+    portable = _PORTABLE.get(table.name)
     while True:
         query = select(table).order_by(*key).limit(size)
         if last is not None:
@@ -100,8 +104,27 @@ def _batches(connection: Connection, table: Table, size: int) -> Iterator[list[R
         rows = [dict(row._mapping) for row in connection.execute(query)]
         if not rows:
             return
-        yield rows
+        yield [portable(connection, row) for row in rows] if portable else rows
         last = tuple(rows[-1][column.name] for column in key)
+
+
+def _event_row(connection: Connection, row: Row) -> Row:
+    return {**row, "xid": 0}
+
+
+def _cursor_row(connection: Connection, row: Row) -> Row:
+    """The cursor's (xid, id) in an order by id alone: just below the first event it has not passed."""
+    if not row["last_event_xid"]:
+        return row
+    events = Base.metadata.tables["events"]
+    after = tuple_(events.c.xid, events.c.id) > tuple_(row["last_event_xid"], row["last_event_id"])
+    first_left = connection.scalar(select(func.min(events.c.id)).where(after))
+    last_id = first_left - 1 if first_left is not None else connection.scalar(select(func.max(events.c.id)))
+    return {**row, "last_event_xid": 0, "last_event_id": last_id or 0}
+
+
+# Values that only mean something in the database they are read from, as they are copied.
+_PORTABLE: dict[str, Callable[[Connection, Row], Row]] = {"events": _event_row, "notifier_cursors": _cursor_row}
 
 
 def _insert(connection: Connection, table: Table, rows: Sequence[Row]) -> set[tuple[Any, ...]]:

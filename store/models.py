@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, FetchedValue, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -178,12 +178,15 @@ class Event(Base):
     measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"))
     link_id: Mapped[int | None] = mapped_column(ForeignKey("links.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The writing transaction's id, set by the database (migration 0006): digests read in (xid, id) order.
+    xid: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
     __table_args__ = (
         Index("ix_events_created", "created_at"),
         Index("ix_events_source_created", "source_id", "created_at"),
         Index("ix_events_kind_created", "kind", "created_at"),
         Index("ix_events_measure", "measure_id"),
         Index("ix_events_link", "link_id"),
+        Index("ix_events_xid_id", "xid", "id"),
     )
 
 
@@ -193,6 +196,7 @@ class NotifierCursor(Base):
     __tablename__ = "notifier_cursors"
     notifier_id: Mapped[str] = mapped_column(String(120), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_event_xid: Mapped[int] = mapped_column(BigInteger, default=0)  # the cursor is (xid, id): store/outbox.py
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -1,5 +1,8 @@
 """The outbox tables: ``deliveries`` (digests waiting, sent or failed) and ``notifier_cursors``.
 
+A cursor is a position in (xid, id) order, and :func:`events_after` reads up to a committed
+high-water mark: no event is skipped or taken twice, and no event writer ever waits.
+
 Only SQL lives here; when to write and what to send is ``notifiers/outbox.py``. A delivery
 moves ``pending`` → ``sent``, or ``pending`` → ``failed`` after its last allowed attempt
 (``requeue`` makes it ``pending`` again). Two rules keep one digest from going out twice:
@@ -14,58 +17,108 @@ moves ``pending`` → ``sent``, or ``pending`` → ``failed`` after its last all
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, select, text, update
+from sqlalchemy import BigInteger, CursorResult, Select, cast as sql_cast, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from store.models import Delivery, NotifierCursor, Source
+from store.models import Delivery, Event, NotifierCursor, Source
 
 __all__ = [
-    "STATUSES", "read_cursor", "move_cursor", "lock_events_for_reading", "add_delivery", "due_deliveries",
+    "STATUSES", "START", "Position", "read_cursor", "position", "move_cursor", "events_after", "wait_for_mark", "add_delivery", "due_deliveries",
     "claim", "mark_sent", "with_children", "mark_attempt_failed", "requeue", "requeue_failed", "deliveries", "get_delivery",
 ]
 
 STATUSES = ("pending", "sent", "failed")
+
+# A place in the order digests read events: (xid, id) of the last event taken.
+Position = tuple[int, int]
+START: Position = (0, 0)
+# Every transaction with a smaller xid has finished (xid8 has no cast to bigint but through text).
+HIGH_WATER_MARK = sql_cast(literal_column("pg_snapshot_xmin(pg_current_snapshot())::text"), BigInteger)
 
 
 def read_cursor(session: Session, notifier_id: str) -> NotifierCursor | None:
     return session.get(NotifierCursor, notifier_id)
 
 
-def move_cursor(session: Session, notifier_id: str, seen: NotifierCursor | None, last_event_id: int, now: datetime) -> bool:
-    """Move the cursor from what was read (``seen``) to ``last_event_id``; False if someone else moved it first.
+def move_cursor(session: Session, notifier_id: str, seen: NotifierCursor | None, last: Position, now: datetime) -> bool:
+    """Move the cursor from what was read (``seen``) to the position ``last``; False if someone else moved it first.
 
     A first cursor is inserted: a concurrent insert makes the commit fail, which rolls the
     caller's delivery back just the same.
     """
     if seen is None:
-        session.add(NotifierCursor(notifier_id=notifier_id, last_event_id=last_event_id, updated_at=now))
+        session.add(NotifierCursor(notifier_id=notifier_id, last_event_xid=last[0], last_event_id=last[1], updated_at=now))
         session.flush()
         return True
     # Session.execute is typed for any statement; an UPDATE's result is a CursorResult (rowcount).
     moved = cast("CursorResult[Any]", session.execute(
         update(NotifierCursor)
-        .where(NotifierCursor.notifier_id == notifier_id, NotifierCursor.last_event_id == seen.last_event_id,
-               NotifierCursor.updated_at == seen.updated_at)
-        .values(last_event_id=last_event_id, updated_at=now),
+        .where(NotifierCursor.notifier_id == notifier_id, NotifierCursor.last_event_xid == seen.last_event_xid,
+               NotifierCursor.last_event_id == seen.last_event_id, NotifierCursor.updated_at == seen.updated_at)
+        .values(last_event_xid=last[0], last_event_id=last[1], updated_at=now),
         execution_options={"synchronize_session": False},
     )).rowcount
     return moved == 1
 
 
-def lock_events_for_reading(session: Session) -> None:
-    """Wait for every transaction still writing events, so that none is skipped by the cursor.
+def events_after(
+    session: Session, after: Position, *, source_ids: Sequence[str] | None = None, kinds: Sequence[str] | None = None, limit: int,
+) -> list[Event]:
+    """Committed events after the position ``after`` in (xid, id) order, below the high-water mark.
 
-    On PostgreSQL ids are handed out before commit: a run may commit event 11 after another
-    committed 12, and a cursor moved to 12 meanwhile would skip 11 forever. A SHARE lock
-    waits for those writers and holds new ones back until this (short) transaction ends.
-    SQLite has one writer at a time, so its ids are committed in order.
+    Exact without a lock, because the set of events before the mark never changes again:
+
+    * the mark is ``pg_snapshot_xmin`` of this statement's own snapshot: every transaction
+      with a smaller xid had finished when the snapshot was taken, so each event with
+      ``xid < mark`` is either visible to this statement or rolled back for good;
+    * every event not yet visible belongs to a transaction still running (its xid is at
+      least the mark) or not yet started (its xid will be larger than any handed out so far,
+      and so than the mark): it sorts after every event read here, whatever its id;
+    * a cursor moved to the last event read therefore has nothing after it that can sort
+      before it later, and nothing before it that was not read once. Marks only grow.
+
+    An id alone would not do: ids are handed out at insert, so event 11 may commit after
+    event 12. The writer's xid orders events by transaction instead, and no writer waits for
+    a reader. SQLite stores xid 0 (one writer at a time: its ids commit in order), so there
+    the order is the id's and every committed event is below the mark.
     """
+    query = select(Event).where(tuple_(Event.xid, Event.id) > tuple_(*after))
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE events IN SHARE MODE"))
+        query = query.where(Event.xid < HIGH_WATER_MARK)
+    if source_ids is not None:
+        query = query.where(or_(Event.source_id.in_(list(source_ids)), Event.source_id.is_(None)))
+    if kinds is not None:
+        query = query.where(Event.kind.in_(list(kinds)))
+    return list(session.scalars(query.order_by(Event.xid, Event.id).limit(limit)))
+
+
+def wait_for_mark(session: Session, after: Position, timeout_s: float) -> bool:
+    """Wait until the events already committed after ``after`` are below the mark; False at the timeout.
+
+    An older transaction still writing holds the mark back, in any database of the
+    PostgreSQL cluster (xids are cluster-wide). The digest waits for it a little, so that
+    the events of a run that has just committed go out now; what is still behind at the
+    timeout goes out in a later digest. Writers never wait for this.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    newest = session.scalar(select(func.max(Event.xid)).where(tuple_(Event.xid, Event.id) > tuple_(*after)))
+    deadline = time.monotonic() + timeout_s
+    while newest is not None and int(session.scalar(select(HIGH_WATER_MARK)) or 0) <= newest:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)  # each statement takes a new snapshot (READ COMMITTED)
+    return True
+
+
+def position(cursor: NotifierCursor | None) -> Position:
+    """Where a notifier's next digest starts: after (xid, id) of the last event it took."""
+    return (cursor.last_event_xid, cursor.last_event_id) if cursor else START
 
 
 def with_children(session: Session, source_ids: Sequence[str]) -> list[str]:
