@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -26,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "check_time_zone",
     "ScheduleSpec", "ScheduleSettings", "parse_duration", "next_after", "period_at", "is_due",
     "first_run_at", "is_stale", "jitter_for", "make_trigger",
 ]
@@ -166,3 +168,12 @@ def make_trigger(spec: ScheduleSpec, tz: tzinfo, jitter: timedelta) -> BaseTrigg
     if spec.every is not None:
         return IntervalTrigger(seconds=spec.every.total_seconds(), timezone=tz, jitter=jitter.total_seconds() or None)
     return _cron(spec, tz, jitter.total_seconds())
+
+
+def check_time_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone (``Asia/Tokyo``); ValueError saying so if not."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -21,7 +21,7 @@ from monitor.errors import ConfigError
 from monitor.config.links import LinkSettings
 from monitor.config.formats import format_names, options_model
 from monitor.secrets import Secrets, redact_known, remember
-from monitor.schedule import ScheduleSettings, ScheduleSpec
+from monitor.schedule import ScheduleSettings, ScheduleSpec, check_time_zone
 from monitor.config.kinds import LinkPart, PaginationSettings, SourceKind, check_kind
 from monitor.config.yaml_file import load_yaml
 
@@ -194,11 +194,7 @@ class Config(_Strict):
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return check_time_zone(value)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "Config":

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+from monitor.schedule import check_time_zone
 
 __all__ = ["FORMAT_OPTIONS", "ParserOptions", "DelimitedOptions", "HtmlTableOptions", "JsonOptions", "PdfTableOptions",
            "TextTableOptions", "XlsxTableOptions", "format_names", "options_model"]
@@ -66,11 +67,7 @@ class JsonOptions(ParserOptions):
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return check_time_zone(value)
 
 
 FORMAT_OPTIONS: dict[str, type[ParserOptions]] = {
