@@ -14,7 +14,7 @@ from typing import Any
 
 from monitor.secrets import scrub
 
-__all__ = ["MeasureChange", "SourceReport", "LinkEntry", "LinkReport", "RunReport", "new_run_id"]
+__all__ = ["MeasureChange", "SourceReport", "LinkEntry", "LinkReport", "NotifierReport", "RunReport", "new_run_id"]
 
 # What a source's report says in its own words, as opposed to what the list says.
 _ITS_OWN_WORDS = frozenset({"error", "warnings", "lists_added", "lists_removed"})
@@ -107,12 +107,27 @@ class LinkReport:
 
 
 @dataclass(slots=True)
+class NotifierReport:
+    """What a run's digests did for one notifier: digests written, sent, failed sends, or why none."""
+
+    id: str
+    written: int = 0
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "written": self.written, "sent": self.sent, "failed": self.failed, "error": self.error}
+
+
+@dataclass(slots=True)
 class RunReport:
     run_id: str
     started_at: datetime
     finished_at: datetime | None = None
     sources: list[SourceReport] = field(default_factory=list)
     links: LinkReport = field(default_factory=LinkReport)
+    notifiers: list[NotifierReport] | None = None  # None: digests were not sent (check --no-notify)
 
     @property
     def ok(self) -> bool:
@@ -125,4 +140,5 @@ class RunReport:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "sources": [source.as_dict() for source in self.sources],
             "links": self.links.as_dict(),
+            "notifiers": None if self.notifiers is None else [n.as_dict() for n in self.notifiers],
         })

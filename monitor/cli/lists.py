@@ -14,12 +14,14 @@ from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, consol
 @json_option
 @click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable); a list found on an index runs with its index.")
 @click.option("--no-links", is_flag=True, help="Do not check the links the lists cite.")
+@click.option("--no-notify", is_flag=True, help="Send no digest now; the events wait for the next `notify` (or the daemon).")
 @clean_errors
-def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links: bool) -> None:
+def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links: bool, no_notify: bool) -> None:
     """Fetch every list once, store what changed, check the due links, print the run report.
 
     The first run of a source stores a baseline and reports no changes. Links cited by the
-    lists are checked after them (a progress bar on a terminal), unless --no-links.
+    lists are checked after them (a progress bar on a terminal), unless --no-links. Then each
+    notifier's digest of the new events is sent, unless --no-notify; the report says what was sent.
 
     \b
     Example:
@@ -31,7 +33,8 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
     from monitor.runtime.check import open_store, run_check
 
     config = load_config(config_path)
-    report = run_check(config, open_store(config), source_ids=source_ids, links=not no_links, link_progress=terminal_progress)
+    report = run_check(config, open_store(config), source_ids=source_ids, links=not no_links, link_progress=terminal_progress,
+                       notify=not no_notify)
     if as_json:
         print_json(report.as_dict())
     else:

@@ -19,7 +19,7 @@ from store.models import Snapshot
 
 from monitor.inert import visible
 from monitor.localtime import local_time
-from monitor.report import MeasureChange, RunReport, SourceReport
+from monitor.report import MeasureChange, NotifierReport, RunReport, SourceReport
 from monitor.lists.views import MeasureHistory
 
 __all__ = ["literal", "print_run_report", "print_source_changes", "print_history", "print_snapshots"]
@@ -47,6 +47,17 @@ def print_run_report(console: Console, report: RunReport) -> None:
             for entry in getattr(links, kind):
                 target = f" → {entry.final_url}" if entry.final_url and entry.final_url != entry.url else ""
                 console.print(literal(f"  {kind:9} {entry.outcome:13} {entry.url}{target}"))
+    for notifier in report.notifiers or []:
+        console.print(Text.assemble(literal(f"notify {notifier.id}", "bold"), ": ", literal(_notified(notifier))))
+
+
+def _notified(notifier: NotifierReport) -> str:
+    if notifier.error:
+        return f"no digest: {notifier.error}"
+    said = [f"{notifier.written} digest{'s' if notifier.written != 1 else ''} written" if notifier.written else "nothing new to send",
+            f"{notifier.sent} sent" if notifier.sent else ""]
+    said += [f"send failed (kept for a retry): {error}" for error in notifier.failed]
+    return ", ".join(part for part in said if part)
 
 
 def print_source_changes(console: Console, source: SourceReport) -> None:

@@ -12,7 +12,7 @@ from monitor.config import Config, SourceConfig
 from monitor.lists.families import runner_of, with_lists
 from monitor.runtime.jobs import run_source_job, source_report
 from monitor.links.run import ProgressFactory, run_link_checks
-from monitor.report import RunReport, SourceReport, new_run_id
+from monitor.report import NotifierReport, RunReport, SourceReport, new_run_id
 
 __all__ = ["open_store", "run_check", "utc_now"]
 
@@ -27,9 +27,10 @@ def open_store(config: Config) -> SessionFactory:
 
 
 def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[str] = (), clock: Callable[[], datetime] = utc_now,
-              links: bool = True, link_progress: ProgressFactory | None = None) -> RunReport:
+              links: bool = True, link_progress: ProgressFactory | None = None, notify: bool = True) -> RunReport:
     """Run every (or every named) source once, then check every due link (unless ``links`` is
-    False or ``links.enabled`` is off); one source's failure never stops the others."""
+    False or ``links.enabled`` is off), then send the digests owed (unless ``notify`` is False:
+    they wait for the next `notify`, daemon or worker); one source's failure never stops the others."""
     sources = _runners(config, sessions, source_ids) if source_ids else config.sources
     report = RunReport(run_id=new_run_id(), started_at=clock())
     for source in sources:
@@ -43,8 +44,12 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
         # After the lists, so that links they started or stopped citing are (not) checked.
         report.links = run_link_checks(config, sessions, clock(), progress=link_progress)
     report.finished_at = clock()
-    # Digests last, so that they hold this run's events; a failed send is kept for a retry.
-    deliver_all(config, sessions, clock())
+    if notify:
+        # Digests last, so that they hold this run's events; a failed send is kept for a retry.
+        report.notifiers = [
+            NotifierReport(run.notifier_id, len(run.prepared), len(run.sent), [error for _, error in run.failed], run.error)
+            for run in deliver_all(config, sessions, clock())
+        ]
     return report
 
 
