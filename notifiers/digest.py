@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from urllib.parse import quote, urlsplit
 
 from monitor.errors import ConfigError
@@ -22,13 +22,16 @@ from monitor.events import (KINDS, Added, ChangedFields, CitingMeasure, EditionC
                             SourceSuspect, Unknown)
 from monitor.labels import Language, kind_label, outcome_label
 from monitor.textdiff import DiffRun, word_diff
-from notifiers.labels import check_language, fact_label, ui_labels
+from notifiers.labels import check_language, ending_title, fact_label, ui_labels
+from store.ending import Ending, department_of
 
 __all__ = [
     "JST",
     "LONG_TEXT",
     "Count",
     "Digest",
+    "EndingSoon",
+    "EndingSection",
     "Entry",
     "Fact",
     "FieldChange",
@@ -36,6 +39,7 @@ __all__ = [
     "MeasureRef",
     "SourceGroup",
     "build_digest",
+    "ending_range",
     "idempotency_key",
 ]
 
@@ -120,6 +124,30 @@ class Count:
 
 
 @dataclass(frozen=True, slots=True)
+class EndingSoon:
+    """One measure of the notifier's lists whose end date is near."""
+
+    measure_id: int
+    name: str
+    url: str | None
+    end_date: date
+    source_id: str
+    source_title: str
+    department: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndingSection:
+    """「{days}日以内に終了予定」: measures ending on ``first`` … ``last``, soonest first."""
+
+    days: int
+    title: str
+    first: date
+    last: date
+    items: tuple[EndingSoon, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     notifier_id: str
     language: str
@@ -132,6 +160,8 @@ class Digest:
     idempotency_key: str
     all_quiet: bool = False
     base_url: str | None = None
+    # Set when the notifier has ``ending_within_days``; never a reason to send on its own.
+    ending: EndingSection | None = None
 
     @property
     def total(self) -> int:
@@ -166,8 +196,14 @@ def build_digest(
     base_url: str | None = None,
     all_quiet: bool = False,
     tz: tzinfo = JST,
+    ending_days: int | None = None,
+    ending: Iterable[Ending] = (),
 ) -> Digest:
-    """Group ``events`` by source then kind (in :data:`KINDS` order) and describe each one."""
+    """Group ``events`` by source then kind (in :data:`KINDS` order) and describe each one.
+
+    ``ending_days``: add the 「{N}日以内に終了予定」 section made of ``ending`` (the measures
+    of :func:`ending_range`, read by the caller); None or 0 leaves it out.
+    """
     base = _base(base_url)
     ctx = _Context(check_language(language), base, tz)
     ordered = sorted(events, key=lambda event: event.id)
@@ -184,7 +220,22 @@ def build_digest(
         idempotency_key=idempotency_key(notifier_id, (e.id for e in ordered), now=now),
         all_quiet=all_quiet,
         base_url=base,
+        ending=_ending_section(ending_days, ending, now, ctx) if ending_days else None,
     )
+
+
+def ending_range(now: datetime, days: int, tz: tzinfo = JST) -> tuple[date, date]:
+    """The end dates a digest made at ``now`` lists: its own day (in ``tz``) through ``days`` later."""
+    day = now.astimezone(tz).date()
+    return day, day + timedelta(days=days)
+
+
+def _ending_section(days: int, endings: Iterable[Ending], now: datetime, ctx: _Context) -> EndingSection:
+    first, last = ending_range(now, days, ctx.tz)
+    chosen = sorted((e for e in endings if first <= e.end_date <= last), key=lambda e: (e.end_date, e.source_id, e.measure_id))
+    items = tuple(EndingSoon(e.measure_id, e.name, ctx.view("measures", e.measure_id), e.end_date, e.source_id, e.source_title,
+                             department_of(e.fields)) for e in chosen)
+    return EndingSection(days, ending_title(days, ctx.language), first, last, items)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from monitor.errors import ConfigError
 from monitor.labels import LANGUAGES, Language
 
-__all__ = ["LANGUAGES", "check_language", "fact_label", "ui_labels"]
+__all__ = ["LANGUAGES", "check_language", "ending_title", "fact_label", "ui_labels"]
 
 _FACTS: dict[str, dict[str, str]] = {
     "ja": {
@@ -58,6 +58,9 @@ _UI: dict[str, dict[str, str]] = {
         "separator": "・",
         "generated_at": "作成日時",
         "empty": "（空欄）",
+        "ending_none": "該当する施策はありません。",
+        "end_date": "終了日",
+        "department": "担当",
     },
     "en": {
         "app": "sesaku-monitor",
@@ -75,8 +78,19 @@ _UI: dict[str, dict[str, str]] = {
         "separator": " · ",
         "generated_at": "Generated",
         "empty": "(empty)",
+        "ending_none": "No measure.",
+        "end_date": "End date",
+        "department": "Department",
     },
 }
+
+
+_ENDING_TITLE = {"ja": "{days}日以内に終了予定", "en": "Ending within {days} days"}
+
+
+def ending_title(days: int, language: str) -> str:
+    """The heading of a digest's ending-soon section: 「90日以内に終了予定」."""
+    return _ENDING_TITLE[language].format(days=days)
 
 
 def check_language(language: str) -> Language:

@@ -35,11 +35,12 @@ from monitor.secrets import redact
 from monitor.schedule import ScheduleSpec, is_due
 from store import outbox as store
 from store.database import SessionFactory, retry_when_locked, transaction
+from store.ending import Ending, ending_between
 from store.models import Event
 from store.queries import source_titles
 
 from monitor.config.notifiers import NotifierConfig
-from notifiers.digest import Digest, build_digest
+from notifiers.digest import Digest, build_digest, ending_range
 from monitor.events import EventView
 from notifiers.registry import send
 from notifiers.render import Message, render
@@ -110,11 +111,24 @@ def _read(session: Session, notifier: NotifierConfig, after: store.Position) -> 
     return views, ((rows[-1].xid, rows[-1].id) if rows else after), len(rows) >= MAX_EVENTS
 
 
-def _digest(config: Config, notifier: NotifierConfig, events: Sequence[EventView], now: datetime, quiet: bool) -> Digest:
+def _digest(session: Session, config: Config, notifier: NotifierConfig, events: Sequence[EventView], now: datetime, quiet: bool) -> Digest:
+    days = notifier.ending_within_days
+    # The ending-soon section is read only for a digest that goes out: it never makes one be sent.
+    ending = _ending(session, notifier, now, config) if days and (events or (quiet and notifier.all_quiet)) else []
     return build_digest(
         notifier.id, events, now=now, language=notifier.language, base_url=notifier.base_url or config.web.base_url,
-        all_quiet=quiet, tz=config.tz,
+        all_quiet=quiet, tz=config.tz, ending_days=days, ending=ending,
     )
+
+
+def _ending(session: Session, notifier: NotifierConfig, now: datetime, config: Config) -> list[Ending]:
+    """The measures of the notifier's lists (its ``sources:``, with their children) ending within its days."""
+    first, last = ending_range(now, notifier.ending_within_days or 0, config.tz)
+    if notifier.sources is None:
+        return ending_between(session, first, last)
+    # One read per list, so that other lists' measures never crowd these out of the read's limit.
+    endings = [e for source in store.with_children(session, notifier.sources) for e in ending_between(session, first, last, source_id=source)]
+    return sorted(endings, key=lambda e: (e.end_date, e.source_id, e.measure_id))
 
 
 def _payload(message: Message) -> dict[str, Any]:
@@ -155,7 +169,7 @@ def prepare_delivery(
 
 
 def _write(session: Session, config: Config, notifier: NotifierConfig, events: Sequence[EventView], now: datetime, quiet: bool) -> int | None:
-    digest = _digest(config, notifier, events, now, quiet)
+    digest = _digest(session, config, notifier, events, now, quiet)
     if not digest.should_send:
         return None
     # Rendered now, in this transaction: a template error leaves the cursor where it was.
@@ -344,8 +358,8 @@ def preview(config: Config, sessions: SessionFactory, now: datetime, notifier_id
         _settle(session, notifier.id, SETTLE_S)
         cursor = store.read_cursor(session, notifier.id)
         events, _, _ = _read(session, notifier, store.position(cursor))
+        digest = _digest(session, config, notifier, events, now, notifier.all_quiet)
         session.rollback()
-    digest = _digest(config, notifier, events, now, notifier.all_quiet)
     return digest, render(digest, template_dir=notifier.template_dir) if digest.should_send else None
 
 

@@ -23,7 +23,7 @@ from monitor.config.notifiers import TEMPLATE_NAMES
 from monitor.errors import NotifyError
 from monitor.inert import visible
 
-from notifiers.digest import Digest, Entry, FieldChange, SourceGroup
+from notifiers.digest import Digest, EndingSection, Entry, FieldChange, SourceGroup
 from monitor.textdiff import DiffRun
 
 __all__ = ["BUILTIN_TEMPLATES", "TEMPLATE_NAMES", "Message", "digest_payload", "render"]
@@ -125,7 +125,19 @@ def digest_payload(digest: Digest, *, subject: str, text: str) -> dict[str, Any]
         "counts": {count.kind: count.count for count in digest.counts},
         "event_ids": list(digest.event_ids),
         "sources": [_source_json(source) for source in digest.sources],
+        "ending": _ending_json(digest.ending),
         "text": text,
+    }
+
+
+def _ending_json(section: EndingSection | None) -> dict[str, Any] | None:
+    """The 「N日以内に終了予定」 section (None: the notifier has no ``ending_within_days``)."""
+    if section is None:
+        return None
+    return {
+        "days": section.days, "title": section.title, "from": section.first.isoformat(), "to": section.last.isoformat(),
+        "items": [{"measure_id": i.measure_id, "name": i.name, "url": i.url, "end_date": i.end_date.isoformat(),
+                   "source_id": i.source_id, "source_title": i.source_title, "department": i.department} for i in section.items],
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import NamedTuple
 
@@ -10,7 +11,19 @@ from sqlalchemy.orm import Session
 
 from store.models import Measure, MeasureVersion, Source
 
-__all__ = ["Ending", "ending_between"]
+__all__ = ["Ending", "department_of", "ending_between"]
+
+# Lists name the department column in many ways; the first of these a list uses is its department.
+_DEPARTMENT_COLUMNS = ("担当部署", "所管局", "所管課", "所管", "部署", "担当課", "担当", "department")
+
+
+def department_of(fields: Mapping[str, str]) -> str:
+    """The department a measure belongs to, from the first column named like one (or "")."""
+    for word in _DEPARTMENT_COLUMNS:
+        for column, value in fields.items():
+            if word in column and value.strip():
+                return value.strip()
+    return ""
 
 
 class Ending(NamedTuple):

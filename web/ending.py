@@ -7,7 +7,7 @@ and department, and the same dates as all-day events in ``/calendar.ics`` (and o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from monitor.inert import visible
-from store.ending import Ending, ending_between
+from store.ending import Ending, department_of, ending_between
 from store.models import Source
 
 from web.api import ERRORS
@@ -35,19 +35,6 @@ Text = Annotated[str | None, Query()]
 DEFAULT_DAYS, MAX_DAYS = 90, 3_650
 # A calendar shows what ended lately too: a subscriber who opens it in April still sees March's ends.
 CALENDAR_PAST = timedelta(days=92)
-# Lists name the department column in many ways; the first of these a list uses is its department.
-_DEPARTMENT_COLUMNS = ("担当部署", "所管局", "所管課", "所管", "部署", "担当課", "担当", "department")
-
-
-def department_of(fields: Mapping[str, str]) -> str:
-    """The department a measure belongs to, from the first column named like one (or "")."""
-    for word in _DEPARTMENT_COLUMNS:
-        for column, value in fields.items():
-            if word in column and value.strip():
-                return value.strip()
-    return ""
-
-
 def _days(value: str | None, t: Labels) -> int:
     if value is None or not value.strip():
         return DEFAULT_DAYS

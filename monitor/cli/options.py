@@ -58,7 +58,15 @@ config_option = click.option(
     "--config", "config_path", default=lambda: os.environ.get("SESAKU_CONFIG", "config.yaml"), show_default="config.yaml or $SESAKU_CONFIG",
     type=click.Path(dir_okay=False), help="Configuration file.",
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of text.")
+def json_option(func: F) -> F:
+    """``--format json|text`` (text by default) and ``--json``, its alias; the command gets ``as_json``."""
+    @wraps(func)
+    def wrapper(*args: Any, as_json: bool, output_format: str | None, **kwargs: Any) -> Any:
+        return func(*args, as_json=as_json or output_format == "json", **kwargs)
+    wrapper = click.option("--json", "as_json", is_flag=True, help="The same as --format json.")(wrapper)
+    wrapper = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default=None,
+                           help="text for people (the default), json for scripts.")(wrapper)
+    return wrapper  # type: ignore[return-value]
 
 
 def console() -> Console:

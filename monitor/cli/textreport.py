@@ -92,19 +92,31 @@ def _print_change(console: Console, label: str, change: MeasureChange) -> None:
 
 
 def print_history(console: Console, history: MeasureHistory, tz: tzinfo) -> None:
+    """One line per version, then each changed field's whole ``old:`` and ``new:`` on lines of their
+    own: at 80 columns (cron mail, a pipe) a table would cut both to the same prefix, hiding the change."""
     ended = f", ended {local_time(history.ended_at, tz)}" if history.ended_at else ""
     first_seen = local_time(history.first_seen_at, tz)
     console.print(Text.assemble((f"#{history.measure_id}", "bold"), " ", literal(f"{history.name} ({history.source_id}; first seen {first_seen}{ended})")))
-    table = Table("version", "valid from", "valid to", "what changed")
     for version in history.versions:
-        changed = "; ".join(f"{c}: {_short(v['old'], 25)} → {_short(v['new'], 25)}" for c, v in version["changes"].items()) or "(first version)"
-        table.add_row(str(version["version_id"]), local_time(version["valid_from"], tz), local_time(version["valid_to"], tz, missing="now"), literal(changed))
-    console.print(table)
+        span = f"{local_time(version['valid_from'], tz)} → {local_time(version['valid_to'], tz, missing='now')}"
+        changes = version["changes"].items()
+        console.print(Text.assemble((f"version {version['version_id']}", "bold"), f"  {span}", "" if changes else "  (first version)"))
+        for column, values in changes:
+            console.print(literal(f"  {column}:"))
+            console.print(literal(f"    old: {values['old']}"))
+            console.print(literal(f"    new: {values['new']}"))
 
 
 def print_snapshots(console: Console, snapshots: Sequence[Snapshot], tz: tzinfo) -> None:
-    table = Table("snapshot", "fetched at", "status", "records", "edition", "error")
+    table = Table()
+    # The id and the time are what `diff --from/--to` needs: never cut; an error is folded, never cut.
+    table.add_column("snapshot", no_wrap=True, min_width=8)
+    table.add_column("fetched at", no_wrap=True, min_width=20)
+    table.add_column("status", no_wrap=True)
+    table.add_column("records")
+    table.add_column("edition", overflow="fold")
+    table.add_column("error", overflow="fold")
     for snapshot in snapshots:
         table.add_row(str(snapshot.id), local_time(snapshot.fetched_at, tz), snapshot.status, str(snapshot.record_count or ""),
-                      literal(snapshot.edition or ""), literal(_short(snapshot.error or "", 50)))
+                      literal(snapshot.edition or ""), literal(snapshot.error or ""))
     console.print(table)

@@ -11,6 +11,7 @@ SMTP setting is an error on start, never a failed digest at 8 a.m.::
         sources: [tokyo-tama-strategy2]     # default: every source
         kinds: [added, ended, link_dead]    # default: every kind
         schedule: {cron: "0 8 * * *"}       # default: after_run
+        ending_within_days: 90              # default: no 「90日以内に終了予定」 section
         options: {smtp_host: smtp.example.jp, sender: monitor@example.jp, recipients: [team@example.jp]}
 """
 
@@ -50,6 +51,9 @@ class NotifierConfig(BaseModel):
     base_url: str | None = None  # None: web.base_url
     template_dir: str | None = None
     all_quiet: bool = False
+    # A section 「{N}日以内に終了予定」 in every digest sent: the notifier's lists' measures ending
+    # within N days of the digest's day. None or 0: no section. It never makes a digest be sent.
+    ending_within_days: int | None = Field(None, ge=0, le=3_650)
     max_attempts: int = Field(8, ge=1, le=100)
     # Last, so that the validator below sees ``type`` already checked.
     options: NotifierOptions

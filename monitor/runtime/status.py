@@ -117,19 +117,24 @@ def _when(value: datetime | None, tz: tzinfo) -> str:
 
 def print_status(console: Console, status: Status, tz: tzinfo) -> None:
     table = Table(title="Sources", title_justify="left")
-    for column in ("source", "schedule", "last run", "result", "failures", "next run"):
+    table.add_column("source", overflow="fold")
+    table.add_column("schedule", overflow="fold")
+    for column in ("last run", "result", "failures", "next run"):
         table.add_column(column, no_wrap=True)
-    table.add_column("last error", overflow="fold")
     for source in status.sources:
         style = "red" if source.consecutive_failures else ""
         next_run = "due now" if source.due else _when(source.next_run_at, tz)
         table.add_row(
             literal(source.id), source.schedule, _when(source.last_run_at, tz), literal(source.last_status or "—"),
-            str(source.consecutive_failures), next_run, literal((source.last_error or "")[:80]), style=style,
+            str(source.consecutive_failures), next_run, style=style,
         )
     if status.daemon is not None:
         console.print(Text.assemble(("daemon", "bold"), f": {status.daemon.describe()}"))
     console.print(table)
+    # Each error whole, on lines of its own under the table: a column of it got no width at 80.
+    for source in status.sources:
+        if source.last_error:
+            console.print(Text.assemble(literal(source.id, "bold"), " last error: ", literal(source.last_error, "red")))
     for kind, counts in status.jobs.items():
         console.print(Text.assemble((f"{kind} jobs", "bold"), f": {counts['jobs']}, {counts['failing']} failing"))
     links = status.links
