@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 __all__ = [
     "KINDS", "LINK_KINDS", "MEASURE_KINDS", "SOURCE_KINDS", "Added", "ChangedFields", "CitingMeasure", "EditionChanged",
     "Ended", "EventKind", "EventView", "Expired", "FieldChange", "LinkDead", "LinkMoved", "LinkOutcome", "LinkRecovered",
-    "ListAdded", "ListRemoved", "MeasurePayload", "PageChanged", "Payload", "Reappeared", "Renamed", "SourceFailed",
+    "LinksOutage", "ListAdded", "ListRemoved", "MeasurePayload", "PageChanged", "Payload", "Reappeared", "Renamed", "SourceFailed",
     "SourceRecovered", "SourceSuspect", "Unknown", "read_payload",
 ]
 
@@ -43,6 +43,7 @@ class EventKind(StrEnum):
     RENAMED = "renamed"
     CHANGED = "changed"
     REAPPEARED = "reappeared"
+    LINKS_OUTAGE = "links_outage"
     LINK_DEAD = "link_dead"
     LINK_MOVED = "link_moved"
     LINK_RECOVERED = "link_recovered"
@@ -52,7 +53,8 @@ class EventKind(StrEnum):
 K = EventKind
 SOURCE_KINDS = (K.SOURCE_FAILED, K.SOURCE_SUSPECT, K.SOURCE_RECOVERED, K.EDITION_CHANGED, K.LIST_ADDED, K.LIST_REMOVED)
 MEASURE_KINDS = (K.ADDED, K.ENDED, K.EXPIRED, K.RENAMED, K.CHANGED, K.REAPPEARED)
-LINK_KINDS = (K.LINK_DEAD, K.LINK_MOVED, K.LINK_RECOVERED, K.PAGE_CHANGED)
+# An outage of our own first: it explains the links that could not be checked.
+LINK_KINDS = (K.LINKS_OUTAGE, K.LINK_DEAD, K.LINK_MOVED, K.LINK_RECOVERED, K.PAGE_CHANGED)
 KINDS = SOURCE_KINDS + MEASURE_KINDS + LINK_KINDS
 
 
@@ -377,6 +379,27 @@ class PageChanged(Payload):
 
 
 @dataclass(frozen=True, slots=True)
+class LinksOutage(Payload):
+    """A link run whose failures were our network's, not the links' (none of them counted)."""
+
+    kind = K.LINKS_OUTAGE
+    failed_hosts: int | None   # hosts whose checks failed at the network level
+    checked_hosts: int | None  # hosts checked in the run
+    links: int | None          # the links whose failure was not counted
+    error: str                 # one of the failures, for a person
+    canary_url: str | None = None  # set when the configured canary failed too
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"failed_hosts": self.failed_hosts, "checked_hosts": self.checked_hosts, "links": self.links,
+                "error": self.error, "canary_url": self.canary_url}
+
+    @classmethod
+    def from_payload(cls, raw: Mapping[str, Any]) -> LinksOutage:
+        return cls(_number(raw, "failed_hosts"), _number(raw, "checked_hosts"), _number(raw, "links"),
+                   _text(raw, "error"), _optional(raw, "canary_url"))
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """A row of a kind this version does not know (a newer one wrote it): read, never written."""
 
@@ -387,7 +410,7 @@ class Unknown:
 _PAYLOADS: dict[str, type[Payload]] = {
     cls.kind.value: cls
     for cls in (SourceFailed, SourceSuspect, SourceRecovered, EditionChanged, ListAdded, ListRemoved, Added, Ended,
-                Expired, Renamed, ChangedFields, Reappeared, LinkDead, LinkMoved, LinkRecovered, PageChanged)
+                Expired, Renamed, ChangedFields, Reappeared, LinksOutage, LinkDead, LinkMoved, LinkRecovered, PageChanged)
 }
 
 

@@ -58,6 +58,8 @@ class GuardSettings(_Strict):
     min_records: int = Field(1, ge=1)
     max_growth_share: float = Field(1.0, gt=0)
     min_growth_rows: int = Field(20, ge=0)
+    alert_after_failures: int = Field(1, ge=1, le=1000)
+    """A source's ``source_failed`` is written only after this many failed runs in a row."""
 
 
 class SourceConfig(_Strict):

@@ -35,6 +35,11 @@ class LinkSettings(BaseModel):
     verify_tls: bool = True
     dead_after: int = Field(2, ge=1)
     dead_min_hours: float = Field(12.0, ge=0)
+    outage_min_hosts: int = Field(5, ge=1)
+    """A run whose network-level failures span this many hosts (and ``outage_share`` of them) is our outage."""
+    outage_share: float = Field(0.8, gt=0, le=1)
+    canary_url: str | None = None
+    """Checked when a run has network-level failures; if it fails that way too, the run is our outage."""
     recheck_healthy_h: float = Field(24.0, gt=0)
     recheck_failing_h: float = Field(2.0, gt=0)
     recheck_dead_h: float = Field(6.0, gt=0)

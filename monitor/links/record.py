@@ -10,6 +10,11 @@ the batch in flight and never half a check. For each result:
    time of its next check (``plan_next_check``, by state);
 4. only transitions become events: ``link_dead``, ``link_recovered``, ``link_moved``.
 
+``record_outage`` writes the network-level failures of a run judged to be our own outage
+(``monitor.links.run``): a ``link_checks`` row each, but no change of state (no failure
+counted toward ``dead_after``), a recheck at ``recheck_failing_h``, and one ``links_outage``
+event for the whole run.
+
 A dead link's ``dead_since`` is when its failing streak began (the first failing check),
 not when ``dead_after`` was reached: that is when readers of the list lost the page.
 """
@@ -28,13 +33,13 @@ from store.link_state import citing_measures
 from store.models import Event, Link, LinkCheck
 
 from monitor.links.checker import LinkCheckResult
-from monitor.events import CitingMeasure, LinkDead, LinkMoved, LinkOutcome, LinkRecovered, PageChanged, Payload
+from monitor.events import CitingMeasure, LinkDead, LinksOutage, LinkMoved, LinkOutcome, LinkRecovered, PageChanged, Payload
 from monitor.links.outcome import HEALTHY, LinkState, Transition, next_state
 from monitor.config.links import LinkSettings
 from monitor.links.page_text import page_text, text_change
 from monitor.report import LinkEntry, LinkReport
 
-__all__ = ["link_state", "plan_next_check", "record_batch"]
+__all__ = ["link_state", "plan_next_check", "record_batch", "record_outage"]
 
 Measures = list[dict[str, Any]]
 _EARLY = 0.05
@@ -77,6 +82,23 @@ def record_batch(session: Session, results: Sequence[LinkCheckResult], link_ids:
     measures = citing_measures(session, ids)
     for link_id, result in zip(ids, results):
         _record(session, links[link_id], result, measures.get(link_id, []), settings, report, run_started)
+    report.checked += len(results)
+
+
+def record_outage(session: Session, results: Sequence[LinkCheckResult], link_ids: Mapping[str, int],
+                  settings: LinkSettings, report: LinkReport, run_started: datetime, outage: LinksOutage | None) -> None:
+    """Write failures that were our outage: checks kept, states untouched, rechecked soon; ``outage`` once."""
+    ids = [link_ids[result.url] for result in results]
+    links = {link.id: link for link in session.scalars(select(Link).where(Link.id.in_(ids)))}
+    for link_id, result in zip(ids, results):
+        session.add(LinkCheck(
+            link_id=link_id, checked_at=result.checked_at, outcome=result.outcome.value, http_status=result.http_status,
+            final_url=result.final_url, redirect_chain=[list(hop) for hop in result.redirect_chain],
+            elapsed_ms=result.elapsed_ms, error=f"not counted (our outage): {result.error or ''}"[:500], body_sha256=None,
+        ))
+        links[link_id].next_check_at = run_started + settings.recheck_failing * (1 - _EARLY)
+    if outage is not None:
+        session.add(Event(created_at=run_started, kind=outage.kind.value, payload=outage.to_payload()))
     report.checked += len(results)
 
 

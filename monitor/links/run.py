@@ -13,6 +13,13 @@ worker thread while the next checks run. ``links.budget_s`` caps the whole pass:
 checked by then stay due and go first next time. ``now`` is the logical time of the run; a
 check made ``t`` seconds into it is recorded at ``now + t``, so tests can move ``now`` by
 hours (``dead_min_hours``) without sleeping.
+
+Our outage is not their death: network-level failures (``gone_host``, or ``error`` with no
+answer: connect errors, DNS, timeouts) are held back until the pass ends. If they span at
+least ``links.outage_min_hosts`` hosts and ``links.outage_share`` of the hosts checked, or the
+configured ``links.canary_url`` (checked only then) fails the same way, the run is our own
+outage: one ``links_outage`` event, and the held failures are written by ``record_outage``
+(not counted toward ``dead_after``, rechecked soon). Otherwise they are written as usual.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, aclosing, contextmanager
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 
@@ -33,7 +41,9 @@ from store.locks import lock_name, new_holder, release, try_acquire
 
 from monitor.config import Config
 from monitor.links.checker import LinkCheckResult, Progress, check_links
-from monitor.links.record import record_batch
+from monitor.config.links import LinkSettings
+from monitor.events import LinkOutcome, LinksOutage
+from monitor.links.record import record_batch, record_outage
 from monitor.netguard import Resolver
 from monitor.report import LinkReport
 
@@ -89,12 +99,15 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
     settings = config.links
     link_ids = {link.url: link.id for link in due}
 
-    def write(batch: list[LinkCheckResult]) -> None:
+    def write(batch: list[LinkCheckResult], outage: LinksOutage | None = None, ours: bool = False) -> None:
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             written = LinkReport()  # merged only once committed: a batch written again counts once
             try:
                 with transaction(sessions) as session:
-                    record_batch(session, batch, link_ids, settings, written, now)
+                    if ours:
+                        record_outage(session, batch, link_ids, settings, written, now, outage)
+                    else:
+                        record_batch(session, batch, link_ids, settings, written, now)
             except IntegrityError:
                 # Page bodies are content-addressed: another runner (a host checked side by side
                 # in the fleet) stored the same bytes between our look and our insert. Its row is
@@ -111,8 +124,14 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
 
     results = check_links(list(link_ids), settings, config.http, progress=advance, clock=_run_clock(now), resolver=resolver)
     batch: list[LinkCheckResult] = []
+    held: list[LinkCheckResult] = []  # network-level failures: written once the run is judged
+    hosts: set[str] = set()
     async with aclosing(_within(results, settings.budget_s, len(due))) as checked:
         async for result in checked:
+            hosts.add(_host(result.url))
+            if _network_failure(result):
+                held.append(result)
+                continue
             batch.append(result)
             if len(batch) >= settings.batch_size:
                 # In a thread: the checks in flight keep running while the batch is written.
@@ -120,6 +139,42 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
                 batch = []
     if batch:
         await asyncio.to_thread(write, batch)
+    if not held:
+        return
+    outage = await _outage(held, hosts, settings, config, now, resolver)
+    if outage is not None:
+        log.warning("link checks: %d link(s) on %d of %d host(s) failed at the network level: our outage, not counted",
+                    len(held), outage.failed_hosts, outage.checked_hosts)
+    for start in range(0, len(held), settings.batch_size):
+        part = held[start:start + settings.batch_size]
+        await asyncio.to_thread(write, part, outage if start == 0 else None, outage is not None)
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _network_failure(result: LinkCheckResult) -> bool:
+    """No answer at all: a connect error, a DNS failure, a timeout (monitor.net_failures)."""
+    return result.http_status is None and result.outcome in (LinkOutcome.GONE_HOST, LinkOutcome.ERROR)
+
+
+async def _outage(held: list[LinkCheckResult], hosts: set[str], settings: LinkSettings, config: Config, now: datetime,
+                  resolver: Resolver | None) -> LinksOutage | None:
+    """The run's ``links_outage`` when its network-level failures are ours, else None."""
+    failed = {_host(result.url) for result in held}
+    canary: str | None = None
+    if settings.canary_url:
+        async for result in check_links([settings.canary_url], settings, config.http, clock=_run_clock(now), resolver=resolver):
+            if _network_failure(result):
+                canary = settings.canary_url
+    spread = len(failed) >= settings.outage_min_hosts and len(failed) >= settings.outage_share * len(hosts)
+    if canary is None and not spread:
+        return None
+    return LinksOutage(len(failed), len(hosts), len(held), held[0].error or held[0].outcome.value, canary)
 
 
 async def _within(results: AsyncIterator[LinkCheckResult], budget_s: float, total: int) -> AsyncGenerator[LinkCheckResult, None]:

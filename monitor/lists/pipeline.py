@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.blobs import put_blob, sha256_of
@@ -94,7 +95,7 @@ def run_source(config: Config, source: SourceConfig, sessions: SessionFactory, n
     try:
         fetched = asyncio.run(_fetch(config, source, baseline))
     except FetchError as exc:
-        report, lists = _record_failure(sessions, source, baseline, now, str(exc)), list(baseline.lists)
+        report, lists = _record_failure(sessions, config, source, now, str(exc)), list(baseline.lists)
     else:
         with transaction(sessions) as session, paused_gc():
             report, lists = _store(session, config, source, baseline, fetched, now)
@@ -114,14 +115,27 @@ async def _fetch(config: Config, source: SourceConfig, baseline: Baseline) -> Fe
     return await fetch_document(source.url, config.http, trust=trust, etag=baseline.etag, last_modified=baseline.last_modified)
 
 
-def _record_failure(sessions: SessionFactory, source: SourceConfig, baseline: Baseline, now: datetime, error: str) -> SourceReport:
+def _record_failure(sessions: SessionFactory, config: Config, source: SourceConfig, now: datetime, error: str) -> SourceReport:
     log.warning("source %s failed: %s", source.id, error)
+    alert_after = config.guard.alert_after_failures
     with transaction(sessions) as session:
+        # The failed runs just before this one (up to alert_after): ``source_failed`` is written
+        # once per run of failures, by the run that makes it ``alert_after`` long.
+        recent = session.execute(
+            select(Snapshot.status, Snapshot.fetched_at).where(Snapshot.source_id == source.id)
+            .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(alert_after)).all()
+        streak = []
+        for status, fetched_at in recent:
+            if status != "failed":
+                break
+            streak.append(fetched_at)
         snapshot = Snapshot(source_id=source.id, fetched_at=now, status="failed", error=error)
         session.add(snapshot)
         session.flush()
-        if baseline.last_status != "failed":
-            source_event(session, source.id, snapshot, now, SourceFailed(error, now.isoformat()))
+        if len(streak) + 1 == alert_after:
+            since = streak[-1] if streak else now
+            since = since if since.tzinfo is not None else since.replace(tzinfo=now.tzinfo)
+            source_event(session, source.id, snapshot, now, SourceFailed(error, since.isoformat()))
         return SourceReport(id=source.id, status="failed", error=error, snapshot_id=snapshot.id)
 
 

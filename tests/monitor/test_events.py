@@ -34,6 +34,7 @@ STORED = {
                 "old_name": "旧事業", "new_name": "新事業"},
     "changed": {"measure_id": 1, "key": "k", "name": "補助事業", "fields": {"連絡先": {"old": "03-1", "new": "03-2"}}},
     "reappeared": {"measure_id": 1, "key": "k", "name": "補助事業"},
+    "links_outage": {"failed_hosts": 6, "checked_hosts": 7, "links": 40, "error": "cannot connect: refused", "canary_url": None},
     "link_dead": {"url": "https://example.jp/a", "outcome": "soft_404", "http_status": 200, "since": "2026-03-30T00:00:00+00:00",
                   "measures": CITING},
     "link_moved": {"url": "https://example.jp/a", "final_url": "https://example.jp/b", "http_status": 301, "measures": CITING},

@@ -1,0 +1,83 @@
+"""Our outage is not their death: a link run whose failures are network-level across many hosts
+(or with the configured canary failing too) is one ``links_outage`` event, and no failure of it
+counts toward ``dead_after``. Real failures (a 404) on a few hosts are dead as before.
+
+Closed ports on several loopback addresses (127.0.0.40 …) refuse connections like hosts behind
+a broken uplink. Runs on SQLite and PostgreSQL (``database_url``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.links.health import T0, monitored
+from tests.links.site import LinkSite, _unused_port
+
+H = timedelta(hours=1)
+PORT = _unused_port("127.0.0.40")
+
+
+def refusing(count: int, first: int = 40) -> list[str]:
+    """One page on each of ``count`` loopback hosts where nothing listens."""
+    return [f"http://127.0.0.{first + n}:{PORT}/page.html" for n in range(count)]
+
+
+def test_many_hosts_refusing_is_one_outage_and_no_death(database_url, site, link_site: LinkSite):
+    world = monitored(database_url, site, link_site.url(1, "/ok.html"))  # dead at the 2nd failure
+    urls = refusing(6)
+    world.cite(*urls)
+    for hours in (0, 3, 6):
+        report = world.run(T0 + hours * H)
+        assert report.links.dead == []
+    assert world.events("link_dead") == []
+    events = world.events("links_outage")
+    assert len(events) == 3  # one per run, not one per link
+    payload = events[0].payload
+    assert (payload["failed_hosts"], payload["checked_hosts"], payload["links"]) == (6, 7, 6)  # 7: the filler's host
+    assert payload["error"].startswith("cannot connect")
+    for url in urls:
+        link = world.link(url)
+        assert (link.dead_since, link.consecutive_failures, link.failing_since) == (None, 0, None)
+        assert world.checks(url) == 3  # each check is kept
+        assert link.next_check_at is not None and link.next_check_at < T0 + 6 * H + 3 * H  # rechecked soon
+
+
+def test_a_real_404_on_a_few_hosts_is_dead_as_before(database_url, site, link_site: LinkSite):
+    world = monitored(database_url, site, link_site.url(1, "/ok.html"))
+    gone = [link_site.url(0, "/missing.html"), link_site.url(2, "/missing.html")]
+    world.cite(*gone, link_site.url(1, "/new.html"))
+    world.run(T0)
+    report = world.run(T0 + 3 * H)
+    assert sorted(entry.url for entry in report.links.dead) == sorted(gone)
+    assert world.events("links_outage") == []
+
+
+def test_network_failures_on_fewer_hosts_than_outage_min_hosts_count(database_url, site, link_site: LinkSite):
+    world = monitored(database_url, site, link_site.url(1, "/ok.html"))
+    urls = refusing(4)  # 4 of 5 hosts: the share is there, the hosts are not (outage_min_hosts 5)
+    world.cite(*urls)
+    world.run(T0)
+    report = world.run(T0 + 3 * H)
+    assert sorted(entry.url for entry in report.links.dead) == sorted(urls)
+    assert world.events("links_outage") == []
+
+
+def test_a_failing_canary_makes_even_one_host_our_outage(database_url, site, link_site: LinkSite):
+    (canary,) = refusing(1, first=60)
+    world = monitored(database_url, site, link_site.url(1, "/ok.html"), canary_url=canary)
+    (url,) = refusing(1)
+    world.cite(url)
+    world.run(T0)
+    assert world.run(T0 + 3 * H).links.dead == []
+    events = world.events("links_outage")
+    assert len(events) == 2 and events[0].payload["canary_url"] == canary
+    assert world.link(url).consecutive_failures == 0
+
+
+def test_a_canary_that_answers_leaves_the_failures_counted(database_url, site, link_site: LinkSite):
+    world = monitored(database_url, site, link_site.url(1, "/ok.html"), canary_url=link_site.url(0, "/ok.html"))
+    (url,) = refusing(1)
+    world.cite(url)
+    world.run(T0)
+    assert [entry.url for entry in world.run(T0 + 3 * H).links.dead] == [url]
+    assert world.events("links_outage") == []
