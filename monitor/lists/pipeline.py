@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 from store.blobs import put_blob, sha256_of
 from store.database import SessionFactory, transaction
 from store.links import refresh_cited
-from store.models import Snapshot, Source
+from store.models import Event, Snapshot, Source
 from store.queries import last_good_snapshot, last_snapshot
 
 from monitor.config import Config, SourceConfig
 from monitor.lists.encoding import decode_text
 from monitor.errors import FetchError, ParseError
-from monitor.events import SourceFailed, SourceRecovered, SourceSuspect
+from monitor.events import EventKind, SourceFailed, SourceRecovered, SourceSuspect
 from monitor.lists.editions import settle_edition
 from monitor.lists.families import FoundLists, ListLink, apply_index, child_config, current_lists, judge_index, read_index
 from monitor.lists.fetch import Fetched, fetch_document, trust_of
@@ -222,12 +222,22 @@ def _apply_index(session: Session, config: Config, source: SourceConfig, baselin
     return _finish_good(session, config, source, baseline, snapshot, now, report)
 
 
+def _trouble_was_told(session: Session, source_id: str) -> bool:
+    """Whether the trouble now ending was announced: failures shorter than
+    ``guard.alert_after_failures`` wrote no ``source_failed``, so their end is no news either."""
+    last = session.scalar(select(Event.kind).where(
+        Event.source_id == source_id,
+        Event.kind.in_((EventKind.SOURCE_FAILED, EventKind.SOURCE_SUSPECT, EventKind.SOURCE_RECOVERED)),
+    ).order_by(Event.id.desc()).limit(1))
+    return last in (EventKind.SOURCE_FAILED, EventKind.SOURCE_SUSPECT)
+
+
 def _finish_good(session: Session, config: Config, source: SourceConfig, baseline: Baseline, snapshot: Snapshot, now: datetime, report: SourceReport | None = None) -> SourceReport:
     session.flush()
     if report is None:
         report = SourceReport(id=source.id, status=snapshot.status, records=snapshot.record_count, snapshot_id=snapshot.id)
     settle_edition(session, snapshot, report, config.tz)
-    if baseline.last_status in ("failed", "suspect"):
+    if baseline.last_status in ("failed", "suspect") and _trouble_was_told(session, source.id):
         source_event(session, source.id, snapshot, now, SourceRecovered(baseline.last_status))
     report_expiries(session, source, snapshot, now, now.astimezone(config.tz).date(), report, baseline=not baseline.exists)
     log.info("source %s: %s, %s records", source.id, report.status, report.records)

@@ -66,3 +66,25 @@ def test_the_default_alerts_at_the_first_failure(database_url, site):
     site.remove(PATH)
     _run(config, sessions, 0)
     assert len(_failed_events(sessions)) == 1
+
+
+def _recovered(sessions) -> int:
+    with transaction(sessions) as session:
+        return len(list(session.scalars(select(Event).where(Event.kind == "source_recovered"))))
+
+
+def test_a_failure_never_announced_ends_without_a_recovery_event(database_url, site):
+    config, sessions = _world(database_url, site, alert_after_failures=2)
+    site.publish(PATH, Route(seed_text(TAMA).encode("utf-8")))
+    _run(config, sessions, 0)
+    site.remove(PATH)
+    _run(config, sessions, 1)  # one failure: below the alert
+    site.publish(PATH, Route(seed_text(TAMA).encode("utf-8")))
+    _run(config, sessions, 2)
+    assert (_failed_events(sessions), _recovered(sessions)) == ([], 0)
+    site.remove(PATH)
+    _run(config, sessions, 3)
+    _run(config, sessions, 4)  # two: announced
+    site.publish(PATH, Route(seed_text(TAMA).encode("utf-8")))
+    _run(config, sessions, 5)
+    assert (len(_failed_events(sessions)), _recovered(sessions)) == (1, 1)
