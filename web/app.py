@@ -87,7 +87,8 @@ def open_sessions(config: Config) -> SessionFactory:
 def create_app(config: Config, sessions: SessionFactory | None = None, *, clock: Clock = utc_now) -> Guard:
     """The web view over ``config``'s database (or ``sessions``), as an ASGI application."""
     labels = labels_for(config.web.language)
-    app = FastAPI(title="sesaku-monitor", version="1", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+    # No redirect to a slash-less twin: a path either names a page or is a 404 saying what is missing.
+    app = FastAPI(title="sesaku-monitor", version="1", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json", redirect_slashes=False,
                   description="Read-only view of measure lists, their versions, changes and link health.")
     app.state.web = WebState(config.web, labels, config.tz, sessions or open_sessions(config), _templates(labels, config.tz), clock)
     _install_errors(app, labels)
