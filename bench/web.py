@@ -12,7 +12,11 @@ URL ``--requests`` times in turn (random ids where the URL has one) and prints p
 Search and export are timed beside Datasette's nearest equivalents: its ``_search`` over the
 same FTS5 trigram table (``measure_search``, which migration 0004 fills), a ``name__contains``
 LIKE scan, and a streamed CSV of one list's current versions (``--export-requests`` times,
-since a list of 50,000 rows takes seconds).
+since a list of 50,000 rows takes seconds). Compare and the ending pages likewise: one list between
+its first and last day (every measure changed twice) beside the SQL a Datasette user would write
+for it (versions in force on each day, joined; Datasette stops at its 1,000-row limit, so its
+figure is for less work), and the measures ending within 90 days (every 10th current version
+has an end date in the next two years) beside Datasette's ``end_date__lte`` filter.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import Engine, insert, text
@@ -76,8 +81,12 @@ def _versions(n: int) -> Iterator[dict[str, Any]]:
         for v in range(3):
             fields = {"事業名": f"事業{i}", "概要": f"市町村と連携して地域の課題を解決する取組を支援する。第{v + 1}版の説明文。", "担当": f"局{i % 40}", "電話": f"03-0000-{v:04d}"}
             yield {"id": 3 * (i - 1) + v + 1, "measure_id": i, "source_id": source, "fields": fields, "content_hash": f"{i:032d}{v:032d}", "name": f"事業{i}",
-                   "end_date": None, "valid_from_snapshot_id": base + v, "valid_from": T0 + v * DAY,
+                   "end_date": _end_date(i) if v == 2 else None, "valid_from_snapshot_id": base + v, "valid_from": T0 + v * DAY,
                    "valid_to_snapshot_id": base + v + 1 if v < 2 else None, "valid_to": T0 + (v + 1) * DAY if v < 2 else None}
+
+
+def _end_date(i: int) -> date | None:
+    return date.today() + timedelta(days=i % 730) if i % 10 == 0 else None
 
 
 def _events(n: int, links: int) -> Iterator[dict[str, Any]]:
@@ -203,7 +212,25 @@ def main() -> None:
         ("datasette", "/bench/measure_search?_search=事業{random}", lambda: f"/bench/measure_search?_search=事業{rng.randint(1, args.measures)}"),
         ("datasette", "/bench/measure_versions?name__contains=…", lambda: f"/bench/measure_versions?name__contains=事業{rng.randint(1, args.measures)}"),
     ]
+    first, last = T0.date().isoformat(), (T0 + 2 * DAY).date().isoformat()
+    soon = (date.today() + timedelta(days=90)).isoformat()
+    in_force = "valid_from < :day and (valid_to is null or valid_to >= :day)"
+    compare_sql = (f"select n.measure_id, o.fields as old, n.fields as new from "
+                   f"(select * from measure_versions where source_id = '{SOURCES[0]}' and {in_force.replace(':day', repr(first + ' 23:59:59'))}) o join "
+                   f"(select * from measure_versions where source_id = '{SOURCES[0]}' and {in_force.replace(':day', repr(last + ' 23:59:59'))}) n "
+                   "on n.measure_id = o.measure_id where n.content_hash <> o.content_hash")
+    cases += [
+        ("ours", "/ending (90 days)", lambda: "/ending"),
+        ("ours", "/api/ending (90 days)", lambda: "/api/ending"),
+        ("datasette", "/bench/measure_versions?end_date__lte=…&valid_to__isnull=1", lambda: f"/bench/measure_versions?end_date__lte={soon}&valid_to__isnull=1&_sort=end_date"),
+    ]
     exports = [
+        ("ours", f"/sources/{SOURCES[0]}/compare (first → last day)", lambda: f"/sources/{SOURCES[0]}/compare?from={first}&to={last}"),
+        ("ours", f"/api/sources/{SOURCES[0]}/compare", lambda: f"/api/sources/{SOURCES[0]}/compare?from={first}&to={last}"),
+        ("ours", f"/sources/{SOURCES[0]}/compare.csv", lambda: f"/sources/{SOURCES[0]}/compare.csv?from={first}&to={last}"),
+        ("datasette", "/bench.json?sql=(versions on two days, joined)", lambda: "/bench.json?" + urlencode({"sql": compare_sql})),
+        ("ours", "/calendar.ics (every end date)", lambda: "/calendar.ics"),
+        ("ours", f"/sources/{SOURCES[0]}/calendar.ics", lambda: f"/sources/{SOURCES[0]}/calendar.ics"),
         ("ours", f"/sources/{SOURCES[0]}.csv ({args.measures // 2:,} rows)", lambda: f"/sources/{SOURCES[0]}.csv"),
         ("ours", f"/sources/{SOURCES[0]}.xlsx", lambda: f"/sources/{SOURCES[0]}.xlsx"),
         ("ours", f"/sources/{SOURCES[0]}.csv?as_of=(day 2)", lambda: f"/sources/{SOURCES[0]}.csv?as_of={(T0 + DAY).date().isoformat()}"),
@@ -214,11 +241,11 @@ def main() -> None:
         bases = {"ours": f"http://127.0.0.1:{ours}", "datasette": f"http://127.0.0.1:{theirs}"}
         _wait(bases["ours"] + "/api/sources", processes[0])
         _wait(bases["datasette"] + "/-/versions.json", processes[1])
-        print(f"\n{'server':<10} {'path':<52} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>10}")
+        print(f"\n{'server':<10} {"path":<60} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>10}")
         for (server, label, make_path), requests in [*((case, args.requests) for case in cases), *((case, args.export_requests) for case in exports)]:
             with httpx.Client(base_url=bases[server], timeout=120) as client:
                 p50, p95, size = _percentiles(client, make_path, requests)
-            print(f"{server:<10} {label:<52} {p50:8.1f} {p95:8.1f} {size:10,}")
+            print(f"{server:<10} {label:<60} {p50:8.1f} {p95:8.1f} {size:10,}")
     finally:
         for process in processes:
             process.terminate()
