@@ -241,7 +241,7 @@ def main() -> None:
         bases = {"ours": f"http://127.0.0.1:{ours}", "datasette": f"http://127.0.0.1:{theirs}"}
         _wait(bases["ours"] + "/api/sources", processes[0])
         _wait(bases["datasette"] + "/-/versions.json", processes[1])
-        print(f"\n{'server':<10} {"path":<60} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>10}")
+        print(f"\n{'server':<10} {'path':<60} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>10}")
         for (server, label, make_path), requests in [*((case, args.requests) for case in cases), *((case, args.export_requests) for case in exports)]:
             with httpx.Client(base_url=bases[server], timeout=120) as client:
                 p50, p95, size = _percentiles(client, make_path, requests)
