@@ -43,7 +43,7 @@ from monitor.lists.records import ParsedList
 from monitor.report import SourceReport
 from monitor.lists.versioning import apply_list, report_expiries, source_event
 
-__all__ = ["run_source", "Baseline"]
+__all__ = ["run_source", "Baseline", "fetch_source", "parse_source", "judge_source", "encoding_of"]
 
 log = logging.getLogger("sesaku_monitor.pipeline")
 
@@ -242,6 +242,10 @@ def _finish_good(session: Session, config: Config, source: SourceConfig, baselin
     report_expiries(session, source, snapshot, now, now.astimezone(config.tz).date(), report, baseline=not baseline.exists)
     log.info("source %s: %s, %s records", source.id, report.status, report.records)
     return report
+
+
+# What `sesaku-monitor try` runs without a store (monitor/lists/trial.py): a run's own fetch, parse and guard.
+fetch_source, parse_source, judge_source, encoding_of = _fetch, _parse, _judge, _encoding_of
 
 
 def _suspect(session: Session, source: SourceConfig, baseline: Baseline, snapshot: Snapshot, now: datetime, error: str) -> SourceReport:

@@ -27,7 +27,7 @@ from monitor.lists.records import ParsedList, Record, normalize_cell
 from monitor.events import Added, ChangedFields, Ended, Expired, FieldChange, MeasurePayload, Payload, Reappeared, Renamed
 from monitor.report import MeasureChange, SourceReport
 
-__all__ = ["apply_list", "report_expiries", "source_event", "cited_urls"]
+__all__ = ["apply_list", "report_expiries", "source_event", "cited_urls", "end_date_of"]
 
 # New versions are written a thousand at a time: one batched INSERT per table instead of a
 # flush per row, and the session never holds a whole 100,000-row baseline at once.
@@ -142,7 +142,7 @@ def _open_versions(ctx: _Context, items: list[tuple[Measure, Record, Entry]]) ->
     versions = [
         MeasureVersion(
             measure_id=measure.id, source_id=ctx.source.id, fields=dict(record.cells), content_hash=entry.digest,
-            name=entry.name, end_date=_end_date(ctx.source, record), valid_from_snapshot_id=ctx.snapshot.id, valid_from=ctx.now,
+            name=entry.name, end_date=end_date_of(ctx.source, record), valid_from_snapshot_id=ctx.snapshot.id, valid_from=ctx.now,
         )
         for measure, record, entry in items
     ]
@@ -163,7 +163,7 @@ def cited_urls(source: SourceConfig, record: Record) -> list[str]:
     return urls
 
 
-def _end_date(source: SourceConfig, record: Record) -> date | None:
+def end_date_of(source: SourceConfig, record: Record) -> date | None:
     # A cell that is one ISO 8601 date (an API's acceptance_end_datetime) is the end itself.
     dates = [extract_end_date(text) or iso_day(text) for text in (record.cells.get(column, "") for column in source.end_date_columns)]
     found = [d for d in dates if d is not None]

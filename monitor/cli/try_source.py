@@ -1,0 +1,80 @@
+"""``try SOURCE``: fetch and parse one source as its next run would, and store nothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from monitor.cli.options import clean_errors, config_option, console, json_option, print_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from monitor.lists.trial import Trial
+
+
+@click.command(name="try")
+@click.argument("source_id", metavar="SOURCE")
+@click.option("--rows", default=10, show_default=True, type=click.IntRange(min=0), help="How many of the first rows to show.")
+@config_option
+@json_option
+@clean_errors
+def try_source(source_id: str, rows: int, config_path: str, as_json: bool) -> None:
+    """Fetch and parse one configured source and show its measures as a run would key and name
+    them, with the count and every warning; nothing is stored (no database is opened).
+
+    Use it before a source's first run, whose parse becomes the baseline: fix key_columns,
+    name_column or options in the config and try again. An index (kind: index or ckan) shows
+    the lists it would find, each tried, with its count.
+
+    \b
+    Example:
+      sesaku-monitor try tokyo-tama-strategy-2 --rows 5
+    """
+    from monitor.config import load_config
+    from monitor.lists.trial import try_source as trial_of
+
+    config = load_config(config_path)
+    trial = trial_of(config, config.source(source_id), rows)
+    if as_json:
+        print_json(trial.as_dict())
+    else:
+        _print_trial(console(), trial)
+
+
+def _print_trial(out: Console, trial: Trial, indent: str = "") -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from monitor.cli.textreport import literal
+
+    noun = "lists" if trial.kind != "list" else "records"
+    out.print(Text.assemble(indent, literal(trial.id, "bold"), f" ({trial.kind}): ", _status(trial), f", {trial.count} {noun}"))
+    out.print(Text.assemble(indent, "  ", literal(trial.url)))
+    if trial.error:
+        out.print(Text.assemble(indent, "  ", literal(trial.error, "red")))
+    facts = [("encoding", trial.encoding), ("edition", trial.edition)] if trial.kind == "list" else []
+    for label, value in facts + [("columns", ", ".join(trial.columns) or None), ("ignored (row numbers)", ", ".join(trial.ignored_columns) or None)]:
+        if value:
+            out.print(Text.assemble(indent, f"  {label}: ", literal(value)))
+    for warning in trial.warnings:
+        out.print(Text.assemble(indent, "  ", ("warning: ", "yellow"), literal(warning)))
+    if trial.rows:
+        table = Table(title=f"the first {len(trial.rows)} of {trial.count}", title_justify="left")
+        for header in (f"key ({' + '.join(trial.key_columns)})", f"name ({trial.name_column})", "urls", "end date"):
+            table.add_column(literal(header), overflow="fold")
+        for row in trial.rows:
+            end = f"{row.end_date.isoformat()} ({row.end_text})" if row.end_date else row.end_text
+            table.add_row(literal(row.key), literal(row.name), literal(" ".join(row.urls)), literal(end))
+        out.print(table)
+    for found in trial.lists:
+        _print_trial(out, found, indent + "  ")
+    if not indent:
+        out.print("nothing was stored: the first `check` or `run` stores the baseline.")
+
+
+def _status(trial: Trial) -> tuple[str, str]:
+    words = {"ok": ("a run would store it", "green"), "suspect": ("suspect: a run would keep it aside", "yellow"),
+             "failed": ("failed", "red")}
+    return words.get(trial.status, (trial.status, ""))
