@@ -15,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Link, LinkCheck, Measure, MeasureLink, MeasureVersion
 
-__all__ = ["DueLink", "LinkCounts", "citing_measures", "dead_links", "due_hosts", "due_links", "link_by_url",
-           "link_checks_of", "link_counts", "cited_hosts"]
+__all__ = ["DueLink", "LinkCounts", "cited_links", "citing_measures", "dead_links", "due_hosts", "due_links", "link_by_url",
+           "link_checks_of", "link_counts", "links_by_id", "cited_hosts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,17 @@ def link_checks_of(session: Session, link_id: int) -> list[LinkCheck]:
     """Every check of a link, oldest first."""
     query = select(LinkCheck).where(LinkCheck.link_id == link_id).order_by(LinkCheck.checked_at, LinkCheck.id)
     return list(session.scalars(query))
+
+
+def links_by_id(session: Session, link_ids: Iterable[int]) -> list[Link]:
+    return [link for batch in in_batches(list(link_ids), IN_LIST_SIZE)
+            for link in session.scalars(select(Link).where(Link.id.in_(batch)))]
+
+
+def cited_links(session: Session) -> list[DueLink]:
+    """Every cited link, by host then id (``links --recheck --all``)."""
+    query = select(Link.id, Link.url, Link.host).where(Link.cited.is_(True)).order_by(Link.host, Link.id)
+    return [DueLink(*row) for row in session.execute(query)]
 
 
 def dead_links(session: Session) -> list[Link]:

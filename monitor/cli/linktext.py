@@ -16,7 +16,7 @@ from rich.text import Text
 from monitor.cli.textreport import literal
 from monitor.localtime import local_time
 
-__all__ = ["print_dead", "print_link_history", "print_summary"]
+__all__ = ["print_dead", "print_link_history", "print_recheck", "print_summary"]
 
 
 def print_summary(console: Console, summary: dict[str, Any]) -> None:
@@ -62,6 +62,22 @@ def print_link_history(console: Console, data: dict[str, Any], tz: tzinfo) -> No
         table.add_row(local_time(check["checked_at"], tz), literal(check["outcome"]), str(check["http_status"] or "—"),
                       str(check["elapsed_ms"] or ""), literal(final), literal(check["error"] or ""))
     console.print(table)
+
+
+def print_recheck(console: Console, data: dict[str, Any]) -> None:
+    """One row per link checked: its outcome now and what changed (dead, recovered, moved)."""
+    table = Table(title=f"{data['checked']} link(s) checked now")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("HTTP", no_wrap=True)
+    table.add_column("change", no_wrap=True)
+    table.add_column("url / where it ended", overflow="fold")
+    for link in data["links"]:
+        ended = link["final_url"] if link["final_url"] and link["final_url"] != link["url"] else None
+        table.add_row(literal(link["outcome"] or "—"), str(link["http_status"] or "—"), literal(link["change"] or ""),
+                      literal("\n".join(filter(None, [link["url"], ended and f"→ {ended}"]))))
+    console.print(table)
+    for url in data["skipped"]:
+        console.print(literal(f"skipped (another runner is checking its host now): {url}"))
 
 
 def _short(text: str, width: int = 20) -> str:

@@ -47,7 +47,7 @@ from monitor.links.record import record_batch, record_outage
 from monitor.netguard import Resolver
 from monitor.report import LinkReport
 
-__all__ = ["ProgressFactory", "check_due_links", "check_host_links", "hosts_with_due_links", "run_link_checks"]
+__all__ = ["ProgressFactory", "check_due_links", "check_host_links", "check_links_now", "hosts_with_due_links", "run_link_checks"]
 
 log = logging.getLogger("sesaku_monitor.links")
 # Given the number of links to check, a context giving a per-result callback (or None).
@@ -85,6 +85,24 @@ def check_due_links(config: Config, sessions: SessionFactory, now: datetime, *, 
         return report
     with transaction(sessions) as session:
         due = due_links(session, now, hosts)
+    return _check_these(config, sessions, now, due, progress, resolver)
+
+
+def check_links_now(config: Config, sessions: SessionFactory, now: datetime, links: Sequence[DueLink], *,
+                    progress: ProgressFactory | None = None, resolver: Resolver | None = None) -> tuple[LinkReport, list[DueLink]]:
+    """Check ``links`` now, due or not (``links --recheck``), under their hosts' run locks.
+
+    Returns the report and the links left unchecked because another runner holds their host.
+    """
+    with _host_locks(config, sessions, sorted({link.host for link in links})) as hosts:
+        free = set(hosts)
+        report = _check_these(config, sessions, now, [link for link in links if link.host in free], progress, resolver)
+    return report, [link for link in links if link.host not in free]
+
+
+def _check_these(config: Config, sessions: SessionFactory, now: datetime, due: Sequence[DueLink],
+                 progress: ProgressFactory | None, resolver: Resolver | None) -> LinkReport:
+    report = LinkReport()
     if not due:
         return report
     with (progress or _no_progress)(len(due)) as advance:
@@ -94,7 +112,7 @@ def check_due_links(config: Config, sessions: SessionFactory, now: datetime, *, 
     return report
 
 
-async def _check_and_record(config: Config, sessions: SessionFactory, now: datetime, due: list[DueLink],
+async def _check_and_record(config: Config, sessions: SessionFactory, now: datetime, due: Sequence[DueLink],
                             report: LinkReport, advance: Progress | None, resolver: Resolver | None) -> None:
     settings = config.links
     link_ids = {link.url: link.id for link in due}

@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from store.link_state import citing_measures, dead_links, link_by_url, link_checks_of, link_counts
+from store.link_state import citing_measures, dead_links, link_by_url, link_checks_of, link_counts, links_by_id
 from store.models import Link
 
 from monitor.lists.cells import normalize_url
 from monitor.errors import ConfigError
 
-__all__ = ["dead_link_list", "link_history", "link_summary"]
+__all__ = ["checked_links", "dead_link_list", "link_history", "link_summary"]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -38,6 +38,12 @@ def dead_link_list(session: Session) -> list[dict[str, Any]]:
     links = dead_links(session)
     measures = citing_measures(session, [link.id for link in links])
     return [{**_state(link), "measures": measures.get(link.id, [])} for link in links]
+
+
+def checked_links(session: Session, link_ids: list[int]) -> list[dict[str, Any]]:
+    """The state of each link of ``link_ids`` (in that order): what a recheck prints."""
+    links = {link.id: link for link in links_by_id(session, link_ids)}
+    return [_state(links[link_id]) for link_id in link_ids if link_id in links]
 
 
 def link_history(session: Session, url: str) -> dict[str, Any]:
