@@ -244,11 +244,6 @@ class Ended(MeasurePayload):
 
 
 @dataclass(frozen=True, slots=True)
-class Reappeared(MeasurePayload):
-    kind = K.REAPPEARED
-
-
-@dataclass(frozen=True, slots=True)
 class Added(MeasurePayload):
     kind = K.ADDED
     fields: dict[str, str] = field(default_factory=dict)  # column → published text, empty cells left out
@@ -293,6 +288,14 @@ class ChangedFields(MeasurePayload):
     @classmethod
     def from_payload(cls, raw: Mapping[str, Any]) -> ChangedFields:
         return cls(_number(raw, "measure_id"), _text(raw, "key"), _text(raw, "name"), _changes(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Reappeared(ChangedFields):
+    """An ended measure listed again, by its key or, within ``reappear_within_days``, by its
+    likeness (a bureau renamed meanwhile); ``fields``: what differs from its last version."""
+
+    kind = K.REAPPEARED
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,8 @@ class SourceConfig(_Strict):
     max_loss_share: float | None = Field(None, gt=0, le=1)
     max_growth_share: float | None = Field(None, gt=0)
     match_threshold: float = Field(70.0, ge=0, le=100)
+    # An added measure this like one ended at most this many days ago is that one, reappeared.
+    reappear_within_days: int = Field(400, ge=0, le=36_500)
     schedule: ScheduleSpec | None = None  # None: the top-level schedule.sources
     kind: SourceKind = "list"
     pagination: PaginationSettings | None = None

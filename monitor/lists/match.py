@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 
 from monitor.lists.identity import Entry
 
-__all__ = ["Matching", "match_records", "match_versions", "pair_unchanged", "similarity"]
+__all__ = ["Matching", "match_records", "match_versions", "pair_similar", "pair_unchanged", "similarity"]
 
 NAME_WEIGHT = 0.55
 # Above this many candidate pairs the remainder is compared within blocks only (same first
@@ -108,6 +108,11 @@ def match_records(old: Mapping[int, Entry] | Sequence[Entry], new: Mapping[int, 
     matching.ended = [i for i in old if i not in paired_old]
     matching.added = [j for j in new if j not in paired_new]
     return matching
+
+
+def pair_similar(old: Mapping[int, Entry], new: Mapping[int, Entry], threshold: float) -> list[tuple[int, int]]:
+    """Step 2 alone: a one-to-one pairing of every old and new entry by similarity above ``threshold``."""
+    return _pair_by_similarity(old, new, sorted(old), sorted(new), threshold)
 
 
 def _pair_by_key(old: Mapping[int, Entry], new: Mapping[int, Entry], matching: Matching) -> tuple[list[int], list[int]]:

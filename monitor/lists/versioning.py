@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from store.batches import in_batches
 from store.links import cite_links
 from store.models import Event, Measure, MeasureVersion, Snapshot
-from store.queries import current_rows, ended_measure_ids, expiring_versions, versions_by_id
+from store.queries import current_rows, expiring_versions, versions_by_id
 
 from monitor.lists.cells import extract_end_date, extract_urls
 from monitor.lists.parsers.json_list import iso_day
@@ -23,6 +23,7 @@ from monitor.config import SourceConfig
 from monitor.lists.diff import field_changes
 from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_entry, stored_published
 from monitor.lists.match import match_versions
+from monitor.lists.returning import Returning
 from monitor.lists.records import ParsedList, Record, normalize_cell
 from monitor.events import Added, ChangedFields, Ended, Expired, FieldChange, MeasurePayload, Payload, Reappeared, Renamed
 from monitor.report import MeasureChange, SourceReport
@@ -43,7 +44,7 @@ class _Context:
     ignore: list[str]
     baseline: bool
     report: SourceReport
-    ended_by_key: dict[str, list[int]] | None = None  # loaded at the first addition
+    returning: Returning | None = None  # loaded at the first addition
 
 
 def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snapshot: Snapshot, now: datetime, report: SourceReport, *, baseline: bool) -> None:
@@ -99,10 +100,11 @@ def _end(ctx: _Context, measure: Measure, version: MeasureVersion) -> None:
 
 
 def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
-    """New measures, and ended ones whose key is listed again (``reappeared``)."""
+    """New measures, and ended ones listed again (``reappeared``: by key, or by likeness, monitor.lists.returning)."""
+    if ctx.returning is None:
+        ctx.returning = Returning(ctx.session, ctx.source, ctx.now, ctx.ignore)
     measures: list[Measure] = []
-    for record, entry in adds:
-        measure = _ended_with_key(ctx, entry.key)
+    for (record, entry), measure in zip(adds, ctx.returning.take([entry for _, entry in adds]), strict=True):
         if measure is None:
             measure = Measure(
                 source_id=ctx.source.id, key=entry.key, name=normalize_cell(record.cells.get(ctx.source.name_column, "")),
@@ -116,21 +118,14 @@ def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
         added = measure.ended_at is None  # a measure found again still has its end
         measure.ended_at = None
         measure.ended_snapshot_id = None
-        measure.name = version.name
+        measure.key, measure.name = entry.key, version.name  # a measure back under a new key keeps its identity
         change = MeasureChange(measure.id, entry.key, measure.name)
         if not added:
-            _event(ctx, Reappeared(measure.id, entry.key, measure.name), change, ctx.report.reappeared)
+            change.fields = fields = field_changes(ctx.returning.last_fields(measure.id), record.cells, ctx.ignore)
+            _event(ctx, Reappeared(measure.id, entry.key, measure.name, _typed(fields)), change, ctx.report.reappeared)
             continue
         change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
         _event(ctx, Added(measure.id, entry.key, measure.name, dict(change.fields)), change, ctx.report.added)
-
-
-def _ended_with_key(ctx: _Context, key: str) -> Measure | None:
-    """The latest ended measure with this key, to reappear (each one at most once)."""
-    if ctx.ended_by_key is None:
-        ctx.ended_by_key = ended_measure_ids(ctx.session, ctx.source.id)
-    ids = ctx.ended_by_key.get(key)
-    return ctx.session.get(Measure, ids.pop()) if ids else None
 
 
 def _close(ctx: _Context, version: MeasureVersion) -> None:

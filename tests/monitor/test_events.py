@@ -33,7 +33,7 @@ STORED = {
     "renamed": {"measure_id": 1, "key": "k", "name": "新事業", "fields": {"施策": {"old": "旧事業", "new": "新事業"}},
                 "old_name": "旧事業", "new_name": "新事業"},
     "changed": {"measure_id": 1, "key": "k", "name": "補助事業", "fields": {"連絡先": {"old": "03-1", "new": "03-2"}}},
-    "reappeared": {"measure_id": 1, "key": "k", "name": "補助事業"},
+    "reappeared": {"measure_id": 1, "key": "k", "name": "補助事業", "fields": {"所管局": {"old": "旧局", "new": "新局"}}},
     "links_outage": {"failed_hosts": 6, "checked_hosts": 7, "links": 40, "error": "cannot connect: refused", "canary_url": None},
     "link_dead": {"url": "https://example.jp/a", "outcome": "soft_404", "http_status": 200, "since": "2026-03-30T00:00:00+00:00",
                   "measures": CITING},
@@ -62,6 +62,8 @@ def test_old_or_odd_rows_read_as_empty_values_never_an_error() -> None:
     assert isinstance(dead, events.LinkDead)
     assert (dead.url, dead.http_status, dead.measures) == ("", None, (events.CitingMeasure(None, "", None),))
     assert isinstance(read_payload("changed", None), events.ChangedFields)
+    back = read_payload("reappeared", {"measure_id": 1, "key": "k", "name": "補助事業"})  # written before its fields were
+    assert isinstance(back, events.Reappeared) and back.fields == {}
     unknown = read_payload("measure_merged", {"name": "x"})
     assert isinstance(unknown, events.Unknown) and unknown.kind == "measure_merged"
 
