@@ -10,9 +10,9 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
-from store.models import Link, MeasureLink, MeasureVersion
+from store.models import Link, MeasureLink, MeasureVersion, Snapshot
 
-__all__ = ["cite_links", "refresh_cited", "MAX_URL_LENGTH"]
+__all__ = ["cite_links", "cited_by_versions", "refresh_cited", "MAX_URL_LENGTH"]
 
 # Longer URLs are not worth checking and would not fit a PostgreSQL unique index.
 MAX_URL_LENGTH = 2000
@@ -51,11 +51,35 @@ def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]],
     )
 
 
-def refresh_cited(session: Session) -> None:
-    """A link no open measure version cites is no longer checked; its history stays."""
+def refresh_cited(session: Session, snapshot: Snapshot) -> None:
+    """A link no open measure version cites is no longer checked; its history stays.
+
+    Only the links of the versions ``snapshot`` closed can have lost their last citation, so
+    only those are looked at: a changed list costs its changed measures' links, not every link.
+    """
+    closed = (
+        select(MeasureLink.link_id)
+        .join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
+        # source_id and a set valid_to narrow ix_measure_versions_source_open to the source's closed versions.
+        .where(MeasureVersion.source_id == snapshot.source_id, MeasureVersion.valid_to.is_not(None),
+               MeasureVersion.valid_to_snapshot_id == snapshot.id)
+    )
     still_cited = exists(
         select(MeasureLink.link_id)
         .join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
         .where(MeasureLink.link_id == Link.id, MeasureVersion.valid_to_snapshot_id.is_(None))
     )
-    session.execute(update(Link).where(Link.cited.is_(True), ~still_cited).values(cited=False), execution_options={"synchronize_session": False})
+    session.execute(
+        update(Link).where(Link.id.in_(closed), Link.cited.is_(True), ~still_cited).values(cited=False),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def cited_by_versions(session: Session, version_ids: Sequence[int]) -> dict[int, set[str]]:
+    """Version id → the URLs it cites (versions citing none are left out)."""
+    found: dict[int, set[str]] = {}
+    for batch in in_batches(list(version_ids), IN_LIST_SIZE):
+        query = select(MeasureLink.measure_version_id, Link.url).join(Link, Link.id == MeasureLink.link_id).where(MeasureLink.measure_version_id.in_(batch))
+        for version_id, url in session.execute(query):
+            found.setdefault(version_id, set()).add(url)
+    return found

@@ -204,7 +204,7 @@ def _apply(session: Session, config: Config, source: SourceConfig, baseline: Bas
     session.flush()
     report = SourceReport(id=source.id, status=snapshot.status, records=len(parsed.records), snapshot_id=snapshot.id, edition=parsed.edition or None, warnings=parsed.warnings)
     apply_list(session, source, parsed, snapshot, now, report, baseline=not baseline.exists)
-    refresh_cited(session)
+    refresh_cited(session, snapshot)
     if baseline.exists and not (report.added or report.ended or report.changed or report.renamed or report.reappeared):
         snapshot.status = report.status = "unchanged"
     return _finish_good(session, config, source, baseline, snapshot, now, report)

@@ -23,6 +23,7 @@ from monitor.config import SourceConfig
 from monitor.lists.diff import field_changes
 from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_entry, stored_published
 from monitor.lists.match import match_versions
+from monitor.lists.citations import relinked
 from monitor.lists.returning import Returning
 from monitor.lists.records import ParsedList, Record, normalize_cell
 from monitor.events import Added, ChangedFields, Ended, Expired, FieldChange, MeasurePayload, Payload, Reappeared, Renamed
@@ -65,6 +66,11 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     old_entries, new_entries = matching.old_entries, matching.new_entries
     # Rows published identically (matching.identical) cannot have changed.
     changed = [(o, n) for o, n in matching.pairs if old_entries[o].digest != new_entries[n].digest]
+    # Same text, other links behind it: a new version all the same, so the new URLs are cited.
+    same = [*matching.identical, *(pair for pair in matching.pairs if old_entries[pair[0]].digest == new_entries[pair[1]].digest)]
+    relinks = relinked(session, same, parsed.records, lambda o: current[o].version_id, lambda record: cited_urls(source, record))
+    new_entries = {**{n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}, **new_entries}
+    changed += relinks
     loaded = versions_by_id(session, [current[o].version_id for o, _ in changed] + [current[o].version_id for o in matching.ended])
     for part in in_batches(changed, _WRITE_BATCH):
         _update(ctx, [(*loaded[current[o].version_id], parsed.records[n], new_entries[n]) for o, n in part])
