@@ -3,6 +3,7 @@
     python bench/diff_scale.py                 # 100,000 rows (default)
     python bench/diff_scale.py --rows 10000    # quick run
     python bench/diff_scale.py --profile       # also print a cProfile of our run
+    python bench/diff_scale.py --store         # the whole `check` (baseline, then a run) on SQLite and PostgreSQL
 
 Two versions of a synthetic list are generated from a fixed seed, in the seed format
 (tab-separated text with title lines, a header repeated at every page break, page numbers,
@@ -485,6 +486,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=TOOLS, help="run one tool only")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool (fresh process each); the fastest is shown")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of our run to stderr")
+    parser.add_argument("--store", action="store_true", help="time whole `check` subprocesses (baseline, run) on SQLite, and PostgreSQL "
+                        "when $SESAKU_TEST_POSTGRES_URL is set, instead of the in-memory tools (see diff_store.py)")
     parser.add_argument("--child", choices=TOOLS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -506,6 +509,10 @@ def main(argv: list[str] | None = None) -> None:
               f"{len(truth['renamed'])} renamed, {len(truth['cosmetic'])} cosmetic-only, {truth['duplicate_names']} duplicate names; "
               f"v1.txt {(workdir / 'v1.txt').stat().st_size / 2**20:.1f} MB")
 
+        if args.store:
+            from diff_store import run_store, store_backends
+            run_store(workdir, store_backends(), args.profile)
+            return
         runs = {}
         for tool in TOOLS:
             if args.only in (None, tool):

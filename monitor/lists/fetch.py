@@ -11,7 +11,7 @@ followed here, hop by hop, so each hop is checked like the first and no redirect
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -37,7 +37,9 @@ class Trust(Enum):
 class Fetched:
     url: str
     status: int
-    body: bytes = b""
+    # Never in the repr: asyncio.run formats its main task (whose result this is) when it
+    # restores the SIGINT handler, which cost a 30 MB list seconds and 100+ MB of text.
+    body: bytes = field(default=b"", repr=False)
     content_type: str = ""
     etag: str | None = None
     last_modified: str | None = None

@@ -1,0 +1,148 @@
+"""The whole ``check`` of one big list, baseline then a run, on SQLite and PostgreSQL (issue 15).
+
+``diff_scale.py --store`` calls :func:`run_store`: the two generated versions are served by a
+loopback HTTP site, and a real ``sesaku-monitor check --no-links --no-notify --json``
+subprocess runs against a fresh database, once with version 1 published (the baseline), once
+with version 2 (a run: a few % of rows added, removed, edited, renamed). Each subprocess is
+timed from start to exit (interpreter start and imports included); its peak RSS is its own
+VmHWM, written at exit: unlike ``ru_maxrss`` (which exec carries over from the forking parent,
+so a child would start at this process's size) it belongs to the child's address space alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ENV = "SESAKU_TEST_POSTGRES_URL"
+
+# Targets of issue 15 item 6, and git-history's figures for the same two versions (from the issue).
+TARGETS = {"baseline": (8.0, None), "run": (3.0, 300.0)}
+GIT_HISTORY = "git-history (issue 15): ~770 s, ~410 MB for the same two versions"
+
+SOURCE = {
+    "id": "big", "title": "合成 100,000 行", "format": "text-table",
+    "key_columns": ["施策", "担当部署"], "name_column": "施策", "url_columns": ["URL"], "end_date_columns": ["備考"],
+}
+
+
+@contextmanager
+def _database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        for old in folder.glob("bench.db*"):  # a kept --workdir: start from an empty database again
+            old.unlink()
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    admin_url = os.environ[POSTGRES_ENV]
+    name = f"sesaku_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _write_config(path: Path, database_url: str, list_url: str) -> None:
+    config = {
+        "database": {"url": database_url},
+        "http": {"allow_private_addresses": True, "max_bytes": 200_000_000},
+        "links": {"enabled": False},
+        "sources": [{**SOURCE, "url": list_url}],
+    }
+    path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
+
+
+# The console script's own entry point, with the process's VmHWM written to $PEAK_FILE at exit.
+LAUNCHER = """
+import atexit, os, sys
+def peak():
+    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]
+    if 'PEAK_FILE' in os.environ:
+        open(os.environ['PEAK_FILE'], 'w').write(hwm.split()[1])
+atexit.register(peak)
+sys.argv[0] = 'sesaku-monitor'
+from monitor.cli import main
+main()
+"""
+
+
+def _command(*args: str, profile: Path | None = None) -> list[str]:
+    start = [sys.executable]
+    if profile is not None:
+        start += ["-m", "cProfile", "-o", str(profile)]
+    return [*start, "-c", LAUNCHER, *args]
+
+
+def _timed(cmd: list[str], folder: Path) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB (the child's own) and stdout of one subprocess."""
+    peak_file = folder / "peak-kb"
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, env={**os.environ, "PEAK_FILE": str(peak_file)})
+    took = time.perf_counter() - start
+    if done.returncode:
+        sys.exit(f"sesaku-monitor {' '.join(cmd[-6:])} failed (exit {done.returncode})")
+    return took, int(peak_file.read_text()) / 1024, done.stdout.decode("utf-8")
+
+
+def _counts(report_json: str) -> str:
+    source = json.loads(report_json)["sources"][0]
+    parts = [f"{source['status']} {source['records']:,} rows"]
+    parts += [f"{len(source[k])} {k}" for k in ("added", "ended", "changed", "renamed") if source.get(k)]
+    return ", ".join(parts)
+
+
+def _one_backend(kind: str, workdir: Path, profile: bool) -> list[tuple[str, float, float, str]]:
+    from monitor.demo.site import Route, running_site
+
+    results = []
+    folder = workdir / kind
+    folder.mkdir(exist_ok=True)
+    with running_site() as site, _database(kind, folder) as url:
+        config = folder / "config.yaml"
+        _write_config(config, url, site.url("/big.txt"))
+        if kind != "sqlite":
+            subprocess.run(_command("db", "upgrade", "--config", str(config)), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        for phase, name in (("baseline", "v1.txt"), ("run", "v2.txt")):
+            site.publish("/big.txt", Route((workdir / name).read_bytes(), content_type="text/plain; charset=utf-8"))
+            stats = folder / f"{phase}.prof" if profile else None
+            took, peak, out = _timed(_command("check", "--config", str(config), "--no-links", "--no-notify", "--json", profile=stats), folder)
+            results.append((phase, took, peak, _counts(out)))
+            if stats is not None:
+                import pstats
+                print(f"--- cProfile of the {kind} {phase} (tottime)", file=sys.stderr)
+                pstats.Stats(str(stats), stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    return results
+
+
+def run_store(workdir: Path, backends: list[str], profile: bool) -> None:
+    head = f"{'backend':<12}{'check':<10}{'s':>8}{'peak MB':>9}  {'target':<18}report"
+    print()
+    print(head)
+    print("-" * (len(head) + 30))
+    for kind in backends:
+        for phase, took, peak, counts in _one_backend(kind, workdir, profile):
+            limit_s, limit_mb = TARGETS[phase]
+            met = took <= limit_s and (limit_mb is None or peak <= limit_mb)
+            target = f"≤{limit_s:.0f} s" + (f", ≤{limit_mb:.0f} MB" if limit_mb else "") + (" met" if met else " NOT met")
+            print(f"{kind:<12}{phase:<10}{took:>8.2f}{peak:>9.0f}  {target:<18}{counts}")
+    print()
+    print("s: a whole `sesaku-monitor check --no-links --no-notify` subprocess, start to exit; peak MB: its own")
+    print(f"peak RSS (VmHWM). The list is served by a loopback HTTP site. {GIT_HISTORY}.")
+
+
+def store_backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get(POSTGRES_ENV) else ["sqlite"]
