@@ -47,6 +47,12 @@ class LinkSettings(BaseModel):
     batch_size: int = Field(50, ge=1, le=10_000)
     keep_checks_days: int = Field(90, ge=1)
     """Past this many days a link keeps one check a day and every change of outcome (store.compaction)."""
+    successor_hosts: dict[str, str] = Field(default_factory=lambda: {"metro.tokyo.jp": "metro.tokyo.lg.jp"})
+    """Host suffix → the suffix that replaced it: a dead link's repair candidate (monitor.links.repair)."""
+    repair_max_links: int = Field(100, ge=0)
+    """At most this many dead or moved links get repair candidates checked per run (0: none)."""
+    repair_budget_s: float = Field(30.0, gt=0)
+    """Wall time for checking repair candidates live in one run."""
 
     @property
     def recheck_healthy(self) -> timedelta:
