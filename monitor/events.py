@@ -241,6 +241,17 @@ class MeasurePayload(Payload):
 @dataclass(frozen=True, slots=True)
 class Ended(MeasurePayload):
     kind = K.ENDED
+    # The last version's cells (empty ones left out): whom to ask and where it was, once it is
+    # gone. Events written before it was stored have none, and are written back without it.
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {**MeasurePayload.to_payload(self), **({"fields": dict(self.fields)} if self.fields else {})}
+
+    @classmethod
+    def from_payload(cls, raw: Mapping[str, Any]) -> Ended:
+        cells = _mapping(raw, "fields")
+        return cls(_number(raw, "measure_id"), _text(raw, "key"), _text(raw, "name"), {str(c): _text(cells, c) for c in cells})
 
 
 @dataclass(frozen=True, slots=True)

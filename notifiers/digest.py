@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from monitor.errors import ConfigError
 
-from monitor.events import (KINDS, Added, ChangedFields, CitingMeasure, EditionChanged, EventView, Expired, LinkDead, LinkMoved,
+from monitor.events import (KINDS, Added, ChangedFields, CitingMeasure, EditionChanged, Ended, EventView, Expired, LinkDead, LinkMoved,
                             LinkRecovered, ListAdded, ListRemoved, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed,
                             SourceSuspect, Unknown)
 from monitor.labels import Language, kind_label, outcome_label
@@ -357,6 +357,8 @@ def _describe_measure(event: EventView, data: MeasurePayload, ctx: _Context) -> 
     name = data.name
     if isinstance(data, Added):
         facts = [Fact(column, _preview(value)) for column, value in data.fields.items()]
+    elif isinstance(data, Ended):
+        facts = _reach(data.fields)
     elif isinstance(data, Expired):
         facts = [ctx.fact("end_date", data.end_date)]
     elif isinstance(data, Renamed):
@@ -407,6 +409,15 @@ def _change(column: str, old: str | None, new: str | None) -> FieldChange:
     old_text, new_text = old or "", new or ""
     long = max(len(old_text), len(new_text)) > LONG_TEXT
     return FieldChange(column, old_text, new_text, word_diff(old_text, new_text) if long else None)
+
+
+# An ended measure keeps, of its last version, whom to ask and where it was published.
+_REACH_COLUMNS = ("担当", "所管", "部署", "連絡先", "電話", "問合", "TEL", "URL", "ホームページ", "department", "contact", "phone")
+
+
+def _reach(fields: dict[str, str]) -> list[Fact]:
+    return [Fact(column, _preview(value), _web_url(value)) for column, value in fields.items()
+            if _web_url(value) or any(word.lower() in column.lower() for word in _REACH_COLUMNS)]
 
 
 def _preview(value: object) -> str:

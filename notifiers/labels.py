@@ -61,6 +61,8 @@ _UI: dict[str, dict[str, str]] = {
         "ending_none": "該当する施策はありません。",
         "end_date": "終了日",
         "department": "担当",
+        "old": "旧",
+        "new": "新",
     },
     "en": {
         "app": "sesaku-monitor",
@@ -81,6 +83,8 @@ _UI: dict[str, dict[str, str]] = {
         "ending_none": "No measure.",
         "end_date": "End date",
         "department": "Department",
+        "old": "Old",
+        "new": "New",
     },
 }
 

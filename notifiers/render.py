@@ -69,13 +69,16 @@ def _environment(template_dir: str | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["diff_text"] = diff_text
+    env.filters["old_side"] = lambda runs: diff_text(runs, side="delete")
+    env.filters["new_side"] = lambda runs: diff_text(runs, side="insert")
     return env
 
 
-def diff_text(runs: tuple[DiffRun, ...]) -> str:
-    """A word diff as plain text, marked the way ``git diff --word-diff`` does."""
+def diff_text(runs: tuple[DiffRun, ...], *, side: str | None = None) -> str:
+    """A word diff as plain text, marked the way ``git diff --word-diff`` does; with ``side``
+    (``delete`` or ``insert``) only the old or the new text, its own changes marked."""
     marks = {"equal": "{}", "delete": "[-{}-]", "insert": "{{+{}+}}"}
-    return "".join(marks[run.op].format(run.text) for run in runs)
+    return "".join(marks[run.op].format(run.text) for run in runs if side is None or run.op in ("equal", side))
 
 
 def _load(env: jinja2.Environment, name: str) -> jinja2.Template:

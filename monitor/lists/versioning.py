@@ -102,7 +102,8 @@ def _end(ctx: _Context, measure: Measure, version: MeasureVersion) -> None:
     _close(ctx, version)
     measure.ended_at = ctx.now
     measure.ended_snapshot_id = ctx.snapshot.id
-    _event(ctx, Ended(measure.id, measure.key, measure.name), MeasureChange(measure.id, measure.key, measure.name), ctx.report.ended)
+    last = {str(column): str(value) for column, value in version.fields.items() if normalize_cell(str(value))}
+    _event(ctx, Ended(measure.id, measure.key, measure.name, last), MeasureChange(measure.id, measure.key, measure.name), ctx.report.ended)
 
 
 def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:

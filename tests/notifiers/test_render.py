@@ -29,7 +29,8 @@ def test_text_has_counts_first_then_details() -> None:
     assert text.index("■ 概要") < text.index("【変更】")
     assert "  合計: 17件" in text
     assert "    予算: 100 → 120" in text
-    assert "[-する地域の活性化に資する-]{+するまちづくりの+}" in text
+    assert "      旧: …めた計画に基づき、多摩地域の市町村が実施[-する地域の活性化に資する-]取組に" in text
+    assert "      新: …めた計画に基づき、多摩地域の市町村が実施{+するまちづくりの+}取組に" in text
     assert "    移転先: https://www.metro.tokyo.lg.jp/a" in text
     assert f"<{BASE}/links/7>" in text
     assert "None" not in text
@@ -41,8 +42,10 @@ def test_html_is_escaped_and_links_only_to_web_urls() -> None:
     assert "&lt;b&gt;局&lt;/b&gt;" in html
     assert 'href="javascript:' not in html
     assert f'<a href="{BASE}/measures/2"' in html
-    # Mail clients drop <style> and remote resources: inline styles only.
-    assert "<style" not in html and "<link" not in html and "src=" not in html
+    # Mail clients drop remote resources, and some drop <style>: inline styles carry the look,
+    # the one <style> only stacks old and new on a phone.
+    assert html.count("<style") == 1 and "@media screen and (max-width: 600px)" in html
+    assert "<link" not in html and "src=" not in html
 
 
 def test_html_tables_show_word_diff_as_del_and_ins() -> None:
