@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 __all__ = [
     "KINDS", "LINK_KINDS", "MEASURE_KINDS", "SOURCE_KINDS", "Added", "ChangedFields", "CitingMeasure", "EditionChanged",
     "Ended", "EventKind", "EventView", "Expired", "FieldChange", "LinkDead", "LinkMoved", "LinkOutcome", "LinkRecovered",
-    "LinksOutage", "ListAdded", "ListRemoved", "MeasurePayload", "PageChanged", "Payload", "Reappeared", "Renamed", "SourceFailed",
+    "LinksOutage", "ListAdded", "ListRemoved", "MeasurePayload", "PageChanged", "Payload", "Reappeared", "Rekeyed", "Renamed", "SourceFailed",
     "SourceRecovered", "SourceSuspect", "Unknown", "read_payload",
 ]
 
@@ -37,6 +37,7 @@ class EventKind(StrEnum):
     EDITION_CHANGED = "edition_changed"
     LIST_ADDED = "list_added"
     LIST_REMOVED = "list_removed"
+    REKEYED = "rekeyed"
     ADDED = "added"
     ENDED = "ended"
     EXPIRED = "expired"
@@ -51,7 +52,7 @@ class EventKind(StrEnum):
 
 
 K = EventKind
-SOURCE_KINDS = (K.SOURCE_FAILED, K.SOURCE_SUSPECT, K.SOURCE_RECOVERED, K.EDITION_CHANGED, K.LIST_ADDED, K.LIST_REMOVED)
+SOURCE_KINDS = (K.SOURCE_FAILED, K.SOURCE_SUSPECT, K.SOURCE_RECOVERED, K.EDITION_CHANGED, K.LIST_ADDED, K.LIST_REMOVED, K.REKEYED)
 MEASURE_KINDS = (K.ADDED, K.ENDED, K.EXPIRED, K.RENAMED, K.CHANGED, K.REAPPEARED)
 # An outage of our own first: it explains the links that could not be checked.
 LINK_KINDS = (K.LINKS_OUTAGE, K.LINK_DEAD, K.LINK_MOVED, K.LINK_RECOVERED, K.PAGE_CHANGED)
@@ -219,6 +220,28 @@ class ListAdded(Payload):
 @dataclass(frozen=True, slots=True)
 class ListRemoved(ListAdded):
     kind = K.LIST_REMOVED
+
+
+@dataclass(frozen=True, slots=True)
+class Rekeyed(Payload):
+    """`sources rekey`: the source's measures were given the keys and names of the current
+    key_columns / name_column; their history is kept (a note, not a change of the list)."""
+
+    kind = K.REKEYED
+    measures: int | None
+    keys_changed: int | None
+    names_changed: int | None
+    key_columns: str  # as configured now, joined with " + "
+    name_column: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"measures": self.measures, "keys_changed": self.keys_changed, "names_changed": self.names_changed,
+                "key_columns": self.key_columns, "name_column": self.name_column}
+
+    @classmethod
+    def from_payload(cls, raw: Mapping[str, Any]) -> Rekeyed:
+        return cls(_number(raw, "measures"), _number(raw, "keys_changed"), _number(raw, "names_changed"),
+                   _text(raw, "key_columns"), _text(raw, "name_column"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +446,7 @@ class Unknown:
 
 _PAYLOADS: dict[str, type[Payload]] = {
     cls.kind.value: cls
-    for cls in (SourceFailed, SourceSuspect, SourceRecovered, EditionChanged, ListAdded, ListRemoved, Added, Ended,
+    for cls in (SourceFailed, SourceSuspect, SourceRecovered, EditionChanged, ListAdded, ListRemoved, Rekeyed, Added, Ended,
                 Expired, Renamed, ChangedFields, Reappeared, LinksOutage, LinkDead, LinkMoved, LinkRecovered, PageChanged)
 }
 

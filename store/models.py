@@ -58,6 +58,8 @@ class Source(Base):
     parent_id: Mapped[str | None] = mapped_column(String(120), ForeignKey("sources.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # `sources rebaseline`: the next good run stores a fresh baseline (migration 0007).
+    rebaseline_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Blob(Base):

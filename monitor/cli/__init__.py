@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("monitor.cli.daemon:run", "Run the daemon: every source on its schedule, until SIGTERM or SIGINT."),
     "serve": ("monitor.cli.web:serve", "Serve the web view of the database: changes, lists as of a day, measure histories, link health, feeds."),
     "snapshots": ("monitor.cli.lists:snapshots", "The stored fetches of one list, newest first."),
+    "sources": ("monitor.cli.sources:sources", "Every source with its state; fix one without losing it: rekey, rebaseline, retire, unretire."),
     "status": ("monitor.cli.daemon:status", "Per source: last run and its result, next run, failures in a row; dead links; the outbox."),
     "try": ("monitor.cli.try_source:try_source", "Fetch and parse one source as its next run would and show its measures keyed and named; stores nothing."),
     "worker": ("monitor.cli.worker:worker", "Run jobs from the shared queue (PostgreSQL only) until SIGTERM."),

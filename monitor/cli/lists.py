@@ -112,11 +112,13 @@ def snapshots(source_id: str, limit: int, config_path: str, as_json: bool) -> No
     from monitor.lists.families import source_config
     from monitor.runtime.check import open_store
     from store.database import transaction
+    from store.models import Source
     from store.queries import snapshots_of
 
     config = load_config(config_path)
     with transaction(open_store(config)) as session:
-        source_config(config, session, source_id)
+        if session.get(Source, source_id) is None:  # a stored source no longer configured keeps its snapshots
+            source_config(config, session, source_id)
         rows = snapshots_of(session, source_id, limit)
     if as_json:
         print_json([{"id": s.id, "fetched_at": s.fetched_at, "status": s.status, "records": s.record_count, "edition": s.edition, "error": s.error} for s in rows])

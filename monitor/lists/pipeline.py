@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.blobs import put_blob, sha256_of
@@ -64,6 +64,8 @@ class Baseline:
     exists: bool
     last_status: str | None
     lists: tuple[ListLink, ...] = ()  # an index's: what its last good run found on it
+    fresh: bool = False  # `sources rebaseline`: the last good snapshot is set aside, this run is a baseline
+    retired: bool = False  # `sources retire`: kept, not run
 
 
 def _baseline(session: Session, source: SourceConfig, now: datetime) -> Baseline:
@@ -75,7 +77,8 @@ def _baseline(session: Session, source: SourceConfig, now: datetime) -> Baseline
         session.add(Source(id=source.id, title=source.title, url=source.shown_url, format=kept_as, created_at=now))
     else:
         row.title, row.url, row.format = source.title, source.shown_url, kept_as
-    good = last_good_snapshot(session, source.id)
+    fresh = row is not None and row.rebaseline_requested_at is not None
+    good = None if fresh else last_good_snapshot(session, source.id)
     last = last_snapshot(session, source.id)
     return Baseline(
         etag=good.etag if good else None,
@@ -85,6 +88,7 @@ def _baseline(session: Session, source: SourceConfig, now: datetime) -> Baseline
         exists=good is not None,
         last_status=last.status if last else None,
         lists=tuple(current_lists(session, source.id)) if index else (),
+        fresh=fresh, retired=row is not None and row.retired_at is not None,
     )
 
 
@@ -92,6 +96,8 @@ def run_source(config: Config, source: SourceConfig, sessions: SessionFactory, n
     """Fetch and store one source, then the lists it yields (an index's); never raises for a problem of the list itself."""
     with transaction(sessions) as session:
         baseline = _baseline(session, source, now)
+    if baseline.retired:
+        return SourceReport(id=source.id, status="retired", error="retired by `sources retire`; kept, not run (`sources unretire` runs it again)")
     try:
         fetched = asyncio.run(_fetch(config, source, baseline))
     except FetchError as exc:
@@ -237,6 +243,8 @@ def _finish_good(session: Session, config: Config, source: SourceConfig, baselin
     if report is None:
         report = SourceReport(id=source.id, status=snapshot.status, records=snapshot.record_count, snapshot_id=snapshot.id)
     settle_edition(session, snapshot, report, config.tz)
+    if baseline.fresh:
+        session.execute(update(Source).where(Source.id == source.id).values(rebaseline_requested_at=None))
     if baseline.last_status in ("failed", "suspect") and _trouble_was_told(session, source.id):
         source_event(session, source.id, snapshot, now, SourceRecovered(baseline.last_status))
     report_expiries(session, source, snapshot, now, now.astimezone(config.tz).date(), report, baseline=not baseline.exists)

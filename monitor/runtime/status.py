@@ -24,6 +24,7 @@ from store.queries import last_snapshot
 
 from monitor.config import Config, SourceConfig
 from monitor.runtime.jobs import KINDS, job_id
+from monitor.runtime.source_admin import kept_not_run
 from monitor.runtime.pidfile import PidState, pid_path, read as read_pid
 from monitor.localtime import local_time
 from monitor.schedule import next_after
@@ -57,6 +58,9 @@ class Status:
     jobs: dict[str, dict[str, int]] = field(default_factory=dict)
     links: dict[str, int] = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
+    # Kept but never run: retired by `sources retire`, or stored and no longer in the config.
+    retired: list[str] = field(default_factory=list)
+    not_in_config: list[str] = field(default_factory=list)
     daemon: PidState | None = None  # None: a shared store, where the fleet's queue tells who is alive
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,6 +69,7 @@ class Status:
         return {
             "now": self.now.isoformat(), "sources": [source.as_dict() for source in self.sources],
             "jobs": self.jobs, "links": self.links, "outbox": self.outbox, "daemon": daemon,
+            "retired": self.retired, "not_in_config": self.not_in_config,
         }
 
 
@@ -78,6 +83,7 @@ def read_status(config: Config, sessions: SessionFactory, now: datetime) -> Stat
     with transaction(sessions) as session:
         states = job_states(session)
         status.sources = [_source_status(session, config, source, states.get(job_id("source", source.id)), now) for source in config.sources]
+        status.retired, status.not_in_config = kept_not_run(session, config)
         status.jobs = _other_jobs(states)
         status.links = link_counts(session)
         status.outbox = delivery_counts(session)
@@ -131,6 +137,9 @@ def print_status(console: Console, status: Status, tz: tzinfo) -> None:
     if status.daemon is not None:
         console.print(Text.assemble(("daemon", "bold"), f": {status.daemon.describe()}"))
     console.print(table)
+    for label, ids in (("retired (kept, not run)", status.retired), ("not in config (kept, not run)", status.not_in_config)):
+        if ids:
+            console.print(Text.assemble((label, "bold"), ": ", literal(", ".join(ids))))
     # Each error whole, on lines of its own under the table: a column of it got no width at 80.
     for source in status.sources:
         if source.last_error:

@@ -1,0 +1,86 @@
+"""The operator's hold on a source (``sesaku-monitor sources``): its rows with their state,
+its measures' latest versions to re-key, and the retire / rebaseline marks a run reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from store.blobs import get_blob
+from store.models import Measure, MeasureVersion, Snapshot, Source
+from store.queries import GOOD_STATUSES
+
+__all__ = ["SourceRow", "SourceMark", "source_rows", "source_marks", "latest_versions", "last_good_body", "set_retired", "request_rebaseline"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """A stored source as ``sources`` lists it."""
+
+    id: str
+    title: str
+    url: str
+    parent_id: str | None
+    retired_at: datetime | None
+    rebaseline_requested_at: datetime | None
+    measures: int  # listed now
+    last_run_at: datetime | None
+    last_status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMark:
+    """What a source's state needs of its row: found on an index, retired."""
+
+    id: str
+    parent_id: str | None
+    retired: bool
+
+
+def source_marks(session: Session) -> list[SourceMark]:
+    """Every stored source's marks, in one query over ``sources`` only."""
+    query = select(Source.id, Source.parent_id, Source.retired_at.is_not(None)).order_by(Source.id)
+    return [SourceMark(source_id, parent_id, bool(retired)) for source_id, parent_id, retired in session.execute(query)]
+
+
+def source_rows(session: Session) -> list[SourceRow]:
+    """Every stored source, with how many measures it lists now and its last run (three queries, whatever the count)."""
+    counts = select(MeasureVersion.source_id, func.count()).where(MeasureVersion.valid_to_snapshot_id.is_(None)).group_by(MeasureVersion.source_id)
+    listed = {source_id: count for source_id, count in session.execute(counts)}
+    newest = select(func.max(Snapshot.id)).group_by(Snapshot.source_id)
+    last = {snapshot.source_id: snapshot for snapshot in session.scalars(select(Snapshot).where(Snapshot.id.in_(newest)))}
+    return [
+        SourceRow(source.id, source.title, source.url, source.parent_id, source.retired_at, source.rebaseline_requested_at,
+                  listed.get(source.id, 0), last[source.id].fetched_at if source.id in last else None,
+                  last[source.id].status if source.id in last else None)
+        for source in session.scalars(select(Source).order_by(Source.id))
+    ]
+
+
+def latest_versions(session: Session, source_id: str) -> list[tuple[Measure, MeasureVersion]]:
+    """Every measure of the source with its latest version: the open one, or an ended measure's last."""
+    latest = select(func.max(MeasureVersion.id)).where(MeasureVersion.source_id == source_id).group_by(MeasureVersion.measure_id)
+    query = (select(Measure, MeasureVersion).join(MeasureVersion, MeasureVersion.measure_id == Measure.id)
+             .where(MeasureVersion.id.in_(latest)).order_by(Measure.id))
+    return [(measure, version) for measure, version in session.execute(query)]
+
+
+def last_good_body(session: Session, source_id: str) -> tuple[Snapshot, bytes] | None:
+    """The newest good snapshot whose bytes are kept (a 304 keeps none), and those bytes."""
+    snapshot = session.scalar(select(Snapshot).where(Snapshot.source_id == source_id, Snapshot.status.in_(GOOD_STATUSES),
+                                                     Snapshot.blob_sha256.is_not(None)).order_by(Snapshot.id.desc()).limit(1))
+    body = get_blob(session, snapshot.blob_sha256) if snapshot is not None and snapshot.blob_sha256 else None
+    return (snapshot, body) if snapshot is not None and body is not None else None
+
+
+def set_retired(session: Session, source_id: str, when: datetime | None) -> None:
+    """Retire the source at ``when`` (kept, not run), or bring it back with None."""
+    session.execute(update(Source).where(Source.id == source_id).values(retired_at=when))
+
+
+def request_rebaseline(session: Session, source_id: str, now: datetime) -> None:
+    """The source's next good run stores a fresh baseline (monitor.lists.pipeline clears the mark)."""
+    session.execute(update(Source).where(Source.id == source_id).values(rebaseline_requested_at=now))
