@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Link, MeasureLink, MeasureVersion, Snapshot
+from store.version_writes import insert_rows, new_ids
 
 __all__ = ["cite_links", "cited_by_versions", "refresh_cited", "MAX_URL_LENGTH"]
 
@@ -28,27 +29,32 @@ def _host(url: str) -> str:
 def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]], now: datetime) -> None:
     """Tie new measure versions to the URLs they cite: (version id, URLs) each.
 
-    One query finds the links already known, one INSERT adds the new ones; a link no longer
-    cited becomes cited (and due) again.
+    One query per batch finds the links already known, one executemany adds the new ones (ids
+    taken beforehand: store.version_writes), one more the citations; a link no longer cited
+    becomes cited (and due) again. Plain rows throughout: a 100,000-row baseline cites tens of
+    thousands of links, too many to build as ORM objects.
     """
     wanted = list(dict.fromkeys(url for _, urls in citations for url in urls if len(url) <= MAX_URL_LENGTH))
-    links: dict[str, Link] = {}
+    ids: dict[str, int] = {}
+    uncited: list[int] = []
     for batch in in_batches(wanted, IN_LIST_SIZE):
-        links.update((link.url, link) for link in session.scalars(select(Link).where(Link.url.in_(batch))))
-    for url in wanted:
-        link = links.get(url)
-        if link is None:
-            links[url] = Link(url=url, host=_host(url), first_seen_at=now, cited=True, consecutive_failures=0, next_check_at=now)
-            session.add(links[url])
-        elif not link.cited:
-            link.cited = True
-            link.next_check_at = now
-    session.flush()
-    session.add_all(
-        MeasureLink(measure_version_id=version_id, link_id=links[url].id)
+        for link_id, url, cited in session.execute(select(Link.id, Link.url, Link.cited).where(Link.url.in_(batch))):
+            ids[url] = link_id
+            if not cited:
+                uncited.append(link_id)
+    for id_batch in in_batches(uncited, IN_LIST_SIZE):
+        session.execute(update(Link).where(Link.id.in_(id_batch)).values(cited=True, next_check_at=now), execution_options={"synchronize_session": False})
+    unknown = [url for url in wanted if url not in ids]
+    ids.update(zip(unknown, new_ids(session, "links", len(unknown)), strict=True))
+    insert_rows(session, "links", [
+        {"id": ids[url], "url": url, "host": _host(url), "first_seen_at": now, "cited": True, "consecutive_failures": 0, "next_check_at": now}
+        for url in unknown
+    ])
+    insert_rows(session, "measure_links", [
+        {"measure_version_id": version_id, "link_id": ids[url]}
         for version_id, urls in citations
-        for url in dict.fromkeys(urls) if url in links
-    )
+        for url in dict.fromkeys(urls) if url in ids
+    ])
 
 
 def refresh_cited(session: Session, snapshot: Snapshot) -> None:

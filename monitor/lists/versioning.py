@@ -2,20 +2,23 @@
 
 Called inside the pipeline's one transaction, so a crash leaves either the whole new version
 or nothing. Matching and diffing are pure (match.py, diff.py); this module only turns their
-answers into rows.
+answers into rows, written in bulk (store.version_writes) from the plain rows the store gave
+back: no measure or version of the list is built as an ORM object.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from store.batches import in_batches
 from store.links import cite_links
-from store.models import Event, Measure, MeasureVersion, Snapshot
-from store.queries import current_rows, expiring_versions, versions_by_id
+from store.models import Event, Snapshot
+from store.queries import CurrentRow, current_rows, expiring_versions
+from store.version_writes import close_versions, end_measures, insert_rows, new_ids, rename_measures
 
 from monitor.lists.cells import extract_end_date, extract_urls
 from monitor.lists.parsers.json_list import iso_day
@@ -31,8 +34,8 @@ from monitor.report import MeasureChange, SourceReport
 
 __all__ = ["apply_list", "report_expiries", "source_event", "cited_urls", "end_date_of"]
 
-# New versions are written a thousand at a time: one batched INSERT per table instead of a
-# flush per row, and the session never holds a whole 100,000-row baseline at once.
+# New versions are written a thousand at a time: one executemany per table, and never a whole
+# 100,000-row baseline's rows in memory at once.
 _WRITE_BATCH = 1000
 
 
@@ -46,6 +49,7 @@ class _Context:
     baseline: bool
     report: SourceReport
     returning: Returning | None = None  # loaded at the first addition
+    events: list[dict[str, Any]] = field(default_factory=list)  # written once, in order, at the end
 
 
 def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snapshot: Snapshot, now: datetime, report: SourceReport, *, baseline: bool) -> None:
@@ -71,87 +75,77 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     relinks = relinked(session, same, parsed.records, lambda o: current[o].version_id, lambda record: cited_urls(source, record))
     new_entries = {**{n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}, **new_entries}
     changed += relinks
-    loaded = versions_by_id(session, [current[o].version_id for o, _ in changed] + [current[o].version_id for o in matching.ended])
     for part in in_batches(changed, _WRITE_BATCH):
-        _update(ctx, [(*loaded[current[o].version_id], parsed.records[n], new_entries[n]) for o, n in part])
-    for o in matching.ended:
-        _end(ctx, *loaded[current[o].version_id])
+        _update(ctx, [(current[o], parsed.records[n], new_entries[n]) for o, n in part])
+    for ended in in_batches(matching.ended, _WRITE_BATCH):
+        _end(ctx, [current[o] for o in ended])
     for added in in_batches(matching.added, _WRITE_BATCH):
         _add(ctx, [(parsed.records[n], new_entries[n]) for n in added])
+    insert_rows(session, "events", ctx.events)
 
 
-def _update(ctx: _Context, updates: list[tuple[Measure, MeasureVersion, Record, Entry]]) -> None:
-    changes = [field_changes(version.fields, record.cells, ctx.ignore) for _, version, record, _ in updates]
-    old_names = [measure.name for measure, _, _, _ in updates]
-    for _, version, _, _ in updates:
-        _close(ctx, version)
-    opened = _open_versions(ctx, [(measure, record, entry) for measure, _, record, entry in updates])
-    for (measure, _, _, entry), version, fields, old_name in zip(updates, opened, changes, old_names, strict=True):
-        measure.key, measure.name = entry.key, version.name
+def _update(ctx: _Context, updates: list[tuple[CurrentRow, Record, Entry]]) -> None:
+    """Changed measures: the current version closed, a new one opened, key and name as it has them.
+    (A measure's name is its current version's, so the row's version name is the old one.)"""
+    close_versions(ctx.session, [row.version_id for row, _, _ in updates], ctx.snapshot.id, ctx.now)
+    _open_versions(ctx, [(row.measure_id, record, entry) for row, record, entry in updates])
+    rename_measures(ctx.session, [(row.measure_id, entry.key, entry.name) for row, _, entry in updates if (row.key, row.name) != (entry.key, entry.name)])
+    for row, record, entry in updates:
+        fields = field_changes(row.fields, record.cells, ctx.ignore)
         if not fields:
             continue
-        if normalize_cell(old_name) != normalize_cell(measure.name):
-            change = MeasureChange(measure.id, measure.key, measure.name, fields=fields, old_name=old_name, new_name=measure.name)
-            _event(ctx, Renamed(measure.id, measure.key, measure.name, _typed(fields), old_name, measure.name), change, ctx.report.renamed)
+        if normalize_cell(row.name) != normalize_cell(entry.name):
+            change = MeasureChange(row.measure_id, entry.key, entry.name, fields=fields, old_name=row.name, new_name=entry.name)
+            _event(ctx, Renamed(row.measure_id, entry.key, entry.name, _typed(fields), row.name, entry.name), change, ctx.report.renamed)
         else:
-            change = MeasureChange(measure.id, measure.key, measure.name, fields=fields)
-            _event(ctx, ChangedFields(measure.id, measure.key, measure.name, _typed(fields)), change, ctx.report.changed)
+            change = MeasureChange(row.measure_id, entry.key, entry.name, fields=fields)
+            _event(ctx, ChangedFields(row.measure_id, entry.key, entry.name, _typed(fields)), change, ctx.report.changed)
 
 
-def _end(ctx: _Context, measure: Measure, version: MeasureVersion) -> None:
-    _close(ctx, version)
-    measure.ended_at = ctx.now
-    measure.ended_snapshot_id = ctx.snapshot.id
-    last = {str(column): str(value) for column, value in version.fields.items() if normalize_cell(str(value))}
-    _event(ctx, Ended(measure.id, measure.key, measure.name, last), MeasureChange(measure.id, measure.key, measure.name), ctx.report.ended)
+def _end(ctx: _Context, rows: list[CurrentRow]) -> None:
+    close_versions(ctx.session, [row.version_id for row in rows], ctx.snapshot.id, ctx.now)
+    end_measures(ctx.session, [row.measure_id for row in rows], ctx.snapshot.id, ctx.now)
+    for row in rows:
+        last = {str(column): str(value) for column, value in row.fields.items() if normalize_cell(str(value))}
+        _event(ctx, Ended(row.measure_id, row.key, row.name, last), MeasureChange(row.measure_id, row.key, row.name), ctx.report.ended)
 
 
 def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
     """New measures, and ended ones listed again (``reappeared``: by key, or by likeness, monitor.lists.returning)."""
     if ctx.returning is None:
         ctx.returning = Returning(ctx.session, ctx.source, ctx.now, ctx.ignore)
-    measures: list[Measure] = []
-    for (record, entry), measure in zip(adds, ctx.returning.take([entry for _, entry in adds]), strict=True):
+    back = ctx.returning.take([entry for _, entry in adds])
+    fresh = iter(new_ids(ctx.session, "measures", back.count(None)))
+    ids = [next(fresh) if measure is None else measure.id for measure in back]
+    insert_rows(ctx.session, "measures", [
+        {"id": measure_id, "source_id": ctx.source.id, "key": entry.key, "name": entry.name,
+         "first_seen_snapshot_id": ctx.snapshot.id, "first_seen_at": ctx.now}
+        for measure_id, measure, (_, entry) in zip(ids, back, adds, strict=True) if measure is None
+    ])
+    _open_versions(ctx, [(measure_id, record, entry) for measure_id, (record, entry) in zip(ids, adds, strict=True)])
+    for measure_id, measure, (record, entry) in zip(ids, back, adds, strict=True):
+        change = MeasureChange(measure_id, entry.key, entry.name)
         if measure is None:
-            measure = Measure(
-                source_id=ctx.source.id, key=entry.key, name=normalize_cell(record.cells.get(ctx.source.name_column, "")),
-                first_seen_snapshot_id=ctx.snapshot.id, first_seen_at=ctx.now,
-            )
-            ctx.session.add(measure)
-        measures.append(measure)
-    ctx.session.flush()
-    opened = _open_versions(ctx, [(measure, record, entry) for measure, (record, entry) in zip(measures, adds, strict=True)])
-    for measure, version, (record, entry) in zip(measures, opened, adds, strict=True):
-        added = measure.ended_at is None  # a measure found again still has its end
+            change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
+            _event(ctx, Added(measure_id, entry.key, entry.name, dict(change.fields)), change, ctx.report.added)
+            continue
+        # Returning loaded the few measures that come back as objects: they are changed as such.
         measure.ended_at = None
         measure.ended_snapshot_id = None
-        measure.key, measure.name = entry.key, version.name  # a measure back under a new key keeps its identity
-        change = MeasureChange(measure.id, entry.key, measure.name)
-        if not added:
-            change.fields = fields = field_changes(ctx.returning.last_fields(measure.id), record.cells, ctx.ignore)
-            _event(ctx, Reappeared(measure.id, entry.key, measure.name, _typed(fields)), change, ctx.report.reappeared)
-            continue
-        change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
-        _event(ctx, Added(measure.id, entry.key, measure.name, dict(change.fields)), change, ctx.report.added)
+        measure.key, measure.name = entry.key, entry.name  # a measure back under a new key keeps its identity
+        change.fields = fields = field_changes(ctx.returning.last_fields(measure_id), record.cells, ctx.ignore)
+        _event(ctx, Reappeared(measure_id, entry.key, entry.name, _typed(fields)), change, ctx.report.reappeared)
 
 
-def _close(ctx: _Context, version: MeasureVersion) -> None:
-    version.valid_to = ctx.now
-    version.valid_to_snapshot_id = ctx.snapshot.id
-
-
-def _open_versions(ctx: _Context, items: list[tuple[Measure, Record, Entry]]) -> list[MeasureVersion]:
-    versions = [
-        MeasureVersion(
-            measure_id=measure.id, source_id=ctx.source.id, fields=dict(record.cells), content_hash=entry.digest,
-            name=entry.name, end_date=end_date_of(ctx.source, record), valid_from_snapshot_id=ctx.snapshot.id, valid_from=ctx.now,
-        )
-        for measure, record, entry in items
-    ]
-    ctx.session.add_all(versions)
-    ctx.session.flush()
-    cite_links(ctx.session, [(version.id, cited_urls(ctx.source, record)) for version, (_, record, _) in zip(versions, items, strict=True)], ctx.now)
-    return versions
+def _open_versions(ctx: _Context, items: list[tuple[int, Record, Entry]]) -> None:
+    """A new current version of each measure (id), and the links it cites."""
+    ids = new_ids(ctx.session, "measure_versions", len(items))
+    insert_rows(ctx.session, "measure_versions", [
+        {"id": version_id, "measure_id": measure_id, "source_id": ctx.source.id, "fields": dict(record.cells), "content_hash": entry.digest,
+         "name": entry.name, "end_date": end_date_of(ctx.source, record), "valid_from_snapshot_id": ctx.snapshot.id, "valid_from": ctx.now}
+        for version_id, (measure_id, record, entry) in zip(ids, items, strict=True)
+    ])
+    cite_links(ctx.session, [(version_id, cited_urls(ctx.source, record)) for version_id, (_, record, _) in zip(ids, items, strict=True)], ctx.now)
 
 
 def cited_urls(source: SourceConfig, record: Record) -> list[str]:
@@ -180,10 +174,10 @@ def _event(ctx: _Context, payload: MeasurePayload, change: MeasureChange, bucket
     if ctx.baseline:
         return
     bucket.append(change)
-    ctx.session.add(Event(
-        created_at=ctx.now, kind=payload.kind.value, source_id=ctx.source.id, snapshot_id=ctx.snapshot.id,
-        measure_id=payload.measure_id, payload=payload.to_payload(),
-    ))
+    ctx.events.append({
+        "created_at": ctx.now, "kind": payload.kind.value, "source_id": ctx.source.id, "snapshot_id": ctx.snapshot.id,
+        "measure_id": payload.measure_id, "payload": payload.to_payload(),
+    })
 
 
 def report_expiries(session: Session, source: SourceConfig, snapshot: Snapshot, now: datetime, today: date, report: SourceReport, *, baseline: bool) -> None:

@@ -1,0 +1,80 @@
+"""A new version of a list written in bulk: plain rows in, Core statements out.
+
+A 100,000-row baseline built as ORM objects spent most of its time constructing and flushing
+them, and SQLite, which cannot promise the order of ``RETURNING``, made each of them an INSERT
+of its own. Here ids are taken before the rows are written (:func:`new_ids`), and every table
+gets one executemany (or one ``IN`` list per batch). Nothing here loads an ORM object, so none
+in the session goes stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from store.batches import IN_LIST_SIZE, in_batches
+from store.models import Base
+
+__all__ = ["close_versions", "end_measures", "insert_rows", "new_ids", "rename_measures", "reopen_measures"]
+
+Row = Mapping[str, Any]
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def new_ids(session: Session, table_name: str, count: int) -> list[int]:
+    """``count`` unused ids of a table, for rows about to be inserted with them.
+
+    PostgreSQL hands them out from the table's sequence, so concurrent writers never collide.
+    SQLite has one writer at a time, and the caller's transaction has already written (the
+    snapshot row): the ids above the largest one are this transaction's until it ends.
+    """
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        query = text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)")
+        return list(session.execute(query, {"t": table_name, "n": count}).scalars())
+    table = _table(table_name)
+    top = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(top + 1, top + 1 + count))
+
+
+def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
+    """One executemany; every row has the same keys."""
+    if rows:
+        session.execute(insert(_table(table_name)), list(rows))
+
+
+def close_versions(session: Session, version_ids: Sequence[int], snapshot_id: int, now: datetime) -> None:
+    """The versions stop being current at this snapshot."""
+    table = _table("measure_versions")
+    for batch in in_batches(list(version_ids), IN_LIST_SIZE):
+        session.execute(update(table).where(table.c.id.in_(batch)).values(valid_to=now, valid_to_snapshot_id=snapshot_id))
+
+
+def end_measures(session: Session, measure_ids: Sequence[int], snapshot_id: int, now: datetime) -> None:
+    table = _table("measures")
+    for batch in in_batches(list(measure_ids), IN_LIST_SIZE):
+        session.execute(update(table).where(table.c.id.in_(batch)).values(ended_at=now, ended_snapshot_id=snapshot_id))
+
+
+def rename_measures(session: Session, rows: Sequence[tuple[int, str, str]]) -> None:
+    """(measure id, key, name): a measure's key and name as its new version has them."""
+    table = _table("measures")
+    statement = update(table).where(table.c.id == bindparam("m_id")).values(key=bindparam("m_key"), name=bindparam("m_name"))
+    if rows:
+        session.execute(statement, [{"m_id": i, "m_key": key, "m_name": name} for i, key, name in rows])
+
+
+def reopen_measures(session: Session, rows: Sequence[tuple[int, str]]) -> None:
+    """(measure id, name): ended measures listed again lose their end."""
+    table = _table("measures")
+    statement = update(table).where(table.c.id == bindparam("m_id")).values(ended_at=None, ended_snapshot_id=None, name=bindparam("m_name"))
+    if rows:
+        session.execute(statement, [{"m_id": i, "m_name": name} for i, name in rows])
