@@ -15,8 +15,9 @@ from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, consol
 @click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable); a list found on an index runs with its index.")
 @click.option("--no-links", is_flag=True, help="Do not check the links the lists cite.")
 @click.option("--no-notify", is_flag=True, help="Send no digest now; the events wait for the next `notify` (or the daemon).")
+@click.option("--dry-run", is_flag=True, help="Fetch and parse each source as `try` does (its first 5 rows); store and send nothing.")
 @clean_errors
-def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links: bool, no_notify: bool) -> None:
+def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links: bool, no_notify: bool, dry_run: bool) -> None:
     """Fetch every list once, store what changed, check the due links, print the run report.
 
     The first run of a source stores a baseline and reports no changes. Links cited by the
@@ -33,6 +34,11 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
     from monitor.runtime.check import open_store, run_check
 
     config = load_config(config_path)
+    if dry_run:
+        from monitor.cli.try_source import show_trials
+
+        show_trials(config, source_ids or [source.id for source in config.sources if source.enabled], 5, as_json=as_json)
+        return
     report = run_check(config, open_store(config), source_ids=source_ids, links=not no_links, link_progress=terminal_progress,
                        notify=not no_notify)
     if as_json:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.options import clean_errors, config_option, console, json_option, print_json
+from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, console, json_option, print_json
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from monitor.config import Config
     from monitor.lists.trial import Trial
 
 
@@ -22,7 +25,8 @@ if TYPE_CHECKING:
 @clean_errors
 def try_source(source_id: str, rows: int, config_path: str, as_json: bool) -> None:
     """Fetch and parse one configured source and show its measures as a run would key and name
-    them, with the count and every warning; nothing is stored (no database is opened).
+    them, with the count and every warning; nothing is stored (no database is opened). Exit 3
+    when its run would fail or be suspect.
 
     Use it before a source's first run, whose parse becomes the baseline: fix key_columns,
     name_column or options in the config and try again. An index (kind: index or ckan) shows
@@ -33,14 +37,25 @@ def try_source(source_id: str, rows: int, config_path: str, as_json: bool) -> No
       sesaku-monitor try tokyo-tama-strategy-2 --rows 5
     """
     from monitor.config import load_config
+
+    show_trials(load_config(config_path), [source_id], rows, as_json=as_json, many=False)
+
+
+def show_trials(config: Config, source_ids: Sequence[str], rows: int, *, as_json: bool, many: bool = True) -> None:
+    """Try each source and print what its run would read (``check --dry-run`` too); exit 3 when
+    one would fail or be suspect, as ``check`` does."""
     from monitor.lists.trial import try_source as trial_of
 
-    config = load_config(config_path)
-    trial = trial_of(config, config.source(source_id), rows)
+    trials = [trial_of(config, config.source(source_id), rows) for source_id in source_ids]
     if as_json:
-        print_json(trial.as_dict())
+        print_json({"sources": [trial.as_dict() for trial in trials]} if many else trials[0].as_dict())
     else:
-        _print_trial(console(), trial)
+        out = console()
+        for trial in trials:
+            _print_trial(out, trial)
+        out.print("nothing was stored: the first `check` or `run` of a source stores its baseline.")
+    if any(trial.status != "ok" for trial in trials):
+        sys.exit(EXIT_SOURCE)
 
 
 def _print_trial(out: Console, trial: Trial, indent: str = "") -> None:
@@ -70,8 +85,6 @@ def _print_trial(out: Console, trial: Trial, indent: str = "") -> None:
         out.print(table)
     for found in trial.lists:
         _print_trial(out, found, indent + "  ")
-    if not indent:
-        out.print("nothing was stored: the first `check` or `run` stores the baseline.")
 
 
 def _status(trial: Trial) -> tuple[str, str]:

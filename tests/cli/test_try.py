@@ -58,7 +58,9 @@ def test_try_shows_keys_names_urls_and_end_dates_and_stores_nothing(tmp_path, si
 def test_try_names_what_a_run_would_find_suspect_and_an_unknown_id(tmp_path, site):
     publish(site, "/tama.txt", seed_text(TAMA))
     _write_config(tmp_path, f"sqlite:///{tmp_path / 'monitor.db'}", source_entry("tama", site.url("/tama.txt"), end_date_columns=["終了日"]))
-    suspect = json.loads(run("try", "tama", "--json", cwd=tmp_path).stdout)
+    tried = run("try", "tama", "--json", cwd=tmp_path)
+    assert tried.returncode == 3  # as `check` exits for a suspect source
+    suspect = json.loads(tried.stdout)
     assert suspect["status"] == "suspect" and "'終了日' is missing" in suspect["error"]
     unknown = run("try", "tama-typo", cwd=tmp_path)
     assert unknown.returncode == 2 and "tama-typo" in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1
@@ -76,4 +78,16 @@ def test_try_an_index_shows_each_list_it_would_find_with_its_count(tmp_path, sit
     assert [(found["id"], found["status"], found["count"]) for found in trial["lists"]] == [("tama-1", "ok", 15), ("tama-2", "ok", 15), ("tama-3", "ok", 14)]
     text = run("try", "tama", cwd=tmp_path).stdout
     assert "3 lists" in text and "tama-3 (list)" in text and "14 records" in text
+    assert not (tmp_path / "monitor.db").exists()
+
+
+def test_check_dry_run_tries_every_source_and_stores_nothing(tmp_path, site):
+    publish(site, "/tama.txt", seed_text(TAMA))
+    publish(site, "/nationwide.txt", seed_text("tokyo-nationwide-collaboration-r4.txt"))
+    _write_config(tmp_path, f"sqlite:///{tmp_path / 'monitor.db'}", source_entry("tama", site.url("/tama.txt")),
+                  source_entry("nationwide", site.url("/nationwide.txt")))
+    dry = run("check", "--dry-run", "--json", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert [(s["id"], s["status"], s["count"], len(s["rows"])) for s in json.loads(dry.stdout)["sources"]] == [
+        ("tama", "ok", 44, 5), ("nationwide", "ok", 79, 5)]
     assert not (tmp_path / "monitor.db").exists()
