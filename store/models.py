@@ -91,6 +91,8 @@ class Snapshot(Base):
     as_of: Mapped[date | None] = mapped_column(Date)
     error: Mapped[str | None] = mapped_column(Text)
     warnings: Mapped[list[str] | None] = mapped_column(JSON)
+    # store.listing: the rows in published order (a blob's sha256; no foreign key, which SQLite cannot add to a table)
+    listing_sha256: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (Index("ix_snapshots_source_fetched", "source_id", "fetched_at"),)
 
 

@@ -221,7 +221,7 @@ def dead_link_counts(session: Session) -> dict[str, int]:
 
 
 def links_page(session: Session, *, state: str | None, limit: int, offset: int) -> list[Link]:
-    """Links by state: ``dead`` (newest death first), ``failing``, ``ok``, or all (by id)."""
+    """Links by state: ``dead`` (newest death first), ``failing``, ``ok``, or all (dead, then failing, then by id)."""
     query = select(Link)
     if state == "dead":
         query = query.where(Link.dead_since.is_not(None)).order_by(Link.dead_since.desc(), Link.id.desc())
@@ -230,7 +230,7 @@ def links_page(session: Session, *, state: str | None, limit: int, offset: int) 
     elif state == "ok":
         query = query.where(Link.consecutive_failures == 0, Link.last_checked_at.is_not(None)).order_by(Link.id)
     else:
-        query = query.order_by(Link.id)
+        query = query.order_by(Link.dead_since.is_(None), Link.consecutive_failures == 0, Link.dead_since.desc(), Link.id)
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 

@@ -15,12 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import func, select
 
 from monitor.events import ChangedFields, EventKind, FieldChange as StoredChange, Renamed, read_payload
 from store.compare import Listed, listed_at, stored_changes
-from store.models import Event, Snapshot, Source
-from store.queries import GOOD_STATUSES
+from store.models import Event, Source
 
 from web.api import ERRORS
 from web.context import reader, render
@@ -120,9 +118,7 @@ def _end_of(day: date, read: Reader) -> datetime:
 
 
 def _monitored_since(read: Reader, source_id: str) -> date | None:
-    first = read.session.scalar(select(func.min(Snapshot.fetched_at)).where(
-        Snapshot.source_id == source_id, Snapshot.status.in_(GOOD_STATUSES)))
-    return first.astimezone(read.tz).date() if isinstance(first, datetime) else None
+    return read.monitored_since(source_id)
 
 
 def _dates(read: Reader, date_from: str | None, date_to: str | None) -> tuple[date, date]:

@@ -70,11 +70,9 @@ def _summary(kind: str, data: Payload | Unknown, source_title: str, t: Labels) -
     return f"{label}: {subject}" if subject else label
 
 
-def _details(data: Payload | Unknown, fields: list[FieldChange], t: Labels, tz: tzinfo) -> list[str]:
+def _details(data: Payload | Unknown, t: Labels, tz: tzinfo) -> list[str]:
+    # Changed fields are not named here: every reader shows them with old → new (EventView.fields).
     lines: list[str] = []
-    if fields:
-        separator = "、" if t.language == "ja" else ", "
-        lines.append(t.format("fields_changed", fields=separator.join(f.column for f in fields)))
     if isinstance(data, Expired) and data.end_date:
         lines.append(f"{t.end_date}: {data.end_date}")
     if isinstance(data, LinkDead):
@@ -111,6 +109,6 @@ def event_view(event: Event, source_titles: Mapping[str, str], t: Labels, tz: tz
     return EventView(
         id=event.id, kind=event.kind, kind_label=t.kind_label(event.kind), created_at=event.created_at,
         source_id=event.source_id, source_title=source_title or None, measure_id=event.measure_id, link_id=event.link_id,
-        summary=_summary(event.kind, data, source_title, t), details=_details(data, fields, t, tz),
+        summary=_summary(event.kind, data, source_title, t), details=_details(data, t, tz),
         fields=fields, url=_url(data), page=event_page(event), payload=payload,
     )

@@ -42,14 +42,16 @@ def _content(event: EventView, t: Labels) -> str:
     return xml_text("\n".join(lines))
 
 
-def atom_feed(events: Sequence[EventView], *, base_url: str, feed_path: str, title: str, t: Labels, now: datetime) -> bytes:
-    """The feed as bytes; ``base_url`` has no trailing slash, paths start with one."""
+def atom_feed(events: Sequence[EventView], *, base_url: str, feed_path: str, title: str, t: Labels, now: datetime,
+              page_path: str = "/changes") -> bytes:
+    """The feed as bytes; ``base_url`` has no trailing slash, paths start with one; ``page_path``
+    is the page showing the same changes (a list's feed: ``/changes?source=…``)."""
     feed = FeedGenerator()
     feed.id(base_url + feed_path)
     feed.title(xml_text(title))
     feed.author({"name": t.site})
     feed.link(href=base_url + feed_path, rel="self", type="application/atom+xml")
-    feed.link(href=base_url + "/changes", rel="alternate", type="text/html")
+    feed.link(href=base_url + page_path, rel="alternate", type="text/html")
     feed.language(t.language)
     feed.generator("sesaku-monitor")
     # An empty feed is as fresh as the request; otherwise as its newest entry.

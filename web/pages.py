@@ -14,6 +14,7 @@ from web.chart import history_chart
 from web.context import reader, render, state_of
 from web.feeds import atom_feed
 from web.labels import KINDS, LINK_STATES
+from web.listing import column_classes, mark_phones, name_column
 from web.params import check_range, parse_date, parse_id, parse_kinds, parse_page, parse_source, parse_state
 from web.schemas import EventView
 from web.views import ChangeFilter, Reader
@@ -59,8 +60,11 @@ def source(request: Request, read: Read, source_id: str, as_of: Text = None, pag
     day, number = parse_date(as_of, t), parse_page(page, t)
     listing = read.source_list(parse_source(source_id, t) or "", day, number, state_of(request).clock())
     keep = {"as_of": day.isoformat() if day else None}
+    since, named = read.monitored_since(listing.source.id), name_column(listing.columns, listing.measures)
     return render(
-        request, "source.html", listing=listing,
+        request, "source.html", listing=listing, classes=column_classes(listing.columns, listing.measures, named),
+        name_column=named, phones=mark_phones, monitored_since=since,
+        before_monitoring=day is not None and since is not None and day < since,
         prev=_query(**keep, page=number - 1) if number > 1 else None, next=_query(**keep, page=number + 1) if listing.has_next else None,
     )
 
@@ -98,9 +102,9 @@ def feed_base(settings: WebSettings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def _feed(request: Request, events: list[EventView], path: str, title: str) -> Response:
+def _feed(request: Request, events: list[EventView], path: str, title: str, page: str = "/changes") -> Response:
     state = state_of(request)
-    body = atom_feed(events, base_url=feed_base(state.settings), feed_path=path, title=title, t=state.labels, now=state.clock())
+    body = atom_feed(events, base_url=feed_base(state.settings), feed_path=path, title=title, t=state.labels, now=state.clock(), page_path=page)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
@@ -114,4 +118,9 @@ def source_feed(request: Request, read: Read, source_id: str) -> Response:
     source_id = parse_source(source_id, read.t) or ""
     events = read.changes(ChangeFilter(source_id=source_id), 1, size=FEED_SIZE).items
     title = read.t.format("feed_source_title", title=read.titles.get(source_id, source_id))
-    return _feed(request, events, f"/sources/{source_id}/feed.atom", title)
+    return _feed(request, events, f"/sources/{source_id}/feed.atom", title, "/changes" + _query(source=source_id))
+
+
+@router.get("/api-guide", response_class=HTMLResponse)
+def api_guide(request: Request, read: Read) -> Response:
+    return render(request, "api.html", sources=read.titles, base=feed_base(state_of(request).settings))

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
 from store.models import Measure, MeasureVersion
-from store.queries import list_page, list_size
 from store.search import search_terms, search_versions
 
 from web.api import ERRORS
@@ -127,10 +126,9 @@ def source_export(read: Reader, source_id: str, fmt: str, as_of: str | None) -> 
     day = parse_date(as_of, read.t)
     # As on the list page: the list at the end of that day, local time.
     when = day_start(day, read.tz, next_day=True) - timedelta(microseconds=1) if day else None
-    listed = list_page(read.session, found, when, limit=max(list_size(read.session, found, when), 1), offset=0)
-    fields = [{str(k): str(v) for k, v in version.fields.items()} for _, version in listed]
-    columns = _columns(fields)
-    rows = [[str(measure.id), *(row.get(c, "") for c in columns)] for (measure, _), row in zip(listed, fields, strict=True)]
+    listed = read.published_rows(found, when)
+    columns = _columns([m.fields for m in listed])
+    rows = [[str(m.measure_id), *(m.fields.get(c, "") for c in columns)] for m in listed]
     return _file(fmt, ["measure_id", *columns], rows, f"{found}-{day.isoformat() if day else 'current'}")
 
 

@@ -13,7 +13,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from sqlalchemy.orm import Session
 
 from store import queries
-from store.models import Event, Link, Measure, Source
+from store.batches import IN_LIST_SIZE, in_batches
+from store.listing import first_good_fetch, listing_at, versions_in_force
+from store.models import Event, Link, Measure, MeasureVersion, Source
 
 from monitor.events import EventKind
 
@@ -121,20 +123,39 @@ class Reader:
         source = self._source(source_id)
         # "As of a day" is the list at the end of that day, local time.
         when = day_start(as_of, self.tz, next_day=True) - timedelta(microseconds=1) if as_of else None
-        rows = queries.list_page(self.session, source_id, when, limit=self.size + 1, offset=(page - 1) * self.size)
-        measures = [
-            ListedMeasure(measure_id=m.id, version_id=v.id, key=m.key, name=v.name, fields={str(k): str(x) for k, x in v.fields.items()},
-                          valid_from=v.valid_from, valid_to=v.valid_to)
-            for m, v in rows[: self.size]
-        ]
+        measures = self._published_page(source_id, when, page)
+        has_next = len(measures) > self.size
+        measures = measures[: self.size]
         columns: list[str] = []
         for measure in measures:
             columns.extend(c for c in measure.fields if c not in columns)
         return SourceList(
             source=self._summary(source, queries.dead_link_counts(self.session), now), as_of=as_of,
-            total=queries.list_size(self.session, source_id, when), page=page, has_next=len(rows) > self.size,
+            total=queries.list_size(self.session, source_id, when), page=page, has_next=has_next,
             columns=columns, measures=measures,
         )
+
+    def _published_page(self, source_id: str, when: datetime | None, page: int) -> list[ListedMeasure]:
+        """One page of the list, and one row more (is there a next page?)."""
+        return self.published_rows(source_id, when, (page - 1) * self.size, self.size + 1)
+
+    def published_rows(self, source_id: str, when: datetime | None, start: int = 0, count: int | None = None) -> list[ListedMeasure]:
+        """``count`` rows (all when None) from ``start`` of the list in published order, with the row
+        numbers it was published with; in measure-id order where no listing was stored (before migration 0008)."""
+        found = listing_at(self.session, source_id, when)
+        if found is None:
+            limit = count if count is not None else max(queries.list_size(self.session, source_id, when), 1)
+            return [_listed(m, v, {}) for m, v in queries.list_page(self.session, source_id, when, limit=limit, offset=start)]
+        positions = range(start, len(found.measure_ids) if count is None else min(start + count, len(found.measure_ids)))
+        versions: dict[int, tuple[Measure, MeasureVersion]] = {}
+        for batch in in_batches([found.measure_ids[n] for n in positions], IN_LIST_SIZE):
+            versions.update(versions_in_force(self.session, source_id, when, batch))
+        return [_listed(*versions[found.measure_ids[n]], found.cells_of(n)) for n in positions if found.measure_ids[n] in versions]
+
+    def monitored_since(self, source_id: str) -> date | None:
+        """The day (local time) of the source's first good snapshot: no list is known before it."""
+        first = first_good_fetch(self.session, source_id)
+        return first.astimezone(self.tz).date() if first else None
 
     def measure(self, measure_id: int) -> MeasureView:
         found = queries.measure_history(self.session, measure_id)
@@ -192,6 +213,13 @@ class Reader:
             moved_to=link.moved_to, measures=sorted(measures.values(), key=lambda m: (not m.current, m.measure_id)), checks=checks,
             events=self._events(queries.timeline(self.session, link_id=link_id, limit=100)),
         )
+
+
+def _listed(measure: Measure, version: MeasureVersion, published: Mapping[str, str]) -> ListedMeasure:
+    fields = {str(k): str(x) for k, x in version.fields.items()}
+    fields.update((column, value) for column, value in published.items() if column in fields)
+    return ListedMeasure(measure_id=measure.id, version_id=version.id, key=measure.key, name=version.name, fields=fields,
+                         valid_from=version.valid_from, valid_to=version.valid_to)
 
 
 def _link_summary(link: Link) -> LinkSummary:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from store.batches import in_batches
 from store.links import cite_links
 from store.models import Event, Snapshot
+from store.listing import put_listing
 from store.queries import CurrentRow, current_rows, expiring_versions
 from store.version_writes import close_versions, end_measures, insert_rows, new_ids, rename_measures
 
@@ -53,7 +54,7 @@ class _Context:
 
 
 def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snapshot: Snapshot, now: datetime, report: SourceReport, *, baseline: bool) -> None:
-    """Match ``parsed`` against the current list and write what changed."""
+    """Match ``parsed`` against the current list and write what changed, and the list's published order."""
     ctx = _Context(session, source, snapshot, now, ignored_columns(source, parsed.columns, parsed.records), baseline, report)
     current = current_rows(session, source.id)
     header = tuple(parsed.columns)
@@ -79,9 +80,14 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
         _update(ctx, [(current[o], parsed.records[n], new_entries[n]) for o, n in part])
     for ended in in_batches(matching.ended, _WRITE_BATCH):
         _end(ctx, [current[o] for o in ended])
+    order = [0] * len(parsed.records)
+    for o, n in (*matching.identical, *matching.pairs):
+        order[n] = current[o].measure_id
     for added in in_batches(matching.added, _WRITE_BATCH):
-        _add(ctx, [(parsed.records[n], new_entries[n]) for n in added])
+        for n, measure_id in zip(added, _add(ctx, [(parsed.records[n], new_entries[n]) for n in added]), strict=True):
+            order[n] = measure_id
     insert_rows(session, "events", ctx.events)
+    put_listing(session, snapshot, order, {column: [record.cells.get(column, "") for record in parsed.records] for column in ctx.ignore}, now)
 
 
 def _update(ctx: _Context, updates: list[tuple[CurrentRow, Record, Entry]]) -> None:
@@ -110,7 +116,7 @@ def _end(ctx: _Context, rows: list[CurrentRow]) -> None:
         _event(ctx, Ended(row.measure_id, row.key, row.name, last), MeasureChange(row.measure_id, row.key, row.name), ctx.report.ended)
 
 
-def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
+def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> list[int]:
     """New measures, and ended ones listed again (``reappeared``: by key, or by likeness, monitor.lists.returning)."""
     if ctx.returning is None:
         ctx.returning = Returning(ctx.session, ctx.source, ctx.now, ctx.ignore)
@@ -135,6 +141,7 @@ def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> None:
         measure.key, measure.name = entry.key, entry.name  # a measure back under a new key keeps its identity
         change.fields = fields = field_changes(ctx.returning.last_fields(measure_id), record.cells, ctx.ignore)
         _event(ctx, Reappeared(measure_id, entry.key, entry.name, _typed(fields)), change, ctx.report.reappeared)
+    return ids
 
 
 def _open_versions(ctx: _Context, items: list[tuple[int, Record, Entry]]) -> None:
