@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import yaml
 from sqlalchemy import func, select
+
+from monitor.config import load_config
 
 from store.database import open_engine, session_factory, transaction
 from store.models import Event, Measure, MeasureVersion, Snapshot
 from tests.cli.test_cli import run
 from tests.conftest import TAMA, seed_text, source_entry
 from tests.runtime.test_check import publish
+from tests.web.conftest import serving
+from web.app import create_app
 from tests.versions import derive, remove_row, set_cell
 
 WRONG = {"key_columns": ["担当部署"], "name_column": "施策概要"}  # a first guess: departments repeat, the summary is no name
@@ -123,6 +128,12 @@ def test_retire_keeps_a_source_and_stops_running_it_and_one_removed_from_config_
     assert count == 1  # not fetched again
     status = run("status", cwd=tmp_path)
     assert status.returncode == 0 and "retired (kept, not run): tama" in status.stdout
+
+    with serving(create_app(load_config(tmp_path / "config.yaml"))) as base, httpx.Client(base_url=base, timeout=30) as client:
+        page = client.get("/sources/tama").text
+        overview = client.get("/").text
+    assert "<h1>多摩のまちづくり 戦略2 <span class=\"muted\">(監視終了)</span></h1>" in page
+    assert "/sources/tama\">多摩のまちづくり 戦略2</a> <span class=\"muted\">(監視終了)</span>" in overview
 
     _configure(tmp_path, database_url, source_entry("tama", site.url("/tama.txt")))
     states = {s["id"]: s["state"] for s in _listed(tmp_path)}
