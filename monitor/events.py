@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "KINDS", "LINK_KINDS", "MEASURE_KINDS", "SOURCE_KINDS", "Added", "ChangedFields", "CitingMeasure", "EditionChanged",
-    "Ended", "EventKind", "EventView", "Expired", "FieldChange", "LinkDead", "LinkMoved", "LinkOutcome", "LinkRecovered",
+    "ColumnRenamed", "Ended", "EventKind", "EventView", "Expired", "FieldChange", "LinkDead", "LinkMoved", "LinkOutcome", "LinkRecovered",
     "LinksOutage", "ListAdded", "ListRemoved", "MeasurePayload", "PageChanged", "Payload", "Reappeared", "Rekeyed", "Renamed", "SourceFailed",
     "SourceRecovered", "SourceSuspect", "Unknown", "read_payload",
 ]
@@ -37,6 +37,7 @@ class EventKind(StrEnum):
     EDITION_CHANGED = "edition_changed"
     LIST_ADDED = "list_added"
     LIST_REMOVED = "list_removed"
+    COLUMN_RENAMED = "column_renamed"
     REKEYED = "rekeyed"
     ADDED = "added"
     ENDED = "ended"
@@ -52,7 +53,7 @@ class EventKind(StrEnum):
 
 
 K = EventKind
-SOURCE_KINDS = (K.SOURCE_FAILED, K.SOURCE_SUSPECT, K.SOURCE_RECOVERED, K.EDITION_CHANGED, K.LIST_ADDED, K.LIST_REMOVED, K.REKEYED)
+SOURCE_KINDS = (K.SOURCE_FAILED, K.SOURCE_SUSPECT, K.SOURCE_RECOVERED, K.EDITION_CHANGED, K.LIST_ADDED, K.LIST_REMOVED, K.COLUMN_RENAMED, K.REKEYED)
 MEASURE_KINDS = (K.ADDED, K.ENDED, K.EXPIRED, K.RENAMED, K.CHANGED, K.REAPPEARED)
 # An outage of our own first: it explains the links that could not be checked.
 LINK_KINDS = (K.LINKS_OUTAGE, K.LINK_DEAD, K.LINK_MOVED, K.LINK_RECOVERED, K.PAGE_CHANGED)
@@ -245,6 +246,22 @@ class Rekeyed(Payload):
 
 
 @dataclass(frozen=True, slots=True)
+class ColumnRenamed(Payload):
+    """A column published under a new header; its values read as ``stored_as``: no measure changed."""
+    kind = K.COLUMN_RENAMED
+    old_column: str
+    new_column: str
+    stored_as: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"old_column": self.old_column, "new_column": self.new_column, "stored_as": self.stored_as}
+
+    @classmethod
+    def from_payload(cls, raw: Mapping[str, Any]) -> ColumnRenamed:
+        return cls(_text(raw, "old_column"), _text(raw, "new_column"), _text(raw, "stored_as"))
+
+
+@dataclass(frozen=True, slots=True)
 class MeasurePayload(Payload):
     """What every measure event names: the measure, its key and its name (``ended``)."""
 
@@ -326,9 +343,7 @@ class ChangedFields(MeasurePayload):
 
 @dataclass(frozen=True, slots=True)
 class Reappeared(ChangedFields):
-    """An ended measure listed again, by its key or, within ``reappear_within_days``, by its
-    likeness (a bureau renamed meanwhile); ``fields``: what differs from its last version."""
-
+    """An ended measure listed again (by key, or by likeness: reappear_within_days); ``fields``: what differs."""
     kind = K.REAPPEARED
 
 
@@ -446,7 +461,7 @@ class Unknown:
 
 _PAYLOADS: dict[str, type[Payload]] = {
     cls.kind.value: cls
-    for cls in (SourceFailed, SourceSuspect, SourceRecovered, EditionChanged, ListAdded, ListRemoved, Rekeyed, Added, Ended,
+    for cls in (SourceFailed, SourceSuspect, SourceRecovered, EditionChanged, ListAdded, ListRemoved, ColumnRenamed, Rekeyed, Added, Ended,
                 Expired, Renamed, ChangedFields, Reappeared, LinksOutage, LinkDead, LinkMoved, LinkRecovered, PageChanged)
 }
 

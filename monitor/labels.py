@@ -20,13 +20,13 @@ _KINDS: dict[str, dict[str, str]] = {
         "added": "追加", "ended": "終了", "changed": "変更", "renamed": "名称変更", "expired": "期限切れ", "reappeared": "再掲載",
         "links_outage": "こちら側の通信障害（リンク判定を保留）", "link_dead": "リンク切れ", "link_recovered": "リンク復旧", "link_moved": "リンク移転", "page_changed": "参照ページ更新",
         "source_failed": "取得失敗", "source_suspect": "取得内容に疑義", "source_recovered": "取得復旧",
-        "edition_changed": "版の更新", "list_added": "一覧の追加", "list_removed": "一覧の削除", "rekeyed": "キーと名称の再計算",
+        "edition_changed": "版の更新", "list_added": "一覧の追加", "list_removed": "一覧の削除", "column_renamed": "列名の変更", "rekeyed": "キーと名称の再計算",
     },
     "en": {
         "added": "Added", "ended": "Ended", "changed": "Changed", "renamed": "Renamed", "expired": "Expired", "reappeared": "Reappeared",
         "links_outage": "Our network outage (links not judged)", "link_dead": "Link dead", "link_recovered": "Link recovered", "link_moved": "Link moved", "page_changed": "Cited page changed",
         "source_failed": "Source failing", "source_suspect": "Source suspect", "source_recovered": "Source recovered",
-        "edition_changed": "New edition", "list_added": "List added", "list_removed": "List removed", "rekeyed": "Keys and names recomputed",
+        "edition_changed": "New edition", "list_added": "List added", "list_removed": "List removed", "column_renamed": "Column renamed", "rekeyed": "Keys and names recomputed",
     },
 }
 

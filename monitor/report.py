@@ -58,6 +58,8 @@ class SourceReport:
     # and the reports of its lists, which run_check lists after it as sources of their own.
     lists_added: list[dict[str, str]] = field(default_factory=list)
     lists_removed: list[dict[str, str]] = field(default_factory=list)
+    # Columns the list published under a new header ({old_column, new_column, stored_as}).
+    columns_renamed: list[dict[str, str]] = field(default_factory=list)
     lists: list["SourceReport"] = field(default_factory=list)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -75,6 +77,7 @@ class SourceReport:
         for kind in ("added", "ended", "changed", "renamed", "expired", "reappeared"):
             data[kind] = [change.as_dict() for change in getattr(self, kind)]
         data["lists_added"], data["lists_removed"] = self.lists_added, self.lists_removed
+        data["columns_renamed"] = self.columns_renamed
         return scrub(data)
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from monitor.errors import ConfigError
 
-from monitor.events import (KINDS, Added, ChangedFields, CitingMeasure, EditionChanged, Ended, EventView, Expired, LinkDead, LinkMoved,
+from monitor.events import (KINDS, Added, ChangedFields, CitingMeasure, ColumnRenamed, EditionChanged, Ended, EventView, Expired, LinkDead, LinkMoved,
                             LinkRecovered, ListAdded, ListRemoved, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed,
                             SourceSuspect, Unknown)
 from monitor.labels import Language, kind_label, outcome_label
@@ -397,6 +397,8 @@ def _describe_source(event: EventView, data: Payload, ctx: _Context) -> Entry:
         facts.append(ctx.fact("since", ctx.when(data.since)))
     if isinstance(data, EditionChanged):
         changes = (_change(fact_label("edition", ctx.language), data.old_edition, data.new_edition),)
+    if isinstance(data, ColumnRenamed):
+        changes = (_change(fact_label("column", ctx.language), data.old_column, data.new_column),)
     title = event.source_title or event.source_id or ""
     return Entry(event.id, event.kind, title, ctx.view("sources", event.source_id), tuple(facts), changes)
 

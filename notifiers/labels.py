@@ -25,6 +25,7 @@ _FACTS: dict[str, dict[str, str]] = {
         "summary": "変更箇所",
         "error": "エラー",
         "edition": "版",
+        "column": "列名",
     },
     "en": {
         "name": "Name",
@@ -38,6 +39,7 @@ _FACTS: dict[str, dict[str, str]] = {
         "summary": "What changed",
         "error": "Error",
         "edition": "Edition",
+        "column": "Column",
     },
 }
 

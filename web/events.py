@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 
 from store.models import Event
 
-from monitor.events import (ChangedFields, CitingMeasure, EditionChanged, Expired, LinkDead, LinkMoved, LinkRecovered,
+from monitor.events import (ChangedFields, CitingMeasure, ColumnRenamed, EditionChanged, Expired, LinkDead, LinkMoved, LinkRecovered,
                             ListAdded, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed, SourceSuspect, Unknown,
                             read_payload)
 
@@ -61,6 +61,8 @@ def _summary(kind: str, data: Payload | Unknown, source_title: str, t: Labels) -
         return f"{label}: " + t.format("renamed_to", old=data.old_name, new=data.new_name)
     if isinstance(data, EditionChanged):
         return f"{label}: " + t.format("renamed_to", old=data.old_edition or "–", new=data.new_edition or "–")
+    if isinstance(data, ColumnRenamed):
+        return f"{label} ({source_title}): " + t.format("renamed_to", old=data.old_column, new=data.new_column)
     if isinstance(data, MeasurePayload):
         return f"{label}: {data.name}"
     if isinstance(data, _LINK_PAYLOADS):

@@ -72,6 +72,8 @@ def print_source_changes(console: Console, source: SourceReport) -> None:
     for kind, label in _KINDS:
         for change in getattr(source, kind):
             _print_change(console, label, change)
+    for renamed in source.columns_renamed:
+        console.print(literal(f"  column     {renamed['old_column']} → {renamed['new_column']} (read as {renamed['stored_as']})"))
     for label, entries in (("list added", source.lists_added), ("list gone", source.lists_removed)):
         for entry in entries:
             console.print(literal(f"  {label:10} {entry['list_id']} {_short(entry['title'])} {entry['url']}"))

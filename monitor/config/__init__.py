@@ -78,6 +78,8 @@ class SourceConfig(_Strict):
     match_threshold: float = Field(70.0, ge=0, le=100)
     # An added measure this like one ended at most this many days ago is that one, reappeared.
     reappear_within_days: int = Field(400, ge=0, le=36_500)
+    # Header as published → the column name it is read, stored and configured under.
+    column_aliases: dict[str, str] = Field(default_factory=dict)
     schedule: ScheduleSpec | None = None  # None: the top-level schedule.sources
     kind: SourceKind = "list"
     pagination: PaginationSettings | None = None
@@ -110,6 +112,14 @@ class SourceConfig(_Strict):
         except LookupError:
             source = info.data.get("id", "?")
             raise ValueError(f"source {source!r}: unknown text encoding {value!r} (e.g. utf-8, cp932, shift_jis, euc-jp)") from None
+        return value
+
+    @field_validator("column_aliases")
+    @classmethod
+    def _check_aliases(cls, value: dict[str, str]) -> dict[str, str]:
+        for header, name in value.items():
+            if not header.strip() or not name.strip():
+                raise ValueError(f"each entry is 'header as published: name it is read as', both given (got {header!r}: {name!r})")
         return value
 
     @field_validator("format")

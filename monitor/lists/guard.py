@@ -24,7 +24,9 @@ def judge_list(parsed: ParsedList, source: SourceConfig, guard: GuardSettings, p
         return parsed.errors[0] + more
     missing = [column for column in sorted(source.columns) if column not in parsed.columns]
     if missing:
-        return f"column {missing[0]!r} is missing; the header is now: {', '.join(parsed.columns)[:200]}"
+        # A rename keeping most values was read as the old column already (column_renames.py).
+        return (f"column {missing[0]!r} is missing; the header is now: {', '.join(parsed.columns)[:200]} "
+                f"(if it was renamed, set column_aliases: {{<new header>: {missing[0]!r}}})")
     count = len(parsed.records)
     if count < guard.min_records:
         return f"{count} rows under the header (at least {guard.min_records} expected)"

@@ -8,7 +8,7 @@ from monitor.config import SourceConfig
 from monitor.lists.diff import digest_of
 from monitor.lists.records import Published, Record, normalize_cell, published_form
 
-__all__ = ["Entry", "ignored_columns", "row_number_columns", "make_entry", "stored_entry", "stored_published", "KEY_SEPARATOR"]
+__all__ = ["Entry", "ignored_columns", "row_number_columns", "make_entry", "stored_entry", "stored_fields", "stored_published", "KEY_SEPARATOR"]
 
 KEY_SEPARATOR = " | "
 _ROW_NUMBER_HEADERS = {"no", "no.", "番号", "通番", "項番", "№", "連番", "#"}
@@ -76,9 +76,22 @@ def make_entry(fields: Mapping[str, str], source: SourceConfig, ignore: Sequence
     return Entry(key, normalized.get(source.name_column, ""), fields=fields, skip=skip, digest=digest_of(normalized, ignore))
 
 
+def stored_fields(fields: Mapping[str, str], source: SourceConfig) -> Mapping[str, str]:
+    """A stored version's fields under the names the source reads its columns as now
+    (``column_aliases``): a version stored before a column was renamed keeps its old name."""
+    aliases = source.column_aliases
+    if not aliases or aliases.keys().isdisjoint(fields):
+        return fields
+    return {aliases.get(column, column): text for column, text in fields.items()}
+
+
 def stored_entry(key: str, name: str, fields: Mapping[str, str], digest: str, source: SourceConfig, ignore: Sequence[str]) -> Entry:
-    """An entry for a version already in the store: its key, name and digest were kept."""
-    return Entry(key, name, fields=fields, skip=_not_others(source, ignore), digest=digest)
+    """An entry for a version already in the store: its key, name and digest were kept (the
+    digest is made again where a column is read under another name now)."""
+    named = stored_fields(fields, source)
+    if named is not fields:
+        digest = digest_of({column: normalize_cell(text) for column, text in named.items()}, ignore)
+    return Entry(key, name, fields=named, skip=_not_others(source, ignore), digest=digest)
 
 
 def stored_published(fields: Mapping[str, str], header: tuple[str, ...]) -> Published | None:

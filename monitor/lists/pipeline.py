@@ -30,7 +30,8 @@ from store.queries import last_good_snapshot, last_snapshot
 from monitor.config import Config, SourceConfig
 from monitor.lists.encoding import decode_text
 from monitor.errors import FetchError, ParseError
-from monitor.events import EventKind, SourceFailed, SourceRecovered, SourceSuspect
+from monitor.events import ColumnRenamed, EventKind, SourceFailed, SourceRecovered, SourceSuspect
+from monitor.lists.column_renames import announce_renames, settle_columns
 from monitor.lists.editions import settle_edition
 from monitor.lists.families import FoundLists, ListLink, apply_index, child_config, current_lists, judge_index, read_index
 from monitor.lists.fetch import Fetched, fetch_document, trust_of
@@ -164,13 +165,20 @@ def _store(session: Session, config: Config, source: SourceConfig, baseline: Bas
         snapshot.encoding = _encoding_of(document)
     except ParseError as exc:
         return _suspect(session, source, baseline, snapshot, now, str(exc)), list(baseline.lists)
+    renames: list[ColumnRenamed] = []
+    if isinstance(parsed, ParsedList):
+        # Before the guard: a configured column the list renamed is not missing.
+        settled = settle_columns(session, source, parsed, detect=baseline.exists)
+        source, parsed, renames = settled.source, settled.parsed, settled.renames
     problem = _judge(parsed, config, source, baseline)
     if problem:
         snapshot.record_count = _count(parsed)
         return _suspect(session, source, baseline, snapshot, now, problem), list(baseline.lists)
     if isinstance(parsed, FoundLists):
         return _apply_index(session, config, source, baseline, snapshot, parsed, now), parsed.links
-    return _apply(session, config, source, baseline, snapshot, parsed, now), []
+    report = _apply(session, config, source, baseline, snapshot, parsed, now)
+    announce_renames(session, source.id, snapshot, now, renames, report)
+    return report, []
 
 
 def _parse(document: Document, config: Config, source: SourceConfig) -> Parsed:

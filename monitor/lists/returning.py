@@ -7,7 +7,7 @@ is that measure, however long ago it ended); by likeness, those ended within
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from store.models import Measure
 from store.queries import ended_measure_ids
 
 from monitor.config import SourceConfig
-from monitor.lists.identity import Entry, stored_entry
+from monitor.lists.identity import Entry, stored_entry, stored_fields
 from monitor.lists.reappear import Gone, reappearing, window_start
 
 __all__ = ["Returning"]
@@ -46,9 +46,9 @@ class Returning:
         self._fields.update(last_fields(self._session, ids))
         return [self._session.get(Measure, measure_id) if measure_id is not None else None for measure_id in found]
 
-    def last_fields(self, measure_id: int) -> dict[str, str]:
+    def last_fields(self, measure_id: int) -> Mapping[str, str]:
         """The fields a taken measure had when it ended."""
-        return self._fields.get(measure_id, {})
+        return stored_fields(self._fields.get(measure_id, {}), self._source)
 
     def _by_key_of(self, key: str) -> int | None:
         ids = self._by_key.get(key)

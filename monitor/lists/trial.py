@@ -17,6 +17,7 @@ from typing import Any
 
 from monitor.config import Config, SourceConfig
 from monitor.errors import FetchError, ParseError
+from monitor.lists.columns import aliases_in_effect, apply_aliases
 from monitor.lists.families import FoundLists, child_config
 from monitor.lists.identity import KEY_SEPARATOR, ignored_columns, make_entry
 from monitor.lists.parsers import Document
@@ -84,6 +85,8 @@ def try_source(config: Config, source: SourceConfig, rows: int) -> Trial:
         trial.status, trial.error = "suspect", str(exc)
         return trial
     trial.encoding = encoding_of(document)
+    if isinstance(parsed, ParsedList):  # as a run reads it, minus the renames only the store knows
+        parsed = apply_aliases(parsed, aliases_in_effect(source.column_aliases, {}))
     trial.error = judge_source(parsed, config, source, _NO_BASELINE)
     trial.status = "suspect" if trial.error else "ok"
     if isinstance(parsed, FoundLists):

@@ -25,7 +25,7 @@ from monitor.lists.cells import extract_end_date, extract_urls
 from monitor.lists.parsers.json_list import iso_day
 from monitor.config import SourceConfig
 from monitor.lists.diff import field_changes
-from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_entry, stored_published
+from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_entry, stored_fields, stored_published
 from monitor.lists.match import match_versions
 from monitor.lists.citations import relinked
 from monitor.lists.returning import Returning
@@ -64,7 +64,7 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
         return stored_entry(row.key, row.name, row.fields, row.content_hash, source, ctx.ignore)
 
     matching = match_versions(
-        [stored_published(row.fields, header) for row in current],
+        [stored_published(stored_fields(row.fields, source), header) for row in current],
         [record.published for record in parsed.records],
         old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold,
     )
@@ -97,7 +97,7 @@ def _update(ctx: _Context, updates: list[tuple[CurrentRow, Record, Entry]]) -> N
     _open_versions(ctx, [(row.measure_id, record, entry) for row, record, entry in updates])
     rename_measures(ctx.session, [(row.measure_id, entry.key, entry.name) for row, _, entry in updates if (row.key, row.name) != (entry.key, entry.name)])
     for row, record, entry in updates:
-        fields = field_changes(row.fields, record.cells, ctx.ignore)
+        fields = field_changes(stored_fields(row.fields, ctx.source), record.cells, ctx.ignore)
         if not fields:
             continue
         if normalize_cell(row.name) != normalize_cell(entry.name):

@@ -58,7 +58,8 @@ def test_an_empty_list_is_suspect_even_the_first_time() -> None:
 
 def test_a_configured_key_column_that_left_the_header_is_named() -> None:
     renamed = listed(44, ["事業名", "担当部署"])
-    assert judge_list(renamed, source(), GuardSettings(), 44) == "column '施策' is missing; the header is now: 事業名, 担当部署"
+    assert judge_list(renamed, source(), GuardSettings(), 44) == ("column '施策' is missing; the header is now: 事業名, 担当部署 "
+                                                                   "(if it was renamed, set column_aliases: {<new header>: '施策'})")
 
 
 def test_the_parser_s_own_reason_comes_first_and_says_how_many_more() -> None:
