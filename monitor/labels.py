@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["LANGUAGES", "Language", "kind_label", "outcome_label"]
+__all__ = ["LANGUAGES", "Language", "kind_label", "outcome_label", "repair_label"]
 
 Language = Literal["ja", "en"]
 LANGUAGES: tuple[Language, ...] = ("ja", "en")
@@ -45,6 +45,19 @@ _OUTCOMES: dict[str, dict[str, str]] = {
         "invalid": "Invalid URL", "refused": "Private address, not checked",
     },
 }
+
+
+# Why a repair of a dead or moved link is suggested (monitor.links.repair.Reason).
+_REPAIRS: dict[str, dict[str, str]] = {
+    "ja": {"redirect": "恒久的な転送先", "successor_host": "移行後のホストの同じパス", "near_host": "よく似た稼働中のホスト名（誤記の可能性）",
+           "snapshot": "最後に保存したページの写し"},
+    "en": {"redirect": "its permanent redirect", "successor_host": "the same path on the successor host",
+           "near_host": "a live host with a near-identical name (probably a typo)", "snapshot": "the last stored copy of the page"},
+}
+
+
+def repair_label(reason: str, language: Language) -> str:
+    return _REPAIRS[language].get(reason, reason)
 
 
 def kind_label(kind: str, language: Language) -> str:

@@ -20,10 +20,11 @@ from monitor.errors import ConfigError
 from monitor.events import (KINDS, Added, ChangedFields, CitingMeasure, ColumnRenamed, EditionChanged, Ended, EventView, Expired, LinkDead, LinkMoved,
                             LinkRecovered, ListAdded, ListRemoved, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed,
                             SourceSuspect, Unknown)
-from monitor.labels import Language, kind_label, outcome_label
+from monitor.labels import Language, kind_label, outcome_label, repair_label
 from monitor.textdiff import DiffRun, word_diff
 from notifiers.labels import check_language, ending_title, fact_label, ui_labels
 from store.ending import Ending, department_of
+from store.link_repairs import Repair
 
 __all__ = [
     "JST",
@@ -198,14 +199,16 @@ def build_digest(
     tz: tzinfo = JST,
     ending_days: int | None = None,
     ending: Iterable[Ending] = (),
+    repairs: Mapping[int, Sequence[Repair]] | None = None,
 ) -> Digest:
     """Group ``events`` by source then kind (in :data:`KINDS` order) and describe each one.
 
     ``ending_days``: add the 「{N}日以内に終了予定」 section made of ``ending`` (the measures
-    of :func:`ending_range`, read by the caller); None or 0 leaves it out.
+    of :func:`ending_range`, read by the caller); None or 0 leaves it out. ``repairs``: the
+    stored repair suggestions by link id; a dead link's entry names its best one (「候補」).
     """
     base = _base(base_url)
-    ctx = _Context(check_language(language), base, tz)
+    ctx = _Context(check_language(language), base, tz, repairs or {})
     ordered = sorted(events, key=lambda event: event.id)
     sources = _group(ordered, ctx)
     return Digest(
@@ -243,6 +246,7 @@ class _Context:
     language: Language
     base_url: str | None
     tz: tzinfo
+    repairs: Mapping[int, Sequence[Repair]]
 
     def view(self, *parts: object) -> str | None:
         """A link into the web view, or None when there is no web view to link to."""
@@ -379,6 +383,8 @@ def _describe_link(event: EventView, data: LinkDead | LinkRecovered | LinkMoved 
         facts.append(ctx.fact("http_status", data.http_status))
     if isinstance(data, LinkDead) and data.since:
         facts.append(ctx.fact("since", ctx.when(data.since)))
+    if isinstance(data, LinkDead) and ctx.repairs.get(event.link_id or 0):
+        facts.append(_suggestion(ctx.repairs[event.link_id or 0][0], event.link_id, ctx))
     if isinstance(data, LinkRecovered) and data.dead_since:
         facts.append(ctx.fact("dead_since", ctx.when(data.dead_since)))
     if isinstance(data, PageChanged) and data.summary:
@@ -386,6 +392,14 @@ def _describe_link(event: EventView, data: LinkDead | LinkRecovered | LinkMoved 
     # A dead URL leads nowhere: link our page about it instead; a live one may be clicked.
     url = ctx.view("links", event.link_id) if isinstance(data, LinkDead) else _web_url(data.url)
     return Entry(event.id, event.kind, data.url, url, tuple(facts), (), _measure_refs(data.measures, ctx))
+
+
+def _suggestion(best: Repair, link_id: int | None, ctx: _Context) -> Fact:
+    """「候補: URL (why)」; a stored copy is shown by the web view, so it links there."""
+    why = repair_label(best.reason, ctx.language)
+    if best.reason == "snapshot":
+        return ctx.fact("suggestion", why, ctx.view("links", link_id, "snapshot"))
+    return ctx.fact("suggestion", f"{best.url} ({why})", _web_url(best.url))
 
 
 def _describe_source(event: EventView, data: Payload, ctx: _Context) -> Entry:

@@ -25,6 +25,7 @@ _FACTS: dict[str, dict[str, str]] = {
         "summary": "変更箇所",
         "error": "エラー",
         "edition": "版",
+        "suggestion": "候補",
         "column": "列名",
     },
     "en": {
@@ -39,6 +40,7 @@ _FACTS: dict[str, dict[str, str]] = {
         "summary": "What changed",
         "error": "Error",
         "edition": "Edition",
+        "suggestion": "Instead",
         "column": "Column",
     },
 }

@@ -36,6 +36,7 @@ from monitor.schedule import ScheduleSpec, is_due
 from store import outbox as store
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.ending import Ending, ending_between
+from store.link_repairs import repairs_of
 from store.models import Event
 from store.queries import source_titles
 
@@ -118,6 +119,7 @@ def _digest(session: Session, config: Config, notifier: NotifierConfig, events: 
     return build_digest(
         notifier.id, events, now=now, language=notifier.language, base_url=notifier.base_url or config.web.base_url,
         all_quiet=quiet, tz=config.tz, ending_days=days, ending=ending,
+        repairs=repairs_of(session, [event.link_id for event in events if event.kind == "link_dead" and event.link_id]),
     )
 
 

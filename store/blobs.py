@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from store.models import Blob
 
-__all__ = ["put_blob", "get_blob", "sha256_of"]
+__all__ = ["blob_time", "put_blob", "get_blob", "sha256_of"]
 
 # INSERT … ON CONFLICT DO NOTHING, in each backend's own words.
 _INSERTS: dict[str, Callable[[type[Blob]], postgresql.Insert | sqlite.Insert]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -38,6 +38,11 @@ def put_blob(session: Session, data: bytes, now: datetime) -> str:
         insert = _INSERTS[session.get_bind().dialect.name]
         session.execute(insert(Blob).values(**row).on_conflict_do_nothing(index_elements=["sha256"]))
     return digest
+
+
+def blob_time(session: Session, digest: str) -> datetime | None:
+    """When these bytes were first stored."""
+    return session.scalar(select(Blob.created_at).where(Blob.sha256 == digest))
 
 
 def get_blob(session: Session, digest: str) -> bytes | None:

@@ -166,6 +166,21 @@ class LinkCheck(Base):
     __table_args__ = (Index("ix_link_checks_link_checked", "link_id", "checked_at"), Index("ix_link_checks_checked", "checked_at"))
 
 
+class LinkRepair(Base):
+    """A checked suggestion of what to write instead of a dead or moved link (rank 0 is the best)."""
+
+    __tablename__ = "link_repairs"
+    link_id: Mapped[int] = mapped_column(ForeignKey("links.id"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(20))  # monitor.links.repair.Reason
+    detail: Mapped[str] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # of the live check; None for a snapshot
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    text_sha256: Mapped[str | None] = mapped_column(String(64))  # a snapshot's visible text (a blob)
+
+
 class MeasureLink(Base):
     __tablename__ = "measure_links"
     measure_version_id: Mapped[int] = mapped_column(ForeignKey("measure_versions.id"), primary_key=True)

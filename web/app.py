@@ -28,6 +28,7 @@ from web.errors import WebError
 from web.guard import Guard
 from web.labels import Labels, labels_for
 from web.pages import router as pages
+from web.repairs import api as repairs_api, pages as repairs_pages
 from web.search import api as search_api, pages as search_pages
 from web.params import safe_href
 
@@ -99,6 +100,8 @@ def create_app(config: Config, sessions: SessionFactory | None = None, *, clock:
     app.include_router(ending_api)
     app.include_router(compare_pages)
     app.include_router(compare_api)
+    app.include_router(repairs_pages)
+    app.include_router(repairs_api)
     install_api(app)
     messages = {"not_allowed": labels.not_allowed, "unauthorized": labels.unauthorized}
     return Guard(app, config.web, messages)

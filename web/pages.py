@@ -16,6 +16,7 @@ from web.feeds import atom_feed
 from web.labels import KINDS, LINK_STATES
 from web.listing import column_classes, mark_phones, name_column
 from web.params import check_range, parse_date, parse_id, parse_kinds, parse_page, parse_source, parse_state
+from web.repairs import link_repairs
 from web.schemas import EventView
 from web.views import ChangeFilter, Reader
 
@@ -87,7 +88,8 @@ def links(request: Request, read: Read, state: Text = None, page: Text = None) -
 @router.get("/links/{link_id}", response_class=HTMLResponse)
 def link(request: Request, read: Read, link_id: str) -> Response:
     found = read.link(parse_id(link_id, "no_link", read.t))
-    return render(request, "link.html", link=found, chart=history_chart(found.checks, read.t, read.tz))
+    repairs = link_repairs(read, found.id, request.scope.get("root_path", ""))
+    return render(request, "link.html", link=found, repairs=repairs, chart=history_chart(found.checks, read.t, read.tz))
 
 
 def feed_base(settings: WebSettings) -> str:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.textreport import literal
+from monitor.labels import repair_label
 from monitor.localtime import local_time
 
 __all__ = ["print_dead", "print_link_history", "print_recheck", "print_summary"]
@@ -44,7 +45,9 @@ def print_dead(console: Console, dead: list[dict[str, Any]], tz: tzinfo) -> None
     for link in dead:
         status = f" {link['http_status']}" if link["http_status"] else ""
         cited_by = [f"#{m['id']} {_short(m['name'])} ({m['source_id']})" for m in link["measures"]]
-        table.add_row(local_time(link["since"], tz, missing=""), literal(link["outcome"] + status), literal("\n".join([link["url"], *cited_by])))
+        instead = [_repair_line(link["id"], repair) for repair in link.get("repairs", [])]
+        table.add_row(local_time(link["since"], tz, missing=""), literal(link["outcome"] + status),
+                      literal("\n".join([link["url"], *cited_by, *instead])))
     console.print(table)
 
 
@@ -78,6 +81,12 @@ def print_recheck(console: Console, data: dict[str, Any]) -> None:
     console.print(table)
     for url in data["skipped"]:
         console.print(literal(f"skipped (another runner is checking its host now): {url}"))
+
+
+def _repair_line(link_id: int, repair: dict[str, Any]) -> str:
+    """What to write instead (or where the stored copy is shown), and why."""
+    where = f"the web view's /links/{link_id}/snapshot" if repair["reason"] == "snapshot" else repair["url"]
+    return f"instead: {where} ({repair_label(repair['reason'], 'en')})"
 
 
 def _short(text: str, width: int = 20) -> str:

@@ -1,5 +1,9 @@
 """``links --recheck``: check chosen links now, whatever their schedule, as a links run would.
 
+Every chosen link still dead or moved afterwards has its repair suggestions checked again
+(``monitor.links.repair_check``): the way to refresh them, or to give them to links that died
+before suggestions existed.
+
 The links are checked by the links job's own path (``monitor.links.run.check_links_now``): the
 same checker, per-host politeness and run locks, the same records and events. A host another
 runner is checking right now is left to it and its links are reported as skipped.
@@ -16,6 +20,7 @@ from store.link_state import DueLink, cited_links, dead_links, link_by_url
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.lists.cells import normalize_url
+from monitor.links.repair_check import suggest_repairs
 from monitor.links.run import ProgressFactory, check_links_now
 from monitor.links.views import checked_links
 from monitor.netguard import Resolver
@@ -36,6 +41,8 @@ def recheck(config: Config, sessions: SessionFactory, now: datetime, which: Whic
     left = {link.id for link in skipped}
     with transaction(sessions) as session:
         links = checked_links(session, [link.id for link in chosen if link.id not in left])
+    ids = {link.url: link.id for link in chosen}
+    suggest_repairs(config, sessions, now, [ids[link["url"]] for link in links if link["since"] or link["moved_to"]], resolver=resolver)
     return {
         "checked": report.checked,
         "links": [{**link, "change": changes.get(link["url"])} for link in links],

@@ -32,18 +32,21 @@ from contextlib import AbstractContextManager, aclosing, contextmanager
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from store.compaction import compact_link_checks
 from store.database import SessionFactory, transaction
 from store.link_state import DueLink, due_hosts, due_links
 from store.locks import lock_name, new_holder, release, try_acquire
+from store.process_locks import process_locks
 
 from monitor.config import Config
 from monitor.links.checker import LinkCheckResult, Progress, check_links
 from monitor.config.links import LinkSettings
 from monitor.events import LinkOutcome, LinksOutage
 from monitor.links.record import record_batch, record_outage
+from monitor.links.repair_check import suggest_repairs
 from monitor.netguard import Resolver
 from monitor.report import LinkReport
 
@@ -85,7 +88,11 @@ def check_due_links(config: Config, sessions: SessionFactory, now: datetime, *, 
         return report
     with transaction(sessions) as session:
         due = due_links(session, now, hosts)
-    return _check_these(config, sessions, now, due, progress, resolver)
+    report = _check_these(config, sessions, now, due, progress, resolver)
+    ids = {link.url: link.id for link in due}
+    # After the checks, not among them: a new death is recorded whether or not its repair answers.
+    suggest_repairs(config, sessions, now, [ids[entry.url] for entry in (*report.dead, *report.moved)], resolver=resolver)
+    return report
 
 
 def check_links_now(config: Config, sessions: SessionFactory, now: datetime, links: Sequence[DueLink], *,
@@ -228,15 +235,24 @@ def _no_progress(total: int) -> Iterator[Progress | None]:
 
 @contextmanager
 def _host_locks(config: Config, sessions: SessionFactory, hosts: list[str]) -> Iterator[list[str]]:
-    """Take the run lock of each host that is free; give them back at the end."""
+    """Take the run lock of each host that is free (the lock a worker's ``links:<host>`` unit takes); give them back at the end."""
     holder = new_holder()
-    lease = timedelta(seconds=config.schedule.lock_lease_s)
-    # Leases are wall-clock times shared with other processes: never the logical `now`.
-    taken = [host for host in hosts if try_acquire(sessions, lock_name("links", host), holder, datetime.now(timezone.utc), lease) is None]
+    with sessions() as session:
+        bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name == "postgresql":
+        locks = process_locks(engine, holder.rsplit(":", 1)[0], config.worker.stalled_after_s)
+        taken = [host for host in hosts if locks.try_lock(lock_name("links", host)) is None]
+        give_back: Callable[[str], None] = lambda host: locks.unlock(lock_name("links", host))  # noqa: E731
+    else:
+        lease = timedelta(seconds=config.schedule.lock_lease_s)
+        # Leases are wall-clock times shared with other processes: never the logical `now`.
+        taken = [host for host in hosts if try_acquire(sessions, lock_name("links", host), holder, datetime.now(timezone.utc), lease) is None]
+        give_back = lambda host: release(sessions, lock_name("links", host), holder)  # noqa: E731
     if len(taken) < len(hosts):
         log.info("link checks: %d host(s) skipped, another runner is checking them", len(hosts) - len(taken))
     try:
         yield taken
     finally:
         for host in taken:
-            release(sessions, lock_name("links", host), holder)
+            give_back(host)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from store.link_state import citing_measures, dead_links, link_by_url, link_checks_of, link_counts, links_by_id
+from store.link_repairs import Repair, repairs_of
 from store.models import Link
 
 from monitor.lists.cells import normalize_url
@@ -34,10 +35,12 @@ def link_summary(session: Session) -> dict[str, Any]:
 
 
 def dead_link_list(session: Session) -> list[dict[str, Any]]:
-    """Every dead cited link: since when (its first failing check), its last check, who cites it."""
+    """Every dead cited link: since when (its first failing check), its last check, who cites it, its repairs."""
     links = dead_links(session)
     measures = citing_measures(session, [link.id for link in links])
-    return [{**_state(link), "measures": measures.get(link.id, [])} for link in links]
+    repairs = repairs_of(session, [link.id for link in links])
+    return [{**_state(link), "measures": measures.get(link.id, []), "repairs": [_repair(r) for r in repairs.get(link.id, [])]}
+            for link in links]
 
 
 def checked_links(session: Session, link_ids: list[int]) -> list[dict[str, Any]]:
@@ -62,9 +65,14 @@ def link_history(session: Session, url: str) -> dict[str, Any]:
             "measures": measures, "checks": checks}
 
 
+def _repair(repair: Repair) -> dict[str, Any]:
+    return {"url": repair.url, "reason": repair.reason, "detail": repair.detail, "checked_at": _iso(repair.checked_at),
+            "outcome": repair.outcome, "http_status": repair.http_status}
+
+
 def _state(link: Link) -> dict[str, Any]:
     return {
-        "url": link.url, "outcome": link.outcome, "http_status": link.http_status, "final_url": link.final_url,
+        "id": link.id, "url": link.url, "outcome": link.outcome, "http_status": link.http_status, "final_url": link.final_url,
         "since": _iso(link.dead_since), "consecutive_failures": link.consecutive_failures,
         "last_checked_at": _iso(link.last_checked_at), "last_ok_at": _iso(link.last_ok_at),
         "moved_to": link.moved_to, "next_check_at": _iso(link.next_check_at),

@@ -46,7 +46,12 @@ def test_recheck_checks_a_healthy_link_now_and_records_it(workdir, site):
     # The second failing check makes it dead, as in a links run: an event, and `links --dead` lists it.
     (dead,) = _recheck(cwd, notice)["links"]
     assert dead["change"] == "dead" and dead["since"] is not None
-    assert [d["url"] for d in json.loads(run("links", "--dead", "--json", cwd=cwd).stdout)] == [notice]
+    (listed,) = json.loads(run("links", "--dead", "--json", cwd=cwd).stdout)
+    assert listed["url"] == notice
+    # The recheck left it dead, so its repairs were checked: the page's stored copy is one.
+    assert [(r["url"], r["reason"]) for r in listed["repairs"]] == [(notice, "snapshot")]
+    shown = run("links", "--dead", cwd=cwd, env={"COLUMNS": "200"}).stdout
+    assert f"instead: the web view's /links/{listed['id']}/snapshot (the last stored copy of the page)" in shown
     text = run("links", "--recheck", notice, cwd=cwd)
     assert text.returncode == 0 and "not_found" in text.stdout and "1 link(s) checked now" in text.stdout
 

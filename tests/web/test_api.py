@@ -55,7 +55,7 @@ def test_openapi_documents_the_api_and_its_errors(served):
     assert set(document["paths"]) == {
         "/api/sources", "/api/sources/{source_id}", "/api/changes", "/api/events/{event_id}",
         "/api/measures/{measure_id}", "/api/links", "/api/links/{link_id}", "/api/search", "/api/ending",
-        "/api/sources/{source_id}/compare",
+        "/api/sources/{source_id}/compare", "/api/links/{link_id}/repairs",
     }
     for operations in document["paths"].values():
         assert set(operations) == {"get"}
