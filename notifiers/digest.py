@@ -173,6 +173,19 @@ class Digest:
         return not self.event_ids
 
     @property
+    def list_title(self) -> str | None:
+        """The list's title when the whole digest is about one list; None for several, or none."""
+        return self.sources[0].title if len(self.sources) == 1 and self.sources[0].id is not None else None
+
+    @property
+    def subject_list(self) -> str:
+        """How the subject names that one list: 「title」 in Japanese, ``title:`` in English; else nothing."""
+        title = self.list_title
+        if title is None:
+            return ""
+        return f"「{title}」" if self.language == "ja" else f"{title}:"
+
+    @property
     def should_send(self) -> bool:
         """Nothing to say, nothing sent, unless the notifier asked for an all-quiet message."""
         return bool(self.event_ids) or self.all_quiet

@@ -47,9 +47,9 @@ from notifiers.registry import send
 from notifiers.render import Message, render
 
 __all__ = [
-    "FIRST_RETRY", "LAST_RETRY", "MAX_EVENTS", "SEND_LEASE", "SETTLE_S", "TICK", "DeliveryRun", "backoff", "deliver_all",
-    "deliver_notifier", "notifier_ids", "notifier_tick", "prepare_delivery", "preview", "retry_delivery",
-    "run_error", "send_pending", "send_test",
+    "FIRST_RETRY", "LAST_RETRY", "MARK_WAIT_S", "MAX_EVENTS", "SEND_LEASE", "SETTLE_CAP", "TICK", "DeliveryRun", "backoff",
+    "deliver_all", "deliver_notifier", "notifier_ids", "notifier_job", "notifier_tick", "prepare_delivery", "preview", "retry_delivery",
+    "run_error", "send_pending", "send_test", "start_cursors", "wave_settling",
 ]
 
 log = logging.getLogger("sesaku_monitor.notifiers")
@@ -62,7 +62,11 @@ SEND_LEASE = timedelta(minutes=15)
 MAX_EVENTS = 500
 # How long a digest waits for older transactions still writing, so that a run's events go out
 # right after it (store.outbox.wait_for_mark); later events are never lost, only left for the next digest.
-SETTLE_S = 5.0
+MARK_WAIT_S = 5.0
+# An after_run digest waits for a wave of list runs to settle (notifiers[].settle_s), but never
+# longer than this many times settle_s after its oldest event: lists that never stop starting
+# (a fleet of thousands) must not hold the news back for good.
+SETTLE_CAP = 10
 # How often the daemon looks at each notifier: scheduled digests and retries fall due in between.
 TICK = ScheduleSpec(every=timedelta(minutes=1))
 
@@ -76,6 +80,16 @@ class DeliveryRun:
     sent: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     error: str | None = None  # the digest could not be written (a template error)
+    events: dict[int, int] = field(default_factory=dict)  # delivery id -> its number of events
+
+    def describe(self) -> str:
+        """What the pass did, for a log line: ``delivery 7 written (5 events); delivery 7 sent (5 events)``."""
+        parts = [f"delivery {i} written ({self.events.get(i, 0)} events)" for i in self.prepared]
+        parts += [f"delivery {i} sent ({self.events.get(i, 0)} events)" for i in self.sent]
+        parts += [f"delivery {i} failed: {error}" for i, error in self.failed]
+        if self.error:
+            parts.append(f"no digest: {self.error}")
+        return "; ".join(parts) or "nothing to send"
 
 
 class _LostRace(Exception):
@@ -112,6 +126,44 @@ def _read(session: Session, notifier: NotifierConfig, after: store.Position) -> 
     return views, ((rows[-1].xid, rows[-1].id) if rows else after), len(rows) >= MAX_EVENTS
 
 
+def _start(session: Session, config: Config, notifier: NotifierConfig) -> store.Position:
+    """Where a notifier without a cursor starts: at its ``since:``, else after every event already committed.
+
+    So a notifier added to a database with years of history sends news, not the archive.
+    """
+    return store.position_before(session, notifier.since_at(config.tz))
+
+
+def _after(session: Session, config: Config, notifier: NotifierConfig) -> store.Position:
+    cursor = store.read_cursor(session, notifier.id)
+    return store.position(cursor) if cursor else _start(session, config, notifier)
+
+
+def start_cursors(config: Config, sessions: SessionFactory, now: datetime) -> list[str]:
+    """Give each notifier seen for the first time its cursor (see :func:`_start`); the ids started.
+
+    Runners call this before their first list run, so that the events of that run are news.
+    """
+    started = []
+    for notifier in config.notifiers:
+        try:
+            if retry_when_locked(lambda: _start_cursor(config, sessions, notifier, now), wait_s=config.database.busy_timeout_s):
+                started.append(notifier.id)
+        except IntegrityError:
+            continue  # another runner started it at the same moment
+    for notifier_id in started:
+        log.info("notifier %s: first seen, its digests start here", notifier_id)
+    return started
+
+
+def _start_cursor(config: Config, sessions: SessionFactory, notifier: NotifierConfig, now: datetime) -> bool:
+    with transaction(sessions) as session:
+        if store.read_cursor(session, notifier.id) is not None:
+            return False
+        store.start_cursor(session, notifier.id, _start(session, config, notifier), now)
+        return True
+
+
 def _digest(session: Session, config: Config, notifier: NotifierConfig, events: Sequence[EventView], now: datetime, quiet: bool) -> Digest:
     days = notifier.ending_within_days
     # The ending-soon section is read only for a digest that goes out: it never makes one be sent.
@@ -146,21 +198,21 @@ def _message(payload: dict[str, Any]) -> Message:
 
 
 def prepare_delivery(
-    config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, quiet: bool = False, settle_s: float = SETTLE_S,
+    config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, quiet: bool = False, mark_wait_s: float = MARK_WAIT_S,
 ) -> tuple[int | None, bool]:
     """Write the next digest of a notifier as a pending delivery, in one transaction with the cursor move.
 
     ``quiet``: write an all-quiet digest when there is nothing to say (if the notifier asks
     for those; never while events wait behind an older transaction: they are news).
-    ``settle_s``: how long to wait for such a transaction. Returns the new delivery's id (None: nothing to send, or another runner
+    ``mark_wait_s``: how long to wait for such a transaction. Returns the new delivery's id (None: nothing to send, or another runner
     wrote it first) and whether more events are waiting beyond :data:`MAX_EVENTS`.
     """
     notifier = config.notifier(notifier_id)
     try:
         with transaction(sessions) as session:
             cursor = store.read_cursor(session, notifier.id)
-            settled = _settle(session, notifier.id, settle_s)
-            events, last, more = _read(session, notifier, store.position(cursor))
+            settled = _settle(session, notifier.id, mark_wait_s)
+            events, last, more = _read(session, notifier, store.position(cursor) if cursor else _start(session, config, notifier))
             delivery_id = _write(session, config, notifier, events, now, quiet and notifier.all_quiet and settled)
             if not store.move_cursor(session, notifier.id, cursor, last, now):
                 raise _LostRace
@@ -206,6 +258,7 @@ def _send_one(config: Config, sessions: SessionFactory, now: datetime, delivery_
         if delivery is None:  # another sender took it
             return
         notifier_id, key, payload, attempts = delivery.notifier_id, delivery.idempotency_key, delivery.payload, delivery.attempts
+        run.events[delivery_id] = delivery.event_count
     notifier = _configured(config, notifier_id)
     try:
         if notifier is None:
@@ -263,34 +316,63 @@ def _digest_due(session: Session, config: Config, notifier: NotifierConfig, now:
         return is_due(notifier.schedule, cursor.updated_at if cursor else None, now, config.tz)
     if after_run and notifier.all_quiet:
         return True
-    after = store.position(cursor)
+    after = _after(session, config, notifier)
     return _read(session, notifier, after)[1] != after
 
 
 def deliver_notifier(
-    config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, after_run: bool = False, settle_s: float = SETTLE_S,
+    config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, after_run: bool = False, mark_wait_s: float = MARK_WAIT_S,
+    settle_wave: bool = False,
 ) -> DeliveryRun:
     """Write the digest this notifier is owed now (if any), then send its due deliveries.
 
     An ``after_run`` notifier writes one whenever there are new events, and an all-quiet one
     only when called right after a run (``after_run=True``: ``check`` does); a scheduled one
     writes one when its schedule falls due. Safe to call at any time and again after a crash.
+    ``settle_wave`` (the scheduled job): an after_run digest waits while lists are still
+    running (:func:`wave_settling`); due deliveries are sent all the same.
     """
     notifier = config.notifier(notifier_id)
     run = DeliveryRun(notifier.id)
     with transaction(sessions) as session:
-        _settle(session, notifier.id, settle_s)
+        _settle(session, notifier.id, mark_wait_s)
         due = _digest_due(session, config, notifier, now, after_run)
+        if due and settle_wave and wave_settling(session, config, notifier, now):
+            log.info("notifier %s: lists still running, the digest waits %gs after the last one", notifier.id, notifier.settle_s)
+            due = False
     quiet = after_run if notifier.after_run else True
     while due:
         # Settled just above: waiting again would double the wait behind a long transaction.
-        delivery_id, due = retry_when_locked(lambda: prepare_delivery(config, sessions, now, notifier.id, quiet=quiet, settle_s=0))
+        delivery_id, due = retry_when_locked(
+            lambda: prepare_delivery(config, sessions, now, notifier.id, quiet=quiet, mark_wait_s=0), wait_s=config.database.busy_timeout_s,
+        )
         if delivery_id is not None:
             run.prepared.append(delivery_id)
         quiet = False  # an all-quiet digest after a backlog would be a contradiction
     sent = send_pending(config, sessions, now, notifier_ids=[notifier.id])
-    run.sent, run.failed = sent.sent, sent.failed
+    run.sent, run.failed, run.events = sent.sent, sent.failed, sent.events
     return run
+
+
+def notifier_job(config: Config, sessions: SessionFactory, now: datetime, notifier_id: str) -> DeliveryRun:
+    """The scheduler's unit of work (daemon and fleet): :func:`deliver_notifier` letting a wave settle."""
+    return deliver_notifier(config, sessions, now, notifier_id, settle_wave=True)
+
+
+def wave_settling(session: Session, config: Config, notifier: NotifierConfig, now: datetime) -> bool:
+    """Whether an after_run digest should wait: one of its lists started a run less than
+    ``settle_s`` ago, and its oldest waiting event is younger than :data:`SETTLE_CAP` × ``settle_s``.
+
+    Read from ``job_state``, so every daemon and worker of a fleet sees the same wave.
+    """
+    if not notifier.after_run or notifier.settle_s <= 0:
+        return False
+    sources = store.with_children(session, notifier.sources) if notifier.sources is not None else None
+    started = store.last_list_start(session, sources)
+    if started is None or (now - started).total_seconds() >= notifier.settle_s:
+        return False
+    oldest = store.events_after(session, _after(session, config, notifier), source_ids=sources, kinds=notifier.kinds, limit=1)
+    return not oldest or (now - oldest[0].created_at).total_seconds() < SETTLE_CAP * notifier.settle_s
 
 
 def _settle(session: Session, notifier_id: str, timeout_s: float) -> bool:
@@ -357,9 +439,8 @@ def preview(config: Config, sessions: SessionFactory, now: datetime, notifier_id
     """The next digest of a notifier as it stands, and its message (None: nothing to send)."""
     notifier = config.notifier(notifier_id)
     with sessions() as session:
-        _settle(session, notifier.id, SETTLE_S)
-        cursor = store.read_cursor(session, notifier.id)
-        events, _, _ = _read(session, notifier, store.position(cursor))
+        _settle(session, notifier.id, MARK_WAIT_S)
+        events, _, _ = _read(session, notifier, _after(session, config, notifier))
         digest = _digest(session, config, notifier, events, now, notifier.all_quiet)
         session.rollback()
     return digest, render(digest, template_dir=notifier.template_dir) if digest.should_send else None

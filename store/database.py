@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,22 +10,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.errors import StoreError
+from store.errors import DatabaseLocked, DiskFull, ReadOnlyDatabase, StoreError
 
 if TYPE_CHECKING:
     # Alembic is imported where a schema is read or upgraded: it is slow to load, and every
     # command opens the database but few need a migration.
     from alembic.config import Config as AlembicConfig
 
-__all__ = ["open_engine", "session_factory", "upgrade", "current_revision", "head_revision", "transaction", "SessionFactory", "retry_when_locked"]
+__all__ = [
+    "open_engine", "session_factory", "upgrade", "current_revision", "head_revision", "transaction", "SessionFactory", "retry_when_locked",
+    "store_error",
+]
 
 SessionFactory = Callable[[], Session]
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
+# What the drivers say, lower-cased, for each fault a person can fix (SQLite, then PostgreSQL).
+_LOCKED = ("database is locked", "database table is locked")
+_FULL = ("database or disk is full", "no space left on device", "disk quota exceeded")
+_READ_ONLY = ("readonly database", "read-only file system", "read-only transaction")
+# Less free space than this where the SQLite file lives makes its "disk I/O error" a full disk.
+_FULL_BELOW = 1 << 20
 
 
 def _prepare_sqlite(url: str) -> None:
@@ -44,6 +54,7 @@ def open_engine(url: str, *, busy_timeout_s: float = 30.0, upgrade_sqlite: bool 
             _prepare_sqlite(url)
             engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "handle_error", _note_file)
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError) as exc:
@@ -60,6 +71,22 @@ def _safe(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "(unparseable)"
+
+
+def _note_file(context: ExceptionContext) -> None:
+    """Tell :func:`store_error` which file failed: SQLite says "disk I/O error" when a full disk
+    stops it writing its -wal or -shm file, and only the free space there tells the two apart."""
+    if context.sqlalchemy_exception is not None:
+        context.sqlalchemy_exception.sqlite_file = context.engine.url.database if context.engine else None  # type: ignore[attr-defined]
+
+
+def _no_space_at(database: object) -> bool:
+    if not isinstance(database, str) or database in ("", ":memory:") or database.startswith("file:"):
+        return False
+    try:
+        return shutil.disk_usage(Path(database).parent).free < _FULL_BELOW
+    except OSError:
+        return False
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -92,7 +119,8 @@ def current_revision(engine: Engine) -> str | None:
 
             return MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
-        raise StoreError(f"cannot open database {_safe(str(engine.url))}: {_first_line(exc)}") from exc
+        fault = store_error(exc, f"database {_safe(str(engine.url))}")
+        raise (fault if type(fault) is not StoreError else StoreError(f"cannot open database {_safe(str(engine.url))}: {_first_line(exc)}")) from exc
 
 
 def _require_current(engine: Engine) -> None:
@@ -110,7 +138,22 @@ def upgrade(engine: Engine) -> None:
 
         command.upgrade(_alembic_config(engine), "head")
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot upgrade database {_safe(str(engine.url))}: {_first_line(exc)}") from exc
+        fault = store_error(exc, f"database {_safe(str(engine.url))}")
+        raise (fault if type(fault) is not StoreError else StoreError(f"cannot upgrade database {_safe(str(engine.url))}: {_first_line(exc)}")) from exc
+
+
+def store_error(exc: BaseException, where: str = "the database", *, waited_s: float | None = None) -> StoreError:
+    """The one line a person reads for a driver's error, as the StoreError of its fault."""
+    detail = _first_line(exc)
+    text = detail.lower()
+    if any(marker in text for marker in _LOCKED):
+        waited = f" (waited {waited_s:g} s: database.busy_timeout_s)" if waited_s is not None else ""
+        return DatabaseLocked(f"{where} is locked by another process writing to it{waited}; try again when it is done")
+    if any(marker in text for marker in _FULL) or ("disk i/o error" in text and _no_space_at(getattr(exc, "sqlite_file", None))):
+        return DiskFull(f"no space left on the disk of {where}: free some space and run again ({detail})")
+    if any(marker in text for marker in _READ_ONLY) or "unable to open database file" in text:
+        return ReadOnlyDatabase(f"{where} cannot be written: its file, folder or file system is read-only ({detail})")
+    return StoreError(f"{where} refused: {detail}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -129,15 +172,23 @@ def transaction(sessions: SessionFactory) -> Iterator[Session]:
         yield session
 
 
-def retry_when_locked(work: Callable[[], T], *, attempts: int = 5, first_delay_s: float = 0.5) -> T:
-    """Run ``work`` again when the database is locked by another process, then give up clearly."""
-    delay = first_delay_s
-    for attempt in range(1, attempts + 1):
+def retry_when_locked(work: Callable[[], T], *, wait_s: float = 30.0) -> T:
+    """Run ``work`` again while the database is locked by another process, for ``wait_s`` in all.
+
+    SQLite's own busy handler already waits ``busy_timeout_s`` inside a statement; a lock met
+    at once (a read turning into a write in WAL mode) is tried again here, within the same
+    ``wait_s`` from the first try, so that a command never waits several times its setting.
+    Any other fault (disk full, read-only) is raised at once as its StoreError.
+    """
+    started = time.monotonic()
+    delay = min(0.05, wait_s)
+    while True:
         try:
             return work()
         except OperationalError as exc:
-            if "locked" not in str(exc).lower() or attempt == attempts:
-                raise StoreError(f"database busy or unavailable: {_first_line(exc)}") from exc
+            waited = time.monotonic() - started
+            fault = store_error(exc, waited_s=round(wait_s, 3))
+            if not isinstance(fault, DatabaseLocked) or waited + delay >= wait_s:
+                raise fault from exc
             time.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
+            delay = min(delay * 2, 1.0)

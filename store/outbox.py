@@ -25,10 +25,11 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, CursorResult, Select, cast as sql_cast, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from store.models import Delivery, Event, NotifierCursor, Source
+from store.locks import lock_name
+from store.models import Delivery, Event, JobState, NotifierCursor, Source
 
 __all__ = [
-    "STATUSES", "START", "Position", "read_cursor", "position", "move_cursor", "events_after", "wait_for_mark", "add_delivery", "due_deliveries",
+    "STATUSES", "START", "Position", "read_cursor", "position", "position_before", "start_cursor", "last_list_start", "move_cursor", "events_after", "wait_for_mark", "add_delivery", "due_deliveries",
     "claim", "mark_sent", "with_children", "mark_attempt_failed", "requeue", "requeue_failed", "deliveries", "get_delivery",
 ]
 
@@ -43,6 +44,38 @@ HIGH_WATER_MARK = sql_cast(literal_column("pg_snapshot_xmin(pg_current_snapshot(
 
 def read_cursor(session: Session, notifier_id: str) -> NotifierCursor | None:
     return session.get(NotifierCursor, notifier_id)
+
+
+def position_before(session: Session, before: datetime | None) -> Position:
+    """The position of the last visible event created before ``before`` (None: of every visible event).
+
+    No high-water mark here: a cursor put there skips what was written before it on purpose.
+    Every transaction that starts later has a larger xid, so what is written after this
+    moment always sorts after the cursor.
+    """
+    query = select(Event.xid, Event.id)
+    if before is not None:
+        query = query.where(Event.created_at < before)
+    row = session.execute(query.order_by(Event.xid.desc(), Event.id.desc()).limit(1)).first()
+    return (int(row[0]), int(row[1])) if row else START
+
+
+def start_cursor(session: Session, notifier_id: str, at: Position, now: datetime) -> NotifierCursor:
+    """The first cursor of a notifier, at ``at``; a concurrent first insert makes the commit fail."""
+    cursor = NotifierCursor(notifier_id=notifier_id, last_event_xid=at[0], last_event_id=at[1], updated_at=now)
+    session.add(cursor)
+    session.flush()
+    return cursor
+
+
+def last_list_start(session: Session, source_ids: Sequence[str] | None) -> datetime | None:
+    """When the latest run of one of these lists (None: of any list) started, from ``job_state``."""
+    query = select(func.max(JobState.last_started_at))
+    if source_ids is None:
+        query = query.where(JobState.job_id.like(lock_name("source", "%")))
+    else:
+        query = query.where(JobState.job_id.in_([lock_name("source", source_id) for source_id in source_ids]))
+    return session.scalar(query)
 
 
 def move_cursor(session: Session, notifier_id: str, seen: NotifierCursor | None, last: Position, now: datetime) -> bool:

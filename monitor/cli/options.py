@@ -48,7 +48,7 @@ def clean_errors(func: F) -> F:
         except ConfigError as exc:
             _fail(str(exc), EXIT_CONFIG)
         except StoreError as exc:
-            _fail(str(exc), EXIT_STORE)
+            _fail(str(exc), exc.exit_code)  # 4, or the fault's own: locked 5, disk full 6, read-only 7
         except MonitorError as exc:
             _fail(str(exc), 1)
     return wrapper  # type: ignore[return-value]

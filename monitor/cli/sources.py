@@ -29,8 +29,10 @@ def _open(config_path: str) -> tuple[Config, SessionFactory]:
 @click.pass_context
 @clean_errors
 def sources(ctx: click.Context, config_path: str, as_json: bool) -> None:
-    """Every source, stored or configured, with its state: watched, not yet run, disabled,
-    retired, left its index, not in config (stored but no longer configured: kept, not run).
+    """Every source with its state; fix one without losing it: rekey, rebaseline, retire, unretire.
+
+    States: watched, not yet run, disabled, retired, left its index, not in config (stored
+    but no longer configured: kept, not run).
 
     \b
     Fixing a source: `try` it, correct config.yaml, then

@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 @json_option
 @clean_errors
 def try_source(source_id: str, rows: int, config_path: str, as_json: bool) -> None:
-    """Fetch and parse one configured source and show its measures as a run would key and name
-    them, with the count and every warning; nothing is stored (no database is opened). Exit 3
-    when its run would fail or be suspect.
+    """Fetch and parse one source as its next run would and show its measures keyed and named; stores nothing.
+
+    Shows the first rows (key, name, urls, end date), the count and every warning; no
+    database is opened. Exit 3 when its run would fail or be suspect.
 
     Use it before a source's first run, whose parse becomes the baseline: fix key_columns,
     name_column or options in the config and try again. An index (kind: index or ckan) shows

@@ -12,12 +12,15 @@ SMTP setting is an error on start, never a failed digest at 8 a.m.::
         kinds: [added, ended, link_dead]    # default: every kind
         schedule: {cron: "0 8 * * *"}       # default: after_run
         ending_within_days: 90              # default: no 「90日以内に終了予定」 section
+        since: 2026-04-01                   # default: a notifier first seen starts from then
+        settle_s: 30                        # after_run: wait this long after a wave of list runs
         options: {smtp_host: smtp.example.jp, sender: monitor@example.jp, recipients: [team@example.jp]}
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +58,12 @@ class NotifierConfig(BaseModel):
     # within N days of the digest's day. None or 0: no section. It never makes a digest be sent.
     ending_within_days: int | None = Field(None, ge=0, le=3_650)
     max_attempts: int = Field(8, ge=1, le=100)
+    # Where a notifier first seen (no cursor yet) starts: events from this date (00:00 in
+    # ``timezone``) or moment on. None: from the moment it is first seen, never the back history.
+    since: date | datetime | None = None
+    # An after_run digest waits until no list has started a run for this long, so that a wave
+    # of list runs becomes one digest (never longer than SETTLE_CAP times this in all).
+    settle_s: float = Field(30.0, ge=0, le=3_600)
     # Last, so that the validator below sees ``type`` already checked.
     options: NotifierOptions
 
@@ -119,6 +128,14 @@ class NotifierConfig(BaseModel):
         except ConfigError as exc:
             # One line naming the bad keys, never their values (they may be passwords).
             raise ValueError(str(exc)) from None
+
+    def since_at(self, tz: tzinfo) -> datetime | None:
+        """``since`` as a moment: a date is its midnight in ``tz``, a datetime without offset is in ``tz``."""
+        if self.since is None:
+            return None
+        if not isinstance(self.since, datetime):
+            return datetime.combine(self.since, time(), tz)
+        return self.since if self.since.tzinfo else self.since.replace(tzinfo=tz)
 
     @property
     def after_run(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
-from notifiers.outbox import deliver_all
+from notifiers.outbox import deliver_all, start_cursors
 from store.database import SessionFactory, open_engine, session_factory, transaction
 
 from monitor.config import Config, SourceConfig
@@ -33,6 +33,7 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
     they wait for the next `notify`, daemon or worker); one source's failure never stops the others."""
     sources = _runners(config, sessions, source_ids) if source_ids else config.sources
     report = RunReport(run_id=new_run_id(), started_at=clock())
+    start_cursors(config, sessions, report.started_at)  # a notifier new to the database starts with this run
     for source in sources:
         if not source.enabled:
             report.sources.append(SourceReport(id=source.id, status="disabled", error="enabled: false in the configuration; not run"))

@@ -24,12 +24,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
+from notifiers.outbox import SETTLE_CAP, DeliveryRun
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import job_states
 from store.models import JobState
 
+from monitor.report import LinkReport, SourceReport
 from monitor.runtime.check import open_store
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, MonitorError
@@ -46,6 +49,8 @@ log = logging.getLogger("sesaku_monitor.daemon")
 _TICK_S = 0.2
 # Kinds keyed by the database (hosts with links) gain and lose keys between reloads.
 _REPLAN_EVERY_S = 60.0
+# The kinds of change a list run reports, in the order a log line names them.
+_CHANGE_KINDS = ("added", "ended", "changed", "renamed", "expired", "reappeared")
 
 
 def _utc_now() -> datetime:
@@ -58,6 +63,24 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return stat.st_mtime_ns, stat.st_size
+
+
+def job_summary(result: Any) -> tuple[str, dict[str, Any]]:
+    """A job's result in words and as log fields: a list's changes by kind, a link run's
+    verdicts, a notifier's deliveries; ``("", {})`` for anything else."""
+    if isinstance(result, DeliveryRun):
+        outcome = "send_failed" if result.failed else "sent" if result.sent else "nothing_sent"
+        return f"notifier {result.notifier_id}: {result.describe()}", {"result": outcome, "deliveries": result.prepared + result.sent}
+    if isinstance(result, LinkReport):
+        found = {kind: len(getattr(result, kind)) for kind in ("dead", "recovered", "moved")}
+        said = ", ".join([f"{result.checked} links checked"] + [f"{n} {kind}" for kind, n in found.items() if n])
+        return said, {"result": "checked", "checked": result.checked, "counts": found}
+    if isinstance(result, SourceReport):
+        counts = {kind: len(getattr(result, kind)) for kind in _CHANGE_KINDS if getattr(result, kind)}
+        changes = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        records = f" ({result.records} records)" if result.records is not None else ""
+        return f"{result.status}{': ' + changes if changes else ''}{records}", {"result": result.status, "records": result.records, "counts": counts}
+    return "", {}
 
 
 class Daemon:
@@ -73,6 +96,7 @@ class Daemon:
         self._reload_requested = False
         self._stopping = threading.Event()
         self._running: set[str] = set()
+        self._waiting: dict[str, float] = {}  # notifier id -> since when its turn is put off (monotonic)
         self._idle = threading.Condition()
         self._scheduler = JobScheduler(self._run_job, workers=config.schedule.workers, tz=config.tz)
         self._health_port = health_port
@@ -155,7 +179,8 @@ class Daemon:
                     self.reload("config file changed")
             if now >= next_replan:
                 next_replan = now + _REPLAN_EVERY_S
-                self._sync()
+                # A host whose links fall due is new work, not a run owed after downtime: no catch-up line.
+                self._sync(catching_up=False)
 
     def reload(self, why: str) -> bool:
         """Load the config file again; keep the running configuration if the new one is bad."""
@@ -176,12 +201,12 @@ class Daemon:
         })
         return True
 
-    def _sync(self, plans: list[PlannedJob] | None = None) -> SyncChanges:
+    def _sync(self, plans: list[PlannedJob] | None = None, *, catching_up: bool = True) -> SyncChanges:
         config, sessions = self._current
         plans = plan_jobs(config, sessions) if plans is None else plans
         states = self._states([plan.id for plan in plans])
         changes = self._scheduler.sync(plans, states, self._clock(), config.tz, config.schedule.jitter_s)
-        if changes.catch_up:
+        if changes.catch_up and catching_up:
             log.info("catching up: %d jobs owed a run", len(changes.catch_up), extra={"event": "catch_up", "jobs": changes.catch_up})
         return changes
 
@@ -191,7 +216,7 @@ class Daemon:
         def read() -> dict[str, JobState]:
             with transaction(sessions) as session:
                 return job_states(session, job_ids)
-        return retry_when_locked(read)
+        return retry_when_locked(read, wait_s=self.config.database.busy_timeout_s)
 
     def _run_job(self, kind: str, key: str) -> None:
         """Called by the scheduler in a worker thread."""
@@ -199,6 +224,10 @@ class Daemon:
             return
         name = job_id(kind, key)
         config, sessions = self._current
+        if kind == "notifier" and self._wave_running(config, key):
+            log.info("job %s waits: lists are running, it runs %gs after the last one", name, config.notifier(key).settle_s,
+                     extra={"event": "job_waits", "job": name})
+            return
         with self._idle:
             self._running.add(name)
         try:
@@ -212,15 +241,42 @@ class Daemon:
             with self._idle:
                 self._running.discard(name)
                 self._idle.notify_all()
+            if kind == "source":
+                self._after_list_run(config)
+
+    def _wave_running(self, config: Config, notifier_id: str) -> bool:
+        """Whether an after_run notifier's turn is put off: a list runs now, and the digest has
+        not waited :data:`SETTLE_CAP` × ``settle_s`` yet (lists that never stop must not hold it back)."""
+        notifier = next((n for n in config.notifiers if n.id == notifier_id), None)
+        with self._idle:
+            lists_running = any(name.startswith("source:") for name in self._running)
+        if notifier is None or not notifier.after_run or notifier.settle_s <= 0 or not lists_running:
+            self._waiting.pop(notifier_id, None)
+            return False
+        since = self._waiting.setdefault(notifier_id, time.monotonic())
+        if time.monotonic() - since < SETTLE_CAP * notifier.settle_s:
+            return True
+        self._waiting.pop(notifier_id, None)
+        return False
+
+    def _after_list_run(self, config: Config) -> None:
+        """A list run ended: each after_run notifier runs ``settle_s`` later, and the next list
+        run to end moves that turn again, so that a wave across lists becomes one digest."""
+        if self._stopping.is_set():
+            return
+        for notifier in config.notifiers:
+            if notifier.after_run and notifier.settle_s > 0:
+                self._scheduler.run_once("notifier", notifier.id, _utc_now() + timedelta(seconds=notifier.settle_s))
 
     def _log_run(self, run: JobRun) -> None:
-        extra = {"event": "job_" + run.status, "job": run.job_id, "duration_s": round(run.duration_s, 3), "result": getattr(run.result, "status", None)}
+        said, fields = job_summary(run.result)
+        extra = {"event": "job_" + run.status, "job": run.job_id, "duration_s": round(run.duration_s, 3), **fields}
         if run.status == "ok":
-            log.info("job %s ok in %.2fs", run.job_id, run.duration_s, extra=extra)
+            log.info("job %s ok in %.2fs%s", run.job_id, run.duration_s, f": {said}" if said else "", extra=extra)
         elif run.status == "busy":
             log.info("job %s skipped: %s", run.job_id, run.error, extra=extra)
         else:
-            log.warning("job %s did not succeed: %s", run.job_id, run.error, extra=extra)
+            log.warning("job %s did not succeed: %s", run.job_id, run.error or said, extra=extra)
 
     def _shutdown(self) -> None:
         self._stopping.set()

@@ -33,7 +33,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from notifiers.outbox import deliver_notifier, notifier_ids, notifier_tick, run_error
+from notifiers.outbox import notifier_ids, notifier_job, notifier_tick, run_error
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
@@ -104,7 +104,7 @@ def _utc_now() -> datetime:
 
 
 def _retrying(config: Config, work: Callable[[], T]) -> T:
-    return retry_when_locked(work, attempts=5, first_delay_s=min(0.5, config.database.busy_timeout_s))
+    return retry_when_locked(work, wait_s=config.database.busy_timeout_s)
 
 
 def _engine(sessions: SessionFactory) -> Engine:
@@ -154,7 +154,8 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
             with kept:
                 result = _retrying(config, lambda: kind.run(config, sessions, now, key))
         except Exception as exc:  # recorded, then raised again: never swallowed here
-            _record_error(config, sessions, name, now, f"{type(exc).__name__}: {exc}")
+            if not isinstance(exc, StoreError):  # the database itself failed: writing the error would only wait again
+                _record_error(config, sessions, name, now, f"{type(exc).__name__}: {exc}")
             raise
         error = kind.error_of(result)
         _retrying(config, lambda: _write(sessions, lambda session: record_finish(session, name, now, error)))
@@ -231,7 +232,7 @@ def _source_ids(config: Config, sessions: SessionFactory) -> list[str]:
 
 register(JobKind("source", _run_source, keys=_source_ids, schedule=_source_schedule, error_of=_source_error))
 register(JobKind("links", check_host_links, keys=hosts_with_due_links, schedule=lambda config, host: config.schedule.links))
-register(JobKind("notifier", deliver_notifier, keys=notifier_ids, schedule=notifier_tick, error_of=run_error))
+register(JobKind("notifier", notifier_job, keys=notifier_ids, schedule=notifier_tick, error_of=run_error))
 
 
 def run_source_job(config: Config, sessions: SessionFactory, now: datetime, source_id: str, *, wait_s: float = 0.0) -> JobRun:

@@ -50,7 +50,8 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        extras = " ".join(f"{key}={value}" for key, value in _extras(record).items())
+        # A field without a value says nothing ("result=None"): people read these lines.
+        extras = " ".join(f"{key}={value}" for key, value in _extras(record).items() if value is not None)
         return redact(f"{line} {extras}" if extras else line)
 
 

@@ -86,6 +86,11 @@ class JobScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
+    def run_once(self, kind: str, key: str, at: datetime) -> None:
+        """One extra run of ``kind:key`` at ``at``, beside its rhythm; a later call moves it (a notifier after a wave)."""
+        self._scheduler.add_job(self._runner, trigger="date", run_date=at, args=(kind, key), id=f"once:{job_id(kind, key)}",
+                                replace_existing=True, misfire_grace_time=60)
+
     def next_run_times(self) -> dict[str, datetime | None]:
         return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
 

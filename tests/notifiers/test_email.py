@@ -57,7 +57,7 @@ def test_a_real_server_receives_both_parts_in_utf8(smtp_server: tuple[Controller
     assert envelope.mail_from == "monitor@example.jp"
     assert envelope.rcpt_tos == ["staff@example.jp", "boss@example.jp"]
     mail = received(inbox)
-    assert mail["Subject"] == "[sesaku-monitor] 追加 3・終了 1・リンク切れ 2"
+    assert mail["Subject"] == "[sesaku-monitor] 「地元自治体が活用できる施策【戦略2】」 追加 3・終了 1・リンク切れ 2"
     assert str(mail["From"]) == "施策モニター <monitor@example.jp>"
     assert mail["To"].addresses[0].display_name == "担当者"
     assert mail["Message-ID"] == f"<sesaku-{KEY}@example.jp>"

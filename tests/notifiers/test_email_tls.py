@@ -27,7 +27,7 @@ from tests.notifiers.servers import Authority, TLSInbox, tls_smtp
 from tests.notifiers.world import SMTP_PASSWORD
 
 KEY = "3f2a9c0d1e4b5a6978877665544332211"
-SUBJECT = "[sesaku-monitor] 追加 3・終了 1・リンク切れ 2"
+SUBJECT = "[sesaku-monitor] 「地元自治体が活用できる施策【戦略2】」 追加 3・終了 1・リンク切れ 2"
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def test_digest_preview_shows_the_next_digest_and_changes_nothing(world: World, 
 
     text = run("digest", "--preview", "hook", cwd=workdir)
     assert text.returncode == 0, text.stderr
-    assert text.stdout.startswith("Subject: [sesaku-monitor] Renamed 1") and "03-5320-0000" in text.stdout
+    assert text.stdout.startswith("Subject: [sesaku-monitor] 多摩のまちづくり 戦略2: Renamed 1") and "03-5320-0000" in text.stdout
     payload = json.loads(run("digest", "--preview", "hook", "--format", "json", cwd=workdir).stdout)
     assert payload["counts"] == {"renamed": 1, "changed": 1}
     assert "<table" in run("digest", "--preview", "hook", "--format", "html", cwd=workdir).stdout
@@ -110,12 +110,13 @@ def test_a_process_killed_after_writing_the_delivery_leaves_it_for_the_next_run(
     world: World, tmp_path: Path, smtp_server: tuple[Controller, Inbox],
 ) -> None:
     controller, inbox = smtp_server
-    # The checks write events only (no notifier yet); the notifier is configured afterwards.
+    # The checks write events only (no notifier yet); the notifier is configured afterwards,
+    # with a since: before them (without it, it would start after them).
     workdir = write_config(tmp_path, world)
     run("check", "--no-links", cwd=workdir)
     revise(world.site)
     run("check", "--no-links", cwd=workdir)
-    write_config(tmp_path, world, email_notifier(controller.port))
+    write_config(tmp_path, world, email_notifier(controller.port, since="2000-01-01"))
 
     killed = subprocess.run([sys.executable, "-c", PREPARE_THEN_DIE, "team-mail"], cwd=workdir, capture_output=True, text=True, timeout=60)
     assert killed.returncode == -signal.SIGKILL and killed.stdout.strip().isdigit(), killed.stderr

@@ -42,7 +42,7 @@ def test_check_sends_the_digest_by_email_and_signed_webhook_once(world: World, s
     revise(world.site)
     run_check(config, sessions, clock=world.tick)
     (mail,) = inbox.messages()
-    assert mail["Subject"] == "[sesaku-monitor] 名称変更 1・変更 1"
+    assert mail["Subject"] == "[sesaku-monitor] 「多摩のまちづくり 戦略2」 名称変更 1・変更 1"
     assert mail["From"].addresses[0].display_name == "施策モニター"
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()

@@ -77,7 +77,7 @@ def test_a_late_commit_with_a_smaller_id_goes_in_the_next_digest_and_nothing_wai
         with writers.begin() as late:
             committed = add_event(late, "先に確定する事業")
         assert held < committed
-        thread, outcome = in_thread(lambda: deliver_notifier(config, sessions, later(1), "hook", settle_s=0.3))
+        thread, outcome = in_thread(lambda: deliver_notifier(config, sessions, later(1), "hook", mark_wait_s=0.3))
         thread.join(timeout=5)
         assert not thread.is_alive(), "the digest waited for the writer's open transaction"
         assert outcome["seconds"] < 2 and outcome["run"].prepared == []  # nothing before the mark yet
@@ -104,7 +104,7 @@ def test_the_digest_waits_briefly_for_an_older_writer_and_takes_both_events(
         held = add_event(early, "遅れて確定する事業")
         with writers.begin() as late:
             committed = add_event(late, "先に確定する事業")
-        thread, outcome = in_thread(lambda: deliver_notifier(config, sessions, later(1), "hook", settle_s=10))
+        thread, outcome = in_thread(lambda: deliver_notifier(config, sessions, later(1), "hook", mark_wait_s=10))
         time.sleep(0.5)
         early.commit()
     finally:

@@ -17,11 +17,14 @@ from tests.notifiers.samples import NOW, all_kinds, counted_events
 BASE = "https://monitor.example.jp"
 
 
-def test_subject_says_the_counts() -> None:
+def test_subject_names_the_one_list_and_says_the_counts() -> None:
     message = render(build_digest("team", counted_events(), now=NOW))
-    assert message.subject == "[sesaku-monitor] 追加 3・終了 1・リンク切れ 2"
+    assert message.subject == "[sesaku-monitor] 「地元自治体が活用できる施策【戦略2】」 追加 3・終了 1・リンク切れ 2"
     english = render(build_digest("team", counted_events(), now=NOW, language="en"))
-    assert english.subject == "[sesaku-monitor] Added 3 · Ended 1 · Link dead 2"
+    assert english.subject == "[sesaku-monitor] 地元自治体が活用できる施策【戦略2】: Added 3 · Ended 1 · Link dead 2"
+    # Several lists (and link events shared by them): the counts alone.
+    several = render(build_digest("team", all_kinds() + counted_events(), now=NOW, language="en")).subject
+    assert several.startswith("[sesaku-monitor] Source failing 1 · Source suspect 1 ·") and "戦略2" not in several
 
 
 def test_text_has_counts_first_then_details() -> None:

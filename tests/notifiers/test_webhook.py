@@ -46,7 +46,7 @@ def test_receiver_verifies_the_signature_and_reads_the_digest(receiver: Receiver
         SECRET, headers["X-Sesaku-Timestamp"], body, headers["X-Sesaku-Signature"], now=NOW + timedelta(seconds=3)
     )
     payload = json.loads(body)
-    assert payload["subject"] == "[sesaku-monitor] 追加 3・終了 1・リンク切れ 2"
+    assert payload["subject"] == "[sesaku-monitor] 「地元自治体が活用できる施策【戦略2】」 追加 3・終了 1・リンク切れ 2"
     assert payload["counts"] == {"added": 3, "ended": 1, "link_dead": 2}
     assert "多摩の森林再生事業".encode() in body  # UTF-8, not \\u escapes
 

@@ -1,0 +1,78 @@
+"""The daemon's digests and log lines, as a user runs it: one digest per wave, lines that say what happened."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from monitor.config import load_config
+from monitor.demo.site import Route
+from monitor.runtime.check import open_store, run_check
+from tests.conftest import TAMA, seed_text, source_entry
+from tests.notifiers.servers import Receiver
+from tests.notifiers.world import HOOK_SECRET, webhook_notifier
+from tests.runtime.harness import DaemonProcess, write_config
+from tests.versions import derive, set_cell
+
+import yaml
+
+# Three lists whose runs end at different moments of one wave (the site answers each this late).
+DELAYS = {"a": 0.2, "b": 1.5, "c": 3.0}
+SETTLE_S = 2
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    monkeypatch.setenv("HOOK_SECRET", HOOK_SECRET)  # the daemon's environment names it as ${HOOK_SECRET}
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def publish_all(site, text: str) -> None:
+    for name, delay in DELAYS.items():
+        site.publish(f"/{name}.txt", Route(text.encode(), content_type="text/plain", delay_s=delay))
+
+
+def test_a_wave_across_three_lists_is_one_digest_and_the_log_says_what_changed(tmp_path, site, database_url, receiver):
+    publish_all(site, seed_text(TAMA))
+    entries = [source_entry(name, site.url(f"/{name}.txt"), title=f"リスト{name}") for name in DELAYS]
+    config = write_config(tmp_path / "config.yaml", database_url, entries, sources={"every": "10s"})
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["notifiers"] = [webhook_notifier(receiver.base + "/hook", settle_s=SETTLE_S, language="en")]
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    loaded = load_config(config)
+    run_check(loaded, open_store(loaded))  # the baseline of all three: no news
+
+    publish_all(site, derive(seed_text(TAMA), set_cell(0, "土地区画整理事業", 3, "03-5320-0000")))
+    daemon = DaemonProcess(config)
+    try:
+        for name in DELAYS:
+            daemon.wait_for("job_ok", job=f"source:{name}", timeout=30)
+        sent = daemon.wait_for("job_ok", job="notifier:hook", result="sent", timeout=SETTLE_S + 15)
+        time.sleep(11)  # the next wave (nothing new) and its settling: no second digest
+        assert len(receiver.requests) == 1, daemon.log()
+        (path, _, body) = receiver.requests[0]
+        digest = json.loads(body)
+        assert sorted(source["id"] for source in digest["sources"]) == ["a", "b", "c"]
+        assert digest["counts"] == {"changed": 3}
+
+        # The log says what changed and what was sent, never "None", and no catch-up after the start.
+        first = daemon.find("job_ok", job="source:c")[0]
+        assert first["msg"].endswith("changed: 1 changed (44 records)") and first["counts"] == {"changed": 1}
+        assert sent["msg"].endswith("notifier hook: delivery 1 written (3 events); delivery 1 sent (3 events)")
+        assert not [line for line in daemon.lines if "None" in line]
+        assert len(daemon.find("catch_up")) <= 1
+        assert daemon.stop()[0] == 0
+    except AssertionError:
+        print("".join(daemon.lines)[-20000:])
+        raise
+    finally:
+        daemon.kill()
