@@ -207,8 +207,8 @@ def citing_versions(session: Session, link_id: int, limit: int = 500) -> list[tu
     return [(measure, version) for measure, version in session.execute(query)]
 
 
-def dead_link_counts(session: Session) -> dict[str, int]:
-    """How many dead links each source's current list cites."""
+def dead_link_counts(session: Session, source_ids: list[str] | None = None) -> dict[str, int]:
+    """How many dead links each source's current list cites (of every source, or of ``source_ids``)."""
     # Starting from the (few) dead links by ix_links_dead_since, never from every citation.
     dead = select(Link.id).where(Link.dead_since.is_not(None))
     query = (
@@ -217,7 +217,12 @@ def dead_link_counts(session: Session) -> dict[str, int]:
         .where(MeasureLink.link_id.in_(dead), MeasureVersion.valid_to.is_(None))
         .group_by(MeasureVersion.source_id)
     )
-    return {source_id: count for source_id, count in session.execute(query)}
+    if source_ids is None:
+        return {source_id: count for source_id, count in session.execute(query)}
+    found: dict[str, int] = {}
+    for batch in in_batches(source_ids, IN_LIST_SIZE):
+        found.update((source_id, count) for source_id, count in session.execute(query.where(MeasureVersion.source_id.in_(batch))))
+    return found
 
 
 def links_page(session: Session, *, state: str | None, limit: int, offset: int) -> list[Link]:

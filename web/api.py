@@ -16,7 +16,8 @@ from fastapi.openapi.utils import get_openapi
 from web.context import reader, state_of
 from web.labels import KINDS, LINK_STATES
 from web.params import MAX_ID, MAX_PAGE, SOURCE_ID, check_range
-from web.schemas import ChangesPage, EventView, LinksPage, LinkView, MeasureView, Problem, SourceList, SourceSummary
+from web.overview import CURSOR, sources_api_page
+from web.schemas import ChangesPage, EventView, LinksPage, LinkView, MeasureView, Problem, SourceList, SourcesPage
 from web.views import ChangeFilter, Reader
 
 __all__ = ["router", "install_api"]
@@ -26,6 +27,7 @@ State = Literal[LINK_STATES]  # type: ignore[valid-type]
 Read = Annotated[Reader, Depends(reader)]
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1 is the newest page")]
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+MAX_LIMIT = 500
 SourceId = Annotated[str, Path(pattern=SOURCE_ID, max_length=80)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "A malformed parameter"},
@@ -36,9 +38,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api", responses=ERRORS)
 
 
-@router.get("/sources", response_model=list[SourceSummary], summary="Every watched list with its last run")
-def sources(request: Request, read: Read) -> list[SourceSummary]:
-    return read.sources(state_of(request).clock())
+@router.get("/sources", response_model=SourcesPage, summary="The watched lists with their last run, a page at a time")
+def sources(
+    request: Request, read: Read, page: Page = 1,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description="Lists per page (default web.page_size)")] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR, max_length=82, description="next_cursor of the page before (instead of page)")] = None,
+) -> SourcesPage:
+    return sources_api_page(read, state_of(request).clock(), page=page, limit=limit, cursor=cursor)
 
 
 @router.get("/sources/{source_id}", response_model=SourceList, summary="A list as it stands, or as it stood on a day")

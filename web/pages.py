@@ -14,6 +14,7 @@ from web.chart import history_chart
 from web.context import reader, render, state_of
 from web.feeds import atom_feed
 from web.labels import KINDS, LINK_STATES
+from web.overview import overview_page
 from web.listing import column_classes, mark_phones, name_column
 from web.params import check_range, parse_date, parse_id, parse_kinds, parse_page, parse_source, parse_state
 from web.repairs import link_repairs
@@ -35,8 +36,13 @@ def _query(**params: object) -> str:
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, read: Read) -> Response:
-    return render(request, "index.html", overview=read.overview(state_of(request).clock()))
+def index(request: Request, read: Read, page: Text = None) -> Response:
+    number = parse_page(page, read.t)
+    overview = overview_page(read, number, state_of(request).clock())
+    return render(
+        request, "index.html", overview=overview,
+        prev=_query(page=number - 1) if number > 1 else None, next=_query(page=number + 1) if number < overview.pages else None,
+    )
 
 
 @router.get("/changes", response_class=HTMLResponse)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from web.textdiff import DiffRun, FieldChange
 
 __all__ = [
-    "Problem", "EventView", "SourceSummary", "Overview", "ChangesPage", "ListedMeasure", "SourceList",
+    "Problem", "EventView", "SourceSummary", "Overview", "SourcesPage", "ChangesPage", "ListedMeasure", "SourceList",
     "FieldView", "VersionView", "LinkSummary", "CitedLink", "MeasureView", "CheckView", "CitingMeasure", "LinkView",
     "LinksPage", "DiffRun", "FieldChange",
 ]
@@ -61,8 +61,26 @@ class SourceSummary(BaseModel):
 
 
 class Overview(BaseModel):
+    """``/``: one page of the watched lists (current ones first, by id) and the latest events."""
+
     sources: list[SourceSummary]
     latest: list[EventView]
+    page: int = 1
+    pages: int = 1
+    total: int = 0
+
+
+class SourcesPage(BaseModel):
+    """``/api/sources``: one page of the watched lists, current ones first, each by id."""
+
+    items: list[SourceSummary]
+    total: int
+    """How many lists are stored, retired ones included."""
+    page: int
+    limit: int
+    has_next: bool
+    next_cursor: str | None
+    """Pass as ``cursor`` for the page after this one (read by key, as fast at the end as at the start)."""
 
 
 class ChangesPage(BaseModel):

@@ -23,7 +23,7 @@ from web.errors import NotFound
 from web.events import changes_by_snapshot, event_view
 from web.labels import Labels
 from web.schemas import (ChangesPage, CheckView, CitedLink, CitingMeasure, EventView, FieldView, LinksPage, LinkSummary, LinkView,
-                      ListedMeasure, MeasureView, Overview, SourceList, SourceSummary, VersionView)
+                      ListedMeasure, MeasureView, SourceList, SourceSummary, VersionView)
 
 __all__ = ["ChangeFilter", "Reader", "day_start", "link_state"]
 
@@ -90,16 +90,6 @@ class Reader:
             records=good.record_count if good else None,
             recent_changes=queries.event_counts_since(self.session, source.id, now - RECENT), dead_links=dead.get(source.id, 0),
         )
-
-    def overview(self, now: datetime) -> Overview:
-        return Overview(sources=self.sources(now), latest=self._events(queries.timeline(self.session, limit=20)))
-
-    def _sources(self) -> list[Source]:
-        return sorted((self._source(i) for i in self.titles), key=lambda s: (s.retired_at is not None, s.id))
-
-    def sources(self, now: datetime) -> list[SourceSummary]:
-        dead = queries.dead_link_counts(self.session)
-        return [self._summary(s, dead, now) for s in self._sources()]
 
     def changes(self, filters: ChangeFilter, page: int, *, size: int | None = None) -> ChangesPage:
         size = size or self.size

@@ -129,7 +129,7 @@ def print_status(console: Console, status: Status, tz: tzinfo) -> None:
         table.add_column(column, no_wrap=True)
     for source in status.sources:
         style = "red" if source.consecutive_failures else ""
-        next_run = "due now" if source.due else _when(source.next_run_at, tz)
+        next_run = "retired" if source.id in status.retired else "due now" if source.due else _when(source.next_run_at, tz)
         table.add_row(
             literal(source.id), source.schedule, _when(source.last_run_at, tz), literal(source.last_status or "—"),
             str(source.consecutive_failures), next_run, style=style,

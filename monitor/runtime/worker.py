@@ -51,6 +51,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from store.database import SessionFactory, open_engine, session_factory, transaction
 from store.errors import StoreError
 from store.jobstate import job_states
+from store.overview import job_rows
 
 from monitor.config import Config, WorkerSettings
 from monitor.errors import ConfigError, MonitorError
@@ -147,7 +148,7 @@ def due_units(config: Config, sessions: SessionFactory, now: datetime) -> list[D
     """Every unit whose next run, counted from its last start, is not after ``now``."""
     candidates = [(name, key) for name, kind in KINDS.items() for key in kind.keys(config, sessions)]
     with transaction(sessions) as session:
-        states = job_states(session)  # all rows: tens of thousands of ids would overflow an IN list
+        states = job_rows(session)  # all rows (tens of thousands of ids would overflow an IN list), as plain rows
     due: list[DueUnit] = []
     for name, key in candidates:
         state = states.get(job_id(name, key))

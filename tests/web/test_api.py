@@ -9,7 +9,7 @@ from tests.web.conftest import PHONE_NAME, XSS_URL
 
 def test_sources_and_a_list_as_of_a_day(served):
     _, client = served
-    sources = {s["id"]: s for s in client.get("/api/sources").json()}
+    sources = {s["id"]: s for s in client.get("/api/sources").json()["items"]}
     assert sources["tama"]["records"] == 44 and sources["tama"]["dead_links"] == 1
     assert sources["nationwide"]["edition"] == "令和4年4月1日時点"
     before = client.get("/api/sources/tama", params={"as_of": "2026-04-01"}).json()

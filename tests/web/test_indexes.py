@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import event
 
 from web.labels import labels_for
+from web.overview import overview_page, sources_api_page
 from web.views import ChangeFilter, Reader
 
 WATCHED = ("events", "measure_versions", "link_checks")
@@ -60,7 +61,8 @@ READS: dict[str, Callable[[Any], Callable[[Reader], Any]]] = {
     "timeline": lambda db: lambda r: r.changes(ChangeFilter(), 2),
     "timeline by source, kind and days": lambda db: lambda r: r.changes(ChangeFilter("tama", ["changed", "added"], date(2026, 4, 1), date(2026, 4, 2)), 1),
     "timeline by days": lambda db: lambda r: r.changes(ChangeFilter(first=date(2026, 4, 2)), 1),
-    "overview": lambda db: lambda r: r.overview(db.now),
+    "overview": lambda db: lambda r: overview_page(r, 1, db.now),
+    "sources by cursor": lambda db: lambda r: sources_api_page(r, db.now, page=1, limit=1, cursor="0:nationwide"),
     "measure history": lambda db: lambda r: r.measure(db.phone_measure),
     "link history": lambda db: lambda r: r.link(db.dead_link),
     "list as of a day": lambda db: lambda r: r.source_list("tama", date(2026, 4, 1), 1, db.now),

@@ -1,0 +1,48 @@
+"""``status`` holds at tens of thousands of lists (issue 15 item 3): it reads every list's newest
+runs in a fixed number of queries, whatever their number, with the same failing streaks a
+query per list gave. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from monitor.runtime.check import open_store
+from monitor.runtime.status import read_status
+from tests.conftest import make_config
+from tests.web.test_overview import NOW, _fill
+
+
+def _config(database_url: str, count: int):  # noqa: ANN202
+    sources = [{"id": f"list{n:02d}", "title": f"一覧 {n}", "url": f"https://example.lg.jp/{n}.csv", "format": "csv", "key_columns": ["施策"], "name_column": "施策"}
+               for n in range(count)]
+    return make_config(database_url, *sources)
+
+
+def test_status_reads_sixty_lists_in_the_queries_of_six(database_url):
+    config = _config(database_url, 6)
+    sessions = open_store(config)
+    _fill(sessions, 6)
+    engine = sessions.kw["bind"]
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    def read(config):  # noqa: ANN001, ANN202
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            return read_status(config, sessions, NOW), len(statements)
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+
+    few, few_queries = read(config)
+    _fill(sessions, 54, start=6)
+    many, many_queries = read(_config(database_url, 60))
+    assert many_queries == few_queries <= 10
+    streaks = {source.id: (source.last_status, source.consecutive_failures, source.last_error) for source in many.sources}
+    assert streaks["list00"] == ("changed", 0, None)
+    assert streaks["list01"] == ("failed", 3, "connection refused")  # never good: every run counts
+    assert streaks["list02"] == ("failed", 1, "connection refused")
+    assert [s.id for s in many.sources] == [f"list{n:02d}" for n in range(60)]
+    assert many.links == {"cited": 2, "dead": 2, "failing": 2}
