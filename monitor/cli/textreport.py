@@ -86,8 +86,8 @@ def _print_change(console: Console, label: str, change: MeasureChange) -> None:
     if change.end_date:
         headline += f" (ended {change.end_date})"
     console.print(literal(headline))
-    if label in ("changed", "renamed"):
-        # These two carry column → {"old", "new"}; only ``added`` carries column → text.
+    if label in ("changed", "renamed", "reappeared"):
+        # These carry column → {"old", "new"}; only ``added`` carries column → text.
         fields = cast("dict[str, dict[str, str]]", change.fields or {})
         for column, values in fields.items():
             console.print(literal(f"             {column}: {_short(values['old'], 50)!r} → {_short(values['new'], 50)!r}"))

@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from rich.console import Console
 from sqlalchemy import select
 
+from monitor.cli.textreport import print_source_changes
 from monitor.events import Reappeared, read_payload
 from monitor.lists.identity import Entry
 from monitor.lists.reappear import Gone, reappearing
@@ -87,6 +89,13 @@ def test_a_measure_back_under_its_renamed_bureau_reappears_with_its_history(tama
         row = session.scalars(select(Event).where(Event.kind == "reappeared")).one()
         data = read_payload(row.kind, row.payload)
         assert isinstance(data, Reappeared) and data.fields["担当部署"].new == NEW_DEPT
+
+
+def test_the_text_report_shows_what_differs_in_a_measure_back(tama):
+    _, source = drop_then_return(tama, 30)
+    console = Console(record=True, width=200)
+    print_source_changes(console, source)
+    assert f"担当部署: {OLD_DEPT!r} → {NEW_DEPT!r}" in console.export_text()
 
 
 def test_a_measure_back_after_the_window_is_added(tama):
