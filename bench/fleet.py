@@ -24,7 +24,8 @@ Printed per fleet size: URLs/s (from the ``link_checks`` rows: all of them over 
 the workers' start to the last check, and the steady rate between the 10th and 90th
 percentile of ``checked_at``), that rate against the politeness limit (every host at its
 interval), the highest concurrency any host saw (it must never exceed the cap), the load
-average while it ran, and the database's size per check. Needs SESAKU_TEST_POSTGRES_URL (or
+average while it ran, the database's size per check, the workers' CPU per check (target
+≤ 1.5 ms) and the most PostgreSQL connections the fleet held (``pg_stat_activity``). Needs SESAKU_TEST_POSTGRES_URL (or
 --admin-url), a role that may create databases: the throwaway databases are dropped at the end.
 """
 
@@ -244,11 +245,15 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
             processes.append(subprocess.Popen([*worker_command(), "worker", "--config", str(config)],
                                               cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT))
     done = 0
+    connections = 0
     try:
         with engine.connect() as connection:
             deadline = started + args.timeout
             while time.monotonic() < deadline:
                 done = connection.scalar(text("SELECT count(*) FROM link_checks"))
+                # The workers' connections (the bench's own one excepted), at their highest.
+                held = connection.scalar(text("SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()"))
+                connections = max(connections, held)
                 connection.commit()
                 loads.append(os.getloadavg()[0])
                 if done >= expected or any(p.poll() is not None for p in processes):
@@ -299,7 +304,7 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
         "host_rate": (args.urls - 1) / (sorted(spans)[len(spans) // 2] or 1e-9) if spans else 0.0,
         "hosts_at_once": sum(spans) / span if spans and span else 0.0,
         "worker_cpu_ms": 1000 * worker_cpu / max(checks, 1), "machine_cpu_ms": 1000 * machine_cpu / max(checks, 1),
-        "failed_jobs": failed_jobs, "units": link_units, "db_bytes": sizes[0], "checks_bytes": sizes[1],
+        "failed_jobs": failed_jobs, "units": link_units, "connections": connections, "db_bytes": sizes[0], "checks_bytes": sizes[1],
         "links_bytes": sizes[2], "blobs_bytes": sizes[3], "logs_with_tracebacks": errors,
     }
 
@@ -358,7 +363,7 @@ def main() -> None:
               f"{args.concurrency}; {os.cpu_count()} CPUs; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
               flush=True)
         print(f"{'workers':>7} {'checks':>7} {'wall s':>7} {'URLs/s':>7} {'steady':>7} {'of limit':>9} {'steady of limit':>16} "
-              f"{'max/host':>9} {'load avg':>9} {'DB size':>9} {'B/check':>8}", flush=True)
+              f"{'max/host':>9} {'load avg':>9} {'DB size':>9} {'B/check':>8} {'CPU ms/check':>12} {'connections':>11}", flush=True)
         rows = []
         for workers in fleets:
             name = f"sesaku_bench_{tag}_{workers}"
@@ -371,7 +376,8 @@ def main() -> None:
             rows.append(row)
             print(f"{workers:>7} {row['checks']:>7} {row['span']:>7.1f} {row['rate']:>7.0f} {row['steady']:>7.0f} "
                   f"{row['ratio']:>9.1%} {row['steady_ratio']:>16.1%} {row['highest']:>4} (≤{args.per_host}) "
-                  f"{row['load']:>4.1f}/{row['load_max']:<4.1f} {mb(row['db_bytes']):>9} {row['checks_bytes'] / max(row['checks'], 1):>8.0f}",
+                  f"{row['load']:>4.1f}/{row['load_max']:<4.1f} {mb(row['db_bytes']):>9} {row['checks_bytes'] / max(row['checks'], 1):>8.0f} "
+                  f"{row['worker_cpu_ms']:>12.2f} {row['connections']:>11}",
                   flush=True)
             if row["checks"] < row["expected"]:
                 failures.append(f"{workers} worker(s): {row['checks']} of {row['expected']} links checked before the timeout")
@@ -390,7 +396,8 @@ def main() -> None:
                   f"(checks + sibling probes), {row['not_ok']} not ok; one host checked at {row['host_rate']:.1f} URLs/s (median; "
                   f"its interval allows {1 / args.interval:g}), {row['hosts_at_once']:.1f} hosts at once on average; fleet ceiling {row['ceiling']:,.0f}/s "
                   f"(workers × concurrency hosts at once ÷ interval); CPU per check: workers {row['worker_cpu_ms']:.1f} ms, "
-                  f"whole machine {row['machine_cpu_ms']:.1f} ms; link_checks {mb(row['checks_bytes'])}, "
+                  f"whole machine {row['machine_cpu_ms']:.1f} ms; PostgreSQL connections held at most {row['connections']} "
+                  f"({row['connections'] / row['workers']:.0f} a worker); link_checks {mb(row['checks_bytes'])}, "
                   f"links {mb(row['links_bytes'])}, blobs {mb(row['blobs_bytes'])}")
     finally:
         for name in reversed(made):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from store.models import Blob
 
-__all__ = ["blob_time", "put_blob", "get_blob", "sha256_of"]
+__all__ = ["blob_time", "put_blob", "put_blobs", "get_blob", "sha256_of"]
 
 # INSERT … ON CONFLICT DO NOTHING, in each backend's own words.
 _INSERTS: dict[str, Callable[[type[Blob]], postgresql.Insert | sqlite.Insert]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -32,17 +32,27 @@ def put_blob(session: Session, data: bytes, now: datetime) -> str:
     """
     digest = sha256_of(data)
     if session.get(Blob, digest) is None:
-        packed = zlib.compress(data, 6)
-        compression, stored = ("zlib", packed) if len(packed) < len(data) else ("none", data)
-        row = {"sha256": digest, "size": len(data), "compression": compression, "data": stored, "created_at": now}
         insert = _INSERTS[session.get_bind().dialect.name]
-        session.execute(insert(Blob).values(**row).on_conflict_do_nothing(index_elements=["sha256"]))
+        session.execute(insert(Blob).values(**_row(digest, data, now)).on_conflict_do_nothing(index_elements=["sha256"]))
     return digest
 
 
-def blob_time(session: Session, digest: str) -> datetime | None:
-    """When these bytes were first stored."""
-    return session.scalar(select(Blob.created_at).where(Blob.sha256 == digest))
+def put_blobs(session: Session, items: Sequence[tuple[bytes, datetime]]) -> None:
+    """Store many bodies (a batch of page snapshots) in two statements, each once, as ``put_blob`` would."""
+    wanted = {sha256_of(data): (data, now) for data, now in reversed(items)}  # reversed: the first time wins
+    if not wanted:
+        return
+    present = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(list(wanted)))))
+    rows = [_row(digest, data, now) for digest, (data, now) in wanted.items() if digest not in present]
+    if rows:
+        insert = _INSERTS[session.get_bind().dialect.name]
+        session.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
+
+
+def _row(digest: str, data: bytes, now: datetime) -> dict[str, object]:
+    packed = zlib.compress(data, 6)
+    compression, stored = ("zlib", packed) if len(packed) < len(data) else ("none", data)
+    return {"sha256": digest, "size": len(data), "compression": compression, "data": stored, "created_at": now}
 
 
 def get_blob(session: Session, digest: str) -> bytes | None:

@@ -43,11 +43,13 @@ def _prepare_sqlite(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def open_engine(url: str, *, busy_timeout_s: float = 30.0, upgrade_sqlite: bool = True, require_current: bool = True) -> Engine:
+def open_engine(url: str, *, busy_timeout_s: float = 30.0, upgrade_sqlite: bool = True, require_current: bool = True,
+                pool_size: int | None = None) -> Engine:
     """An engine for ``url``; a SQLite file is created, put in WAL mode and brought up to date.
 
     PostgreSQL is never migrated implicitly, since several workers may open it at once:
-    ``sesaku-monitor db upgrade`` does that, once.
+    ``sesaku-monitor db upgrade`` does that, once. ``pool_size``: at most that many
+    connections to PostgreSQL (a worker's bound), else SQLAlchemy's 5 + 10 overflow.
     """
     try:
         if url.startswith("sqlite"):
@@ -56,7 +58,8 @@ def open_engine(url: str, *, busy_timeout_s: float = 30.0, upgrade_sqlite: bool 
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "handle_error", _note_file)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            bound = {"pool_size": pool_size, "max_overflow": 0} if pool_size else {}
+            engine = create_engine(url, pool_pre_ping=True, **bound)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(f"database url {_safe(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite" and upgrade_sqlite:

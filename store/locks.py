@@ -34,7 +34,7 @@ from store.models import RunLock
 
 __all__ = [
     "lock_name", "new_holder", "try_acquire", "renew", "release", "holder_is_gone",
-    "SessionLock", "advisory_key", "try_session_lock", "release_session_lock",
+    "SessionLock", "advisory_key", "try_session_lock", "release_session_lock", "who_holds",
 ]
 
 _live_tokens: set[str] = set()
@@ -169,12 +169,18 @@ def try_session_lock(engine: Engine, name: str, holder: str, dead_peer_s: float)
         )
         if connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}):
             return SessionLock(name, key, connection)
-        other = connection.scalar(text(_WHO_HOLDS), {"key": key})
+        other = who_holds(connection, name)
     except BaseException:
         connection.invalidate()
         connection.close()
         raise
     connection.close()
+    return other
+
+
+def who_holds(connection: Connection, name: str) -> str:
+    """Who holds the advisory lock on ``name``, for a "busy" message."""
+    other = connection.scalar(text(_WHO_HOLDS), {"key": advisory_key(name)})
     return str(other or "another session, just now")
 
 

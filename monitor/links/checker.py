@@ -45,8 +45,10 @@ other partition go past that host's ``per_host`` cap, and politeness comes befor
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import secrets
+import ssl
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -152,8 +154,10 @@ async def _run(rotation: Rotation, checker: _Checker, settings: LinkSettings,
     """
     results: asyncio.Queue[LinkCheckResult | BaseException | None] = asyncio.Queue(maxsize=settings.concurrency)
     bell = Bell()
-    workers = [asyncio.create_task(_work(rotation, checker, settings, results, bell))
-               for _ in range(min(settings.concurrency, rotation.pending))]
+    # No more workers than checks that may run at once: a host job (one host) with 20 idle
+    # workers woke all of them at every ring, and that polling cost more CPU than the checks.
+    slots = min(settings.concurrency, rotation.pending, rotation.hosts * settings.per_host)
+    workers = [asyncio.create_task(_work(rotation, checker, settings, results, bell)) for _ in range(slots)]
     try:
         finished = 0
         while finished < len(workers):
@@ -231,7 +235,7 @@ class _Checker:
         timeout = httpx.Timeout(connect=s.connect_timeout_s, read=s.read_timeout_s, write=s.read_timeout_s, pool=s.deadline_s)
         headers = {"User-Agent": self._http.user_agent, "Accept-Language": "ja,en;q=0.5",
                    "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-        async with GuardedClient(policy, timeout=timeout, headers=headers, verify=s.verify_tls, per_origin=s.per_host,
+        async with GuardedClient(policy, timeout=timeout, headers=headers, verify=_tls_context(s.verify_tls), per_origin=s.per_host,
                                  max_pools=max(64, s.concurrency * 2), resolver=self._resolver) as self._client:
             try:
                 yield
@@ -361,6 +365,13 @@ class _Checker:
             content_type=trace.headers.get("content-type"), checked_at=self._clock(),
             attempts=attempt, body_truncated=trace.truncated,
         )
+
+
+@functools.cache
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs ~0.1 s of CPU, and a worker runs
+    a checker per host job (it was most of a worker's CPU per check)."""
+    return httpx.create_ssl_context(verify=verify)
 
 
 def _host_of(url: str) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.blobs import get_blob, put_blob
+from store.blobs import get_blob, put_blobs
 from store.link_state import citing_measures
 from store.models import Event, Link, LinkCheck
 
@@ -80,8 +80,13 @@ def record_batch(session: Session, results: Sequence[LinkCheckResult], link_ids:
     ids = [link_ids[result.url] for result in results]
     links = {link.id: link for link in session.scalars(select(Link).where(Link.id.in_(ids)))}
     measures = citing_measures(session, ids)
-    for link_id, result in zip(ids, results):
-        _record(session, links[link_id], result, measures.get(link_id, []), settings, report, run_started)
+    if settings.snapshot_pages:
+        put_blobs(session, [(r.body, r.checked_at) for link_id, r in zip(ids, results)
+                            if r.body is not None and _changed_body(links[link_id], r)])
+    # One flush at the end: the batch's inserts and updates go out as a few statements, not a few per check.
+    with session.no_autoflush:
+        for link_id, result in zip(ids, results):
+            _record(session, links[link_id], result, measures.get(link_id, []), settings, report, run_started)
     report.checked += len(results)
 
 
@@ -138,14 +143,17 @@ def _snapshot(session: Session, link: Link, result: LinkCheckResult, measures: M
     """Store a changed page body; a ``page_changed`` event when its text changed too."""
     if result.body is None or result.body_sha256 is None:
         return None
-    if result.body_sha256 != link.body_sha256:
-        put_blob(session, result.body, result.checked_at)
+    if _changed_body(link, result):  # stored by record_batch, with the rest of the batch's bodies
         previous = get_blob(session, link.body_sha256) if link.body_sha256 else None
         summary = text_change(page_text(previous), page_text(result.body)) if previous is not None else None
         if summary is not None:
             _event(session, link, result.checked_at, PageChanged(link.url, summary, _citing(measures)))
         link.body_sha256 = result.body_sha256
     return result.body_sha256
+
+
+def _changed_body(link: Link, result: LinkCheckResult) -> bool:
+    return result.body is not None and result.body_sha256 is not None and result.body_sha256 != link.body_sha256
 
 
 def _transition(session: Session, link: Link, transition: Transition, result: LinkCheckResult, measures: Measures,

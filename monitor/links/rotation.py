@@ -63,6 +63,10 @@ class Rotation:
         self._waiting: list[tuple[float, str]] = []
         self.pending = 0   # URLs queued or running
 
+    @property
+    def hosts(self) -> int:
+        return len(self._hosts)
+
     def add(self, host: str, url: str) -> None:
         self._hosts.setdefault(host, Host()).queue.append(Item(url))
         self.pending += 1

@@ -5,8 +5,8 @@ plus where its keys and its schedule come from. :func:`run_job` runs any kind th
 whoever calls it (the daemon, a one-shot ``check``, the demo, later a worker fleet):
 
 1. take the run lock ``<kind>:<key>`` in the database, or come back ``busy``: on PostgreSQL
-   a session advisory lock that dies with its connection, on SQLite a lease
-   (:mod:`store.locks`);
+   a session advisory lock that dies with its connection, one connection for all the units
+   of a process (:mod:`store.process_locks`); on SQLite a lease (:mod:`store.locks`);
 2. record the start in ``job_state``, run, record the success or the error;
 3. give the lock back.
 
@@ -37,7 +37,8 @@ from notifiers.outbox import notifier_ids, notifier_job, notifier_tick, run_erro
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
-from store.locks import SessionLock, lock_name, new_holder, release, release_session_lock, renew, try_acquire, try_session_lock
+from store.locks import lock_name, new_holder, release, renew, try_acquire
+from store.process_locks import process_locks
 
 from monitor.config import Config
 from monitor.errors import ConfigError
@@ -113,17 +114,29 @@ def _engine(sessions: SessionFactory) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
 
 
-def _try_lock(config: Config, sessions: SessionFactory, name: str, holder: str) -> SessionLock | str | None:
-    """One try: the PostgreSQL lock held, None for a lease now ours (SQLite), or who keeps it."""
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A run lock now ours: how to give it back, and whether it is a lease to keep renewing (SQLite)."""
+
+    release: Callable[[], None]
+    lease: bool
+
+
+def _try_lock(config: Config, sessions: SessionFactory, name: str, holder: str) -> _Held | str:
+    """One try: the lock held, or who keeps it."""
     engine = _engine(sessions)
     if engine.dialect.name == "postgresql":
-        return try_session_lock(engine, name, holder, config.worker.stalled_after_s)
+        # Every unit of this process on one connection (store.process_locks): a lock per unit, not a connection per unit.
+        locks = process_locks(engine, holder.rsplit(":", 1)[0], config.worker.stalled_after_s)
+        busy = locks.try_lock(name)
+        return busy if busy is not None else _Held(lambda: locks.unlock(name), lease=False)
     lease = timedelta(seconds=config.schedule.lock_lease_s)
     # Leases are wall-clock times shared with other processes: never the logical `now`.
-    return _retrying(config, lambda: try_acquire(sessions, name, holder, _utc_now(), lease))
+    busy = _retrying(config, lambda: try_acquire(sessions, name, holder, _utc_now(), lease))
+    return busy if busy is not None else _Held(lambda: _give_back(config, sessions, name, holder), lease=True)
 
 
-def _acquire(config: Config, sessions: SessionFactory, name: str, holder: str, wait_s: float) -> SessionLock | str | None:
+def _acquire(config: Config, sessions: SessionFactory, name: str, holder: str, wait_s: float) -> _Held | str:
     """Wait up to ``wait_s`` for the lock (see :func:`_try_lock` for what comes back)."""
     deadline = time.monotonic() + wait_s
     while True:
@@ -149,7 +162,7 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
         return JobRun(name, "busy", now, time.monotonic() - started, error=f"another runner holds it ({held})")
     try:
         _retrying(config, lambda: _write(sessions, lambda session: record_start(session, name, now)))
-        kept: AbstractContextManager[None] = nullcontext() if held is not None else _lease_kept(config, sessions, name, holder)
+        kept: AbstractContextManager[None] = _lease_kept(config, sessions, name, holder) if held.lease else nullcontext()
         try:
             with kept:
                 result = _retrying(config, lambda: kind.run(config, sessions, now, key))
@@ -161,10 +174,7 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
         _retrying(config, lambda: _write(sessions, lambda session: record_finish(session, name, now, error)))
         return JobRun(name, "failed" if error else "ok", now, time.monotonic() - started, error, result)
     finally:
-        if held is not None:
-            release_session_lock(held)
-        else:
-            _give_back(config, sessions, name, holder)
+        held.release()
 
 
 @contextmanager

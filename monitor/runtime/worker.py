@@ -60,12 +60,16 @@ from monitor.schedule import next_after
 
 __all__ = [
     "QUEUE", "DueUnit", "UnitBusy", "require_postgres", "queue_conninfo", "apply_queue_schema", "queue_schema_present",
-    "build_app", "due_units", "queue_missing", "requeue_stalled", "run_unit", "run_worker",
+    "build_app", "connections_needed", "due_units", "queue_missing", "requeue_stalled", "run_unit", "run_worker",
+    "store_connections",
 ]
 
 log = logging.getLogger("sesaku_monitor.worker")
 
 QUEUE = "sesaku"
+# procrastinate's own pool: its LISTEN, fetching and finishing jobs, heartbeats, the tick's
+# insert and the stalled-job sweep. Jobs never use it (they finish through it, briefly).
+QUEUE_CONNECTIONS = 4
 RUN_TASK = "sesaku.run_unit"
 TICK_TASK = "sesaku.tick"
 # psycopg and the pool raise OperationalError (PoolTimeout is one) when the server is gone.
@@ -175,7 +179,7 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
     """A procrastinate app whose two tasks close over this configuration and store."""
     settings = config.worker
     _check_tick(settings.tick)
-    app = App(connector=PsycopgConnector(conninfo=queue_conninfo(config.database.url), min_size=1, max_size=settings.concurrency + 4))
+    app = App(connector=PsycopgConnector(conninfo=queue_conninfo(config.database.url), min_size=2, max_size=QUEUE_CONNECTIONS))
     retry = RetryStrategy(max_attempts=settings.retries + 1, exponential_wait=settings.retry_backoff_s)
 
     @app.task(name=RUN_TASK, queue=QUEUE, retry=retry)
@@ -281,13 +285,26 @@ def run_worker(config: Config, *, concurrency: int | None = None) -> None:
     """Serve the queue until SIGTERM/SIGINT; reconnect whenever the database goes away."""
     require_postgres(config.database.url)
     _check_tick(config.worker.tick)
-    engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s)
+    slots = concurrency or config.worker.concurrency
+    engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s, pool_size=store_connections(slots))
     if not queue_schema_present(config.database.url):
         raise StoreError(f"database {_safe(config.database.url)} has no job queue yet: run `sesaku-monitor db upgrade`")
     try:
-        asyncio.run(_serve(config, session_factory(engine), concurrency or config.worker.concurrency))
+        asyncio.run(_serve(config, session_factory(engine), slots))
     finally:
         engine.dispose()
+
+
+def store_connections(slots: int) -> int:
+    """The store pool of a worker with ``slots``: one per running unit (a unit holds one only
+    while it reads or writes, never two at once), one for the run locks of all its units
+    (:mod:`store.process_locks`) and one for the tick's look at what is due."""
+    return slots + 2
+
+
+def connections_needed(slots: int) -> int:
+    """PostgreSQL connections one worker holds at most (docs/scale.md, "Connections")."""
+    return store_connections(slots) + QUEUE_CONNECTIONS
 
 
 async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 import monitor.links.record as link_record
 from monitor.links.run import check_host_links
 from monitor.demo.site import LoopbackSite, Route
-from store.blobs import put_blob, sha256_of
+from store.blobs import put_blob, put_blobs, sha256_of
 from store.database import SessionFactory, open_engine, session_factory, transaction
 from store.models import Blob, Link, LinkCheck
 from tests.conftest import make_config
@@ -86,17 +86,18 @@ def test_a_page_body_stored_by_another_runner_meanwhile_is_not_an_error(fleet_ur
     sessions = session_factory(engine := open_engine(fleet_url))
     raced: list[str] = []
 
-    def racing_put_blob(session, data: bytes, now: datetime) -> str:
+    def racing_put_blobs(session, items: list[tuple[bytes, datetime]]) -> None:
         if not raced:
             # Another unit commits the same bytes after this one looked and found none.
+            data, now = items[0]
             raced.append(sha256_of(data))
             with transaction(sessions) as other:
                 put_blob(other, data, now)
             session.add(Blob(sha256=sha256_of(data), size=len(data), compression="none", data=data, created_at=now))
             session.flush()
-        return put_blob(session, data, now)
+        put_blobs(session, items)
 
-    monkeypatch.setattr(link_record, "put_blob", racing_put_blob)
+    monkeypatch.setattr(link_record, "put_blobs", racing_put_blobs)
     site = LoopbackSite().start()
     try:
         site.publish("/a.html", Route(PAGE, content_type=HTML))
