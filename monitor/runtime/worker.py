@@ -24,6 +24,9 @@ database, which is both the store and the queue (procrastinate)::
   worker looks for such jobs each heartbeat and, in one statement, closes each and queues
   its unit again, unless the unit is already waiting (the tick queued its next run): then
   that one does the work. Their writes were one transaction: nothing half-written.
+* Finished jobs: a succeeded one is deleted at once; failed, cancelled and aborted ones stay
+  for ``worker.keep_jobs_days`` (for ``status`` and a look), then an hourly periodic task
+  removes them with procrastinate's own ``delete_old_jobs``.
 * The database going away stops procrastinate's worker; this process logs one line,
   reconnects with backoff and carries on, and jobs it was running are found stalled and run
   again.
@@ -60,7 +63,7 @@ from monitor.schedule import next_after
 
 __all__ = [
     "QUEUE", "DueUnit", "UnitBusy", "require_postgres", "queue_conninfo", "apply_queue_schema", "queue_schema_present",
-    "build_app", "connections_needed", "due_units", "queue_missing", "requeue_stalled", "run_unit", "run_worker",
+    "build_app", "connections_needed", "due_units", "queue_missing", "remove_old_jobs", "requeue_stalled", "run_unit", "run_worker",
     "store_connections",
 ]
 
@@ -72,6 +75,8 @@ QUEUE = "sesaku"
 QUEUE_CONNECTIONS = 4
 RUN_TASK = "sesaku.run_unit"
 TICK_TASK = "sesaku.tick"
+CLEANUP_TASK = "sesaku.remove_old_jobs"
+CLEANUP_CRON = "23 * * * *"  # hourly, off the hour that other housekeeping likes
 # psycopg and the pool raise OperationalError (PoolTimeout is one) when the server is gone.
 _DATABASE_GONE = (queue_errors.ConnectorException, psycopg.Error, OSError)
 
@@ -199,7 +204,25 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
             return "skipped: database unavailable"
         return f"{len(units)} due, {queued} queued"
 
+    @app.periodic(cron=CLEANUP_CRON, periodic_id="remove-old-jobs")
+    @app.task(name=CLEANUP_TASK, queue=QUEUE, queueing_lock="remove-old-jobs", lock="remove-old-jobs")
+    async def remove_old(timestamp: int) -> str:
+        try:
+            return await remove_old_jobs(app, settings.keep_jobs_days)
+        except _DATABASE_GONE as exc:  # as for the tick: the next hour finds the same jobs
+            log.warning("removing old jobs skipped, the database is unavailable: %s", _first_line(exc))
+            return "skipped: database unavailable"
+
     return app
+
+
+async def remove_old_jobs(app: App, keep_days: int) -> str:
+    """Remove the queue's finished jobs (failed, cancelled, aborted too) older than ``keep_days``; 0 keeps them."""
+    if keep_days <= 0:
+        return "kept: worker.keep_jobs_days is 0"
+    await app.job_manager.delete_old_jobs(nb_hours=keep_days * 24, queue=QUEUE, include_failed=True,
+                                          include_cancelled=True, include_aborted=True)
+    return f"removed the jobs finished more than {keep_days} day(s) ago"
 
 
 # Written against procrastinate 3's procrastinate_jobs (the columns its defer function fills):
