@@ -50,7 +50,8 @@ def scene(database_url, site, link_site: LinkSite):
         "removed": site.url("/pages/notice.html"),
     }
     site.publish("/pages/notice.html", page("お知らせ", "募集中"))
-    world = monitored(database_url, site, link_site.url(1, "/ok.html"))
+    # Generous timeouts: nothing here hangs (a closed port refuses at once), but a loaded machine is slow.
+    world = monitored(database_url, site, link_site.url(1, "/ok.html"), connect_timeout_s=10, read_timeout_s=10, deadline_s=20)
     world.cite(*urls.values())
     world.run(T0, links=False)
     first = check_due_links(world.config, world.sessions, T0, resolver=resolver)
