@@ -51,11 +51,15 @@ class SourcesPage:
 
 
 def _rows(session: Session, where: ColumnElement[bool], *, limit: int | None = None, offset: int = 0, edition: bool = True) -> list[SourceRow]:
-    query = select(Source.id, Source.title, Source.url, Source.retired_at, _newest_id(good=False), _newest_id(good=True)).where(where)
-    query = query.order_by(Source.retired_at.is_not(None), Source.id).offset(offset)
+    page = select(Source.id, Source.title, Source.url, Source.retired_at).where(where)
+    page = page.order_by(Source.retired_at.is_not(None), Source.id).offset(offset)
     if limit is not None:
-        query = query.limit(limit)
-    found = session.execute(query).all()
+        page = page.limit(limit)
+    # The newest runs are looked up for the page's rows only, never for the rows an offset skips.
+    listed = page.subquery()
+    columns = (listed.c.id, listed.c.title, listed.c.url, listed.c.retired_at)
+    query = select(*columns, _newest_id(listed.c.id, good=False), _newest_id(listed.c.id, good=True))
+    found = session.execute(query.order_by(listed.c.retired_at.is_not(None), listed.c.id)).all()
     snapshots = _snapshots(session, {i for row in found for i in (row[4], row[5]) if i is not None})
     editions = _editions(session, [row[0] for row in found]) if edition else {}
     streaks = _streaks(session, [(row[0], snapshots.get(row[5])) for row in found if row[4] is not None and row[4] != row[5]])
@@ -71,12 +75,13 @@ def _rows(session: Session, where: ColumnElement[bool], *, limit: int | None = N
     return rows
 
 
-def _newest_id(*, good: bool) -> ColumnElement[int]:
+def _newest_id(source_id: ColumnElement[str], *, good: bool) -> ColumnElement[int]:
+    """The id of a source's newest (good) snapshot, found backwards on ix_snapshots_source_fetched."""
     inner = aliased(Snapshot)
-    query = select(inner.id).where(inner.source_id == Source.id)
+    query = select(inner.id).where(inner.source_id == source_id)
     if good:
         query = query.where(inner.status.in_(GOOD_STATUSES))
-    return query.order_by(inner.fetched_at.desc(), inner.id.desc()).limit(1).correlate(Source).scalar_subquery()
+    return query.order_by(inner.fetched_at.desc(), inner.id.desc()).limit(1).scalar_subquery()
 
 
 class _Run(NamedTuple):
