@@ -26,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from notifiers.outbox import SETTLE_CAP, DeliveryRun
+from notifiers.outbox import SETTLE_CAP, DeliveryRun, start_cursors
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import job_states
@@ -135,6 +135,8 @@ class Daemon:
 
     def _serve(self) -> None:
         self._started_at = self._clock()
+        config, sessions = self._current
+        start_cursors(config, sessions, self._started_at)  # a notifier new to the database starts before the first list run
         changes = self._sync()
         self._scheduler.start()
         if self._health_port is not None:
@@ -190,6 +192,7 @@ class Daemon:
             config = load_config(self._path)
             sessions = old_sessions if config.database == old_config.database else open_store(config)
             plans = plan_jobs(config, sessions)
+            start_cursors(config, sessions, self._clock())  # a notifier added by this reload starts now
         except (ConfigError, StoreError) as exc:
             log.error("configuration refused, the running one stays: %s", exc, extra={"event": "reload_refused", "why": why})
             return False

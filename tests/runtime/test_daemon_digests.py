@@ -8,10 +8,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import func, select
 
 from monitor.config import load_config
 from monitor.demo.site import Route
 from monitor.runtime.check import open_store, run_check
+from store.database import transaction
+from store.models import Event
 from tests.conftest import TAMA, seed_text, source_entry
 from tests.notifiers.servers import Receiver
 from tests.notifiers.world import HOOK_SECRET, webhook_notifier
@@ -41,17 +44,22 @@ def publish_all(site, text: str) -> None:
         site.publish(f"/{name}.txt", Route(text.encode(), content_type="text/plain", delay_s=delay))
 
 
-def test_a_wave_across_three_lists_is_one_digest_and_the_log_says_what_changed(tmp_path, site, database_url, receiver):
+def test_a_wave_across_three_lists_is_one_digest_of_a_new_notifier_and_the_log_says_what_changed(tmp_path, site, database_url, receiver):
     publish_all(site, seed_text(TAMA))
     entries = [source_entry(name, site.url(f"/{name}.txt"), title=f"リスト{name}") for name in DELAYS]
     config = write_config(tmp_path / "config.yaml", database_url, entries, sources={"every": "10s"})
+    loaded = load_config(config)
+    sessions = open_store(loaded)
+    run_check(loaded, sessions)  # the baseline of all three, then a change: history before any notifier
+    publish_all(site, derive(seed_text(TAMA), set_cell(0, "土地区画整理事業", 3, "03-5320-0000")))
+    run_check(loaded, sessions)
+    with transaction(sessions) as session:
+        history = session.scalar(select(func.max(Event.id)))
+
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     data["notifiers"] = [webhook_notifier(receiver.base + "/hook", settle_s=SETTLE_S, language="en")]
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    loaded = load_config(config)
-    run_check(loaded, open_store(loaded))  # the baseline of all three: no news
-
-    publish_all(site, derive(seed_text(TAMA), set_cell(0, "土地区画整理事業", 3, "03-5320-0000")))
+    publish_all(site, derive(seed_text(TAMA), set_cell(0, "土地区画整理事業", 3, "03-5320-1111")))
     daemon = DaemonProcess(config)
     try:
         for name in DELAYS:
@@ -62,7 +70,7 @@ def test_a_wave_across_three_lists_is_one_digest_and_the_log_says_what_changed(t
         (path, _, body) = receiver.requests[0]
         digest = json.loads(body)
         assert sorted(source["id"] for source in digest["sources"]) == ["a", "b", "c"]
-        assert digest["counts"] == {"changed": 3}
+        assert digest["counts"] == {"changed": 3} and min(digest["event_ids"]) > history  # the new notifier sends no history
 
         # The log says what changed and what was sent, never "None", and no catch-up after the start.
         first = daemon.find("job_ok", job="source:c")[0]
