@@ -57,14 +57,19 @@ def apply_aliases(parsed: ParsedList, aliases: Mapping[str, str]) -> ParsedList:
     if not renamed:
         return parsed
     parsed.columns = [renamed.get(c, c) for c in parsed.columns]
-    parsed.records = [_renamed(record, renamed) for record in parsed.records]
+    columns = tuple(parsed.columns)
+    parsed.records = [_renamed(record, renamed, columns) for record in parsed.records]
     return parsed
 
 
-def _renamed(record: Record, names: Mapping[str, str]) -> Record:
-    cells = {names.get(c, c): text for c, text in record.cells.items()}
-    if not record.links:
-        return Record(cells, record.line)
+def _renamed(record: Record, names: Mapping[str, str], columns: tuple[str, ...]) -> Record:
+    text = record.published
+    if isinstance(text, str) and not record.links:
+        # A row that is one line of its cells stays one: split only if it is ever asked for.
+        lazy = Record.from_text(columns, text, 0)
+        lazy.line = record.line
+        return lazy
+    cells = {names.get(c, c): value for c, value in record.cells.items()}
     return Record(cells, record.line, {names.get(c, c): urls for c, urls in record.links.items()})
 
 

@@ -47,6 +47,14 @@ def test_an_aliased_column_is_read_under_its_name_unless_the_header_has_both():
     assert both.columns == ["備考", "留意事項"] and "header has both" in both.warnings[0]
 
 
+def test_the_urls_behind_an_aliased_cell_follow_it():
+    parsed = listed(["施策", "ホームページ"], [])
+    parsed.records = [Record({"施策": "A事業", "ホームページ": "案内"}, "row 2", {"ホームページ": ["https://example.jp/a"]})]
+    (record,) = apply_aliases(parsed, {"ホームページ": "URL"}).records
+    assert record.cells == {"施策": "A事業", "URL": "案内"} and record.links == {"URL": ["https://example.jp/a"]}
+    assert record.line == "row 2"
+
+
 def test_a_header_replaced_over_the_same_values_is_a_rename_other_columns_are_not():
     stored = {"施策": Counter({"A事業": 1, "B事業": 1}), "備考": Counter({"令和8年度まで": 1, "共管": 1})}
     parsed = listed(["施策", "留意事項", "所管"], [["A事業", "令和8年度まで", "総務局"], ["B事業", "共管", "財務局"]])
