@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -52,7 +53,7 @@ def suggest_repairs(config: Config, sessions: SessionFactory, now: datetime, lin
     wanted = {link.id: _bounded(candidates(BrokenLink(link.url, link.moved_to, link.body_sha256 is not None and link.dead_since is not None),
                                            live, settings.successor_hosts)) for link in links}
     urls = [c.url for found in wanted.values() for c in found if c.reason is not Reason.SNAPSHOT]
-    results = asyncio.run(_checked(urls, config, resolver)) if urls else {}
+    results = asyncio.run(_checked(urls, config, now, resolver)) if urls else {}
     repairs = {link_id: _answered(found, results, now) for link_id, found in wanted.items()}
     bodies = {link.id: link.body_sha256 for link in links}
     with transaction(sessions) as session:
@@ -78,11 +79,14 @@ def _bounded(found: list[Candidate]) -> list[Candidate]:
     return live + [c for c in found if c.reason is Reason.SNAPSHOT]
 
 
-async def _checked(urls: list[str], config: Config, resolver: Resolver | None) -> dict[str, LinkCheckResult]:
+async def _checked(urls: list[str], config: Config, now: datetime, resolver: Resolver | None) -> dict[str, LinkCheckResult]:
     results: dict[str, LinkCheckResult] = {}
+    started = time.monotonic()
+    # Dated on the run's clock, like the link checks of the run they follow.
+    clock = lambda: now + timedelta(seconds=time.monotonic() - started)  # noqa: E731
     try:
         async with asyncio.timeout(config.links.repair_budget_s):
-            async for result in check_links(urls, config.links, config.http, resolver=resolver):
+            async for result in check_links(urls, config.links, config.http, clock=clock, resolver=resolver):
                 results[result.url] = result
     except TimeoutError:
         log.info("repair suggestions: budget of %gs spent; %d of %d candidates checked",

@@ -7,7 +7,7 @@ and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -91,7 +91,8 @@ def test_links_dead_lists_each_suggestion_with_its_reason(scene):
     (suggestion,) = dead[urls["damaged"]]["repairs"]
     assert suggestion["url"] == urls["live"] and suggestion["reason"] == "near_host"
     assert suggestion["detail"] == "www.toshisei.metro.tokyo.lg.jp → www.toshiseibi.metro.tokyo.lg.jp"
-    assert suggestion["checked_at"] and suggestion["http_status"] == 200
+    # Checked right after the run in which the link died, on that run's clock.
+    assert T0 + 25 * H <= datetime.fromisoformat(suggestion["checked_at"]) < T0 + 26 * H and suggestion["http_status"] == 200
     assert dead[urls["answers_anything"]]["repairs"] == []
 
 
