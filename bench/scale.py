@@ -1,0 +1,524 @@
+"""Scale by design, measured (issue 15 item 3): a synthetic store of every body's lists.
+
+    python bench/scale.py --backend postgresql          # 18,000 lists, 1,000,000 links (a fifth of 5M)
+    python bench/scale.py --backend sqlite
+    python bench/scale.py --backend postgresql --links 5000000 --checks 10000000   # the full size
+    python bench/scale.py --backend postgresql --reuse  # measure again on the database built last time
+
+What is built (bulk-loaded: COPY on PostgreSQL, executemany on SQLite; migrated by the
+product's own Alembic migrations first):
+
+* ``--lists`` sources (18,000), each run ``--runs`` times (30 snapshots, the newest good; one in
+  fifty lists failing for its last three runs);
+* ``--links`` URLs on ``--hosts`` hosts (5,000), cited by ``--links / 3`` measures (three URLs
+  each), ~20 measures a list, one in ten with an older closed version;
+* ``--checks`` link checks spread over the last year (the compacted history: one a day per
+  link beyond 90 days), and ~10 events per list over the year;
+* ``job_state`` for every source and host, each last started at a random time of the last day.
+
+Then it prints, each timed on that store through the product's code:
+
+* **config load**: ``load_config`` of a YAML file with every list (what every process does);
+* **tick**: ``due_units`` (what is due, from config and ``job_state``) and, on PostgreSQL with the
+  queue, ``queue_missing`` (the one INSERT);
+* **web**: ``/`` and ``/api/sources`` (first, middle and last pages), p50/p95 over ``--requests``
+  requests each, through a real ``sesaku-monitor serve`` subprocess on 127.0.0.1;
+* **status**: ``read_status`` (the ``status`` command without printing), and the whole
+  ``sesaku-monitor status --json`` subprocess;
+* **a changed list's link refresh**: five measures of one list get a new version citing new
+  URLs; the ``refresh_cited`` that follows (in a transaction rolled back afterwards);
+* **a digest without a table lock** (PostgreSQL): a writer thread adds events while a
+  notifier's digest is built; how many it committed during the digest, and its slowest insert.
+
+Needs SESAKU_TEST_POSTGRES_URL (or --admin-url) for PostgreSQL: a role that may create
+databases; the database ``sesaku_scale_bench`` (``--name``) is kept for ``--reuse``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from monitor.config import load_config  # noqa: E402
+from store.database import open_engine, session_factory, transaction, upgrade  # noqa: E402
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+YEAR = timedelta(days=365)
+WORK = Path(tempfile.gettempdir()) / "sesaku-scale-bench"
+OUTCOMES = ["ok"] * 90 + ["redirected"] * 5 + ["not_found"] * 3 + ["error"] * 2
+KINDS = ["changed"] * 5 + ["added", "ended", "renamed", "link_dead", "link_recovered"]
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(sep=" ")
+
+
+# --- building -----------------------------------------------------------------------------
+
+def source_rows(lists: int) -> Iterator[tuple[Any, ...]]:
+    for n in range(lists):
+        yield (f"body{n // 10:04d}-list{n % 10}", f"施策一覧 {n}", f"http://127.0.0.1:9/lists/{n}.csv", "csv", None, iso(NOW - YEAR), None)
+
+
+def snapshot_rows(lists: int, runs: int) -> Iterator[tuple[Any, ...]]:
+    """``runs`` snapshots per list, a day apart, the newest at most a day old; ids 1..lists*runs."""
+    for n in range(lists):
+        failing = n % 50 == 0
+        for r in range(runs):
+            newest = r == runs - 1
+            status = "failed" if failing and r >= runs - 3 else ("changed" if r % 10 == 0 else "unchanged")
+            fetched = NOW - timedelta(days=runs - 1 - r, minutes=n % 1440)
+            edition = "令和8年4月1日時点" if r == 0 else None
+            yield (n * runs + r + 1, f"body{n // 10:04d}-list{n % 10}", iso(fetched), status, 200 if status != "failed" else None,
+                   20 if status != "failed" else None, edition, "connection refused" if status == "failed" and newest else None)
+
+
+class Shape:
+    """How many of each row, derived from the options (one place, so build and measure agree)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.lists, self.runs, self.links, self.hosts, self.checks = args.lists, args.runs, args.links, args.hosts, args.checks
+        self.measures = max(self.lists, self.links // 3)
+        self.per_list = max(1, self.measures // self.lists)
+        self.measures = self.per_list * self.lists
+
+    def source_id(self, n: int) -> str:
+        return f"body{n // 10:04d}-list{n % 10}"
+
+    def first_snapshot(self, n: int) -> int:
+        return n * self.runs + 1
+
+    def last_snapshot(self, n: int) -> int:
+        return n * self.runs + self.runs
+
+
+def measure_rows(shape: Shape) -> Iterator[tuple[Any, ...]]:
+    for m in range(shape.measures):
+        n = m // shape.per_list
+        yield (m + 1, shape.source_id(n), f"施策{m}", f"施策{m}", shape.first_snapshot(n), iso(NOW - YEAR))
+
+
+def version_rows(shape: Shape) -> Iterator[tuple[Any, ...]]:
+    """Every measure's open version (ids 1..measures); one in ten also an older, closed one."""
+    vid = shape.measures
+    for m in range(shape.measures):
+        n = m // shape.per_list
+        fields = json.dumps({"施策": f"施策{m}", "担当": f"局{m % 40}", "概要": f"概要 {m}"}, ensure_ascii=False)
+        middle = shape.first_snapshot(n) + shape.runs // 2
+        yield (m + 1, m + 1, shape.source_id(n), fields, f"{m:064x}", f"施策{m}", None, middle, iso(NOW - YEAR / 2), None, None)
+        if m % 10 == 0:
+            vid += 1
+            yield (vid, m + 1, shape.source_id(n), fields, f"{vid:064x}", f"施策{m}", None, shape.first_snapshot(n), iso(NOW - YEAR), middle, iso(NOW - YEAR / 2))
+
+
+def link_rows(shape: Shape, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+    for k in range(shape.links):
+        host = f"www.city{k % shape.hosts}.lg.jp"
+        outcome = rng.choice(OUTCOMES)
+        failing = outcome in ("not_found", "error")
+        dead = outcome == "not_found" and k % 3 == 0
+        checked = NOW - timedelta(seconds=rng.randrange(86400))
+        yield (k + 1, f"https://{host}/page/{k}.html", host, iso(NOW - YEAR), True, outcome, 404 if failing else 200,
+               iso(checked), None if failing else iso(checked), 2 if failing else 0,
+               iso(checked - timedelta(days=3)) if failing else None, iso(checked - timedelta(days=2)) if dead else None,
+               iso(checked + timedelta(hours=24)))
+
+
+def citation_rows(shape: Shape) -> Iterator[tuple[int, int]]:
+    """Measure m's open version cites links 3m+1..3m+3 (the closed ones cite the first of them)."""
+    for m in range(shape.measures):
+        for j in range(3):
+            k = 3 * m + j + 1
+            if k <= shape.links:
+                yield (m + 1, k)
+
+
+def closed_citation_rows(shape: Shape) -> Iterator[tuple[int, int]]:
+    vid = shape.measures
+    for m in range(shape.measures):
+        if m % 10 == 0:
+            vid += 1
+            if 3 * m + 1 <= shape.links:
+                yield (vid, 3 * m + 1)
+
+
+def check_rows(shape: Shape, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+    for c in range(shape.checks):
+        outcome = rng.choice(OUTCOMES)
+        yield (c + 1, rng.randrange(shape.links) + 1, iso(NOW - timedelta(seconds=rng.randrange(int(YEAR.total_seconds())))),
+               outcome, 200 if outcome in ("ok", "redirected") else 404, rng.randrange(50, 900))
+
+
+def event_rows(shape: Shape, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+    for e in range(shape.lists * 10):
+        n = rng.randrange(shape.lists)
+        kind = rng.choice(KINDS)
+        created = NOW - timedelta(seconds=rng.randrange(int(YEAR.total_seconds())))
+        m = n * shape.per_list + 1
+        yield (e + 1, iso(created), kind, shape.source_id(n), shape.last_snapshot(n), m, json.dumps({"measure_id": m, "key": f"施策{m}", "name": f"施策{m}"}, ensure_ascii=False))
+
+
+def job_rows(shape: Shape, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+    for n in range(shape.lists):
+        started = NOW - timedelta(seconds=rng.randrange(86400))
+        yield (f"source:{shape.source_id(n)}", iso(started), iso(started), None, None)
+    for h in range(shape.hosts):
+        started = NOW - timedelta(seconds=rng.randrange(3600))
+        yield (f"links:www.city{h}.lg.jp", iso(started), iso(started), None, None)
+
+
+TABLES: list[tuple[str, str, Callable[[Shape, random.Random], Iterable[tuple[Any, ...]]]]] = [
+    ("sources", "id, title, url, format, parent_id, created_at, retired_at", lambda s, r: source_rows(s.lists)),
+    ("snapshots", "id, source_id, fetched_at, status, http_status, record_count, edition, error", lambda s, r: snapshot_rows(s.lists, s.runs)),
+    ("measures", "id, source_id, key, name, first_seen_snapshot_id, first_seen_at", lambda s, r: measure_rows(s)),
+    ("measure_versions", "id, measure_id, source_id, fields, content_hash, name, end_date, valid_from_snapshot_id, valid_from, valid_to_snapshot_id, valid_to", lambda s, r: version_rows(s)),
+    ("links", "id, url, host, first_seen_at, cited, outcome, http_status, last_checked_at, last_ok_at, consecutive_failures, failing_since, dead_since, next_check_at", link_rows),
+    ("measure_links", "measure_version_id, link_id", lambda s, r: citation_rows(s)),
+    ("measure_links", "measure_version_id, link_id", lambda s, r: closed_citation_rows(s)),
+    ("link_checks", "id, link_id, checked_at, outcome, http_status, elapsed_ms", check_rows),
+    ("events", "id, created_at, kind, source_id, snapshot_id, measure_id, payload", event_rows),
+    ("job_state", "job_id, last_started_at, last_success_at, last_error, failing_since", job_rows),
+]
+SEQUENCES = ["snapshots", "measures", "measure_versions", "links", "link_checks", "events"]
+
+
+def _copy_postgres(url: str, shape: Shape) -> None:
+    import psycopg
+
+    rng = random.Random(15)
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as connection, connection.cursor() as cursor:
+        for table, columns, rows in TABLES:
+            started = time.perf_counter()
+            count = 0
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows(shape, rng):
+                    copy.write_row(row)
+                    count += 1
+            print(f"  {table}: {count:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
+        for table in SEQUENCES:
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        cursor.execute("ANALYZE")
+
+
+def _load_sqlite(path: Path, shape: Shape) -> None:
+    rng = random.Random(15)
+    connection = sqlite3.connect(path)
+    try:
+        for table, columns, rows in TABLES:
+            started = time.perf_counter()
+            marks = ", ".join("?" * len(columns.split(",")))
+            cursor = connection.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows(shape, rng))
+            connection.commit()
+            print(f"  {table}: {cursor.rowcount:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
+        connection.execute("ANALYZE")
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def build(args: argparse.Namespace, shape: Shape) -> str:
+    """The database URL, built now unless ``--reuse`` finds it."""
+    WORK.mkdir(exist_ok=True)
+    if args.backend == "sqlite":
+        path = WORK / f"{args.name}.db"
+        url = f"sqlite:///{path}"
+        if args.reuse and path.exists():
+            return url
+        path.unlink(missing_ok=True)
+        _migrate(url)
+        started = time.perf_counter()
+        _load_sqlite(path, shape)
+    else:
+        admin_url = args.admin_url or os.environ.get("SESAKU_TEST_POSTGRES_URL")
+        if not admin_url:
+            sys.exit("PostgreSQL needs --admin-url or SESAKU_TEST_POSTGRES_URL")
+        url = make_url(admin_url).set(database=args.name).render_as_string(hide_password=False)
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": args.name})
+            if args.reuse and exists:
+                return url
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{args.name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{args.name}"'))
+        admin.dispose()
+        _migrate(url)
+        from monitor.runtime.worker import apply_queue_schema
+
+        apply_queue_schema(url)
+        started = time.perf_counter()
+        _copy_postgres(url, shape)
+    print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+    return url
+
+
+def _migrate(url: str) -> None:
+    engine = open_engine(url, require_current=False)
+    upgrade(engine)
+    engine.dispose()
+
+
+def write_config(url: str, shape: Shape, name: str, port: int) -> Path:
+    sources = [{"id": shape.source_id(n), "title": f"施策一覧 {n}", "url": f"http://127.0.0.1:9/lists/{n}.csv", "format": "csv",
+                "key_columns": ["施策"], "name_column": "施策"} for n in range(shape.lists)]
+    data = {
+        "database": {"url": url}, "http": {"allow_private_addresses": True},
+        "web": {"host": "127.0.0.1", "port": port, "page_size": 50},
+        "notifiers": [{"id": "bench", "type": "webhook", "options": {"url": "http://127.0.0.1:9/hook", "preset": "slack"}}],
+        "sources": sources,
+    }
+    path = WORK / f"{name}-{make_url(url).get_backend_name()}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+CPU = {"last": 0.0}  # this process's CPU seconds of the last timed() call: the wall clock is shared by a busy machine
+
+
+def timed(work: Callable[[], Any]) -> tuple[float, Any]:
+    started, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    CPU["last"] = time.process_time() - cpu
+    return time.perf_counter() - started, result
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f}"
+
+
+def measure_config(path: Path) -> Any:
+    seconds, config = timed(lambda: load_config(path))
+    print(f"config load: {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()}) for {len(config.sources):,} sources (target ≤ 2 s)")
+    return config
+
+
+def measure_tick(config: Any) -> None:
+    from monitor.runtime.worker import due_units
+
+    sessions = session_factory(open_engine(config.database.url))
+    # An hour on: ~1/24 of the links are due again (each was checked in the day before NOW).
+    seconds, units = timed(lambda: due_units(config, sessions, NOW + timedelta(hours=1)))
+    print(f"tick: due_units {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()}), {len(units):,} units due (target ≤ 1 s for the whole tick)")
+    if config.database.url.startswith("postgresql"):
+        import asyncio
+
+        from monitor.runtime.worker import build_app, queue_missing
+
+        async def queue() -> int:
+            app = build_app(config, sessions)
+            async with app.open_async():
+                queued = await queue_missing(app, units)
+                await app.connector.execute_query_async("DELETE FROM procrastinate_jobs")
+                return queued
+
+        seconds, queued = timed(lambda: asyncio.run(queue()))
+        print(f"tick: queue_missing {seconds:.2f} s, {queued:,} queued in one INSERT")
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def measure_web(path: Path, port: int, requests: int, timeout_s: float) -> None:
+    server = subprocess.Popen(["sesaku-monitor", "serve", "--config", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=timeout_s) as client:
+            _wait_up(client, server)
+            for name, paths in _web_paths(client).items():
+                _time_paths(client, name, paths, requests)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _wait_up(client: httpx.Client, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 600  # serve loads the whole config first
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"serve exited: {server.stderr.read().decode() if server.stderr else ''}")
+        try:
+            client.get("/api/openapi.json")
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    sys.exit("serve did not answer within 600 s")
+
+
+def _web_paths(client: httpx.Client) -> dict[str, list[str]]:
+    """The first, a middle and the last page of each, as the pages' own links find them."""
+    first = client.get("/api/sources")
+    body = first.json()
+    if isinstance(body, list):  # before pagination: one answer held every source
+        return {"/": ["/"], "/api/sources": ["/api/sources"]}
+    pages = -(-body["total"] // body["limit"])
+    api = ["/api/sources", f"/api/sources?page={max(1, pages // 2)}", f"/api/sources?page={pages}"]
+    cursor = body.get("next_cursor")
+    if cursor:
+        api.append(f"/api/sources?cursor={cursor}")
+    return {"/": ["/", f"/?page={max(1, pages // 2)}", f"/?page={pages}"], "/api/sources": api}
+
+
+def _time_paths(client: httpx.Client, name: str, paths: list[str], requests: int) -> None:
+    times: list[float] = []
+    for n in range(requests):
+        target = paths[n % len(paths)]
+        try:
+            seconds, response = timed(lambda: client.get(target))
+        except httpx.TimeoutException:
+            print(f"{name}: {target} took longer than the {client.timeout.read} s timeout")
+            return
+        if response.status_code != 200:
+            sys.exit(f"{target}: HTTP {response.status_code}: {response.text[:200]}")
+        times.append(seconds)
+    print(f"{name}: p50 {statistics.median(times) * 1000:.0f} ms, p95 {_percentile(times, 0.95) * 1000:.0f} ms over {len(times)} requests "
+          f"of {', '.join(paths)}, {len(response.content):,} bytes, {load()} (target p95 ≤ 300 ms)")
+
+
+def measure_status(config: Any, path: Path) -> None:
+    from monitor.runtime.status import read_status
+
+    sessions = session_factory(open_engine(config.database.url))
+    seconds, status = timed(lambda: read_status(config, sessions, NOW))
+    failing = sum(1 for s in status.sources if s.consecutive_failures)
+    print(f"status: read_status {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()}), {len(status.sources):,} sources, {failing} failing (target ≤ 1 s)")
+    seconds, done = timed(lambda: subprocess.run(["sesaku-monitor", "status", "--json", "--config", str(path)], capture_output=True))
+    print(f"status: `sesaku-monitor status --json` {seconds:.2f} s in all (exit {done.returncode}, {len(done.stdout):,} bytes)")
+
+
+def measure_refresh(config: Any, shape: Shape) -> None:
+    """Five measures of one list get a new version citing new URLs; then the refresh, timed."""
+    import inspect
+
+    from store.links import cite_links, refresh_cited
+    from store.models import MeasureVersion, Snapshot
+
+    sessions = session_factory(open_engine(config.database.url))
+    n = shape.lists // 2
+    with sessions() as session:
+        snapshot = Snapshot(source_id=shape.source_id(n), fetched_at=NOW, status="changed")
+        session.add(snapshot)
+        session.flush()
+        opened = []
+        for m in range(n * shape.per_list + 1, n * shape.per_list + 1 + min(5, shape.per_list)):
+            old = session.get(MeasureVersion, m)
+            assert old is not None
+            old.valid_to, old.valid_to_snapshot_id = NOW, snapshot.id
+            new = MeasureVersion(measure_id=m, source_id=old.source_id, fields=old.fields, content_hash="f" * 64, name=old.name,
+                                 valid_from_snapshot_id=snapshot.id, valid_from=NOW)
+            session.add(new)
+            opened.append(new)
+        session.flush()
+        cite_links(session, [(v.id, [f"https://new.example.lg.jp/{v.id}/{j}" for j in range(3)]) for v in opened], NOW)
+        session.flush()
+        # Before it was incremental, refresh_cited(session) looked at every cited link.
+        incremental = len(inspect.signature(refresh_cited).parameters) > 1
+        refresh: Callable[[], Any] = (lambda: refresh_cited(session, snapshot)) if incremental else (lambda: refresh_cited(session))  # type: ignore[call-arg]
+        seconds, _ = timed(refresh)
+        session.rollback()
+    print(f"link refresh after a changed list (5 measures, {shape.links:,} links): {seconds * 1000:.0f} ms (target ≤ 50 ms)")
+
+
+def measure_digest(config: Any) -> None:
+    """Events written by another transaction while a digest reads, and how long each insert waited."""
+    if not config.database.url.startswith("postgresql"):
+        return
+    from notifiers.outbox import deliver_notifier, start_cursors
+    from store.models import Event
+
+    sessions = session_factory(open_engine(config.database.url))
+    stop = threading.Event()
+    waits: list[float] = []
+    with transaction(sessions) as session:
+        first_new = (session.scalar(text("SELECT max(id) FROM events")) or 0) + 1
+    start_cursors(config, sessions, NOW)  # the digest holds what is written from now on, not the year before
+
+    def writer() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            with transaction(sessions) as session:
+                session.add(Event(created_at=NOW, kind="changed", source_id="body0000-list0", payload={"measure_id": 1}))
+            waits.append(time.perf_counter() - started)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        seconds, _ = timed(lambda: deliver_notifier(config, sessions, NOW, "bench"))
+    except Exception as exc:  # the webhook at 127.0.0.1:9 refuses: the digest was written to the outbox first
+        seconds = -1.0
+        print(f"digest: {type(exc).__name__}: {exc}")
+    stop.set()
+    thread.join()
+    with transaction(sessions) as session:
+        sent = session.scalar(text("SELECT coalesce(sum(event_count), 0) FROM deliveries WHERE notifier_id = 'bench'"))
+        # The bench's own events and digests go, so that --reuse measures the same store again.
+        session.execute(text("DELETE FROM events WHERE id >= :first"), {"first": first_new})
+        session.execute(text("DELETE FROM deliveries"))
+        session.execute(text("DELETE FROM notifier_cursors"))
+    print(f"digest: {seconds:.2f} s, {sent} events in its deliveries, while another transaction committed {len(waits)} events "
+          f"one by one, slowest insert {max(waits) * 1000:.0f} ms (no table lock)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--admin-url", default=None)
+    parser.add_argument("--lists", type=int, default=18_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--links", type=int, default=1_000_000)
+    parser.add_argument("--hosts", type=int, default=5_000)
+    parser.add_argument("--checks", type=int, default=2_000_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--port", type=int, default=18765, help="where the bench's `sesaku-monitor serve` listens on 127.0.0.1")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a web request counts as too slow to time")
+    parser.add_argument("--name", default="sesaku_scale_bench", help="the database (PostgreSQL) or file (SQLite) name")
+    parser.add_argument("--reuse", action="store_true", help="measure the database built by the last run with these options")
+    parser.add_argument("--only", default="config,tick,web,status,refresh,digest")
+    args = parser.parse_args()
+    shape = Shape(args)
+    print(f"{args.backend}: {shape.lists:,} lists × {shape.runs} runs, {shape.measures:,} measures, {shape.links:,} links on "
+          f"{shape.hosts:,} hosts, {shape.checks:,} checks over a year", flush=True)
+    url = build(args, shape)
+    path = write_config(url, shape, args.name, args.port)
+    only = set(args.only.split(","))
+    config = measure_config(path)
+    if "tick" in only:
+        measure_tick(config)
+    if "web" in only:
+        measure_web(path, args.port, args.requests, args.timeout)
+    if "status" in only:
+        measure_status(config, path)
+    if "refresh" in only:
+        measure_refresh(config, shape)
+    if "digest" in only:
+        measure_digest(config)
+
+
+if __name__ == "__main__":
+    main()
