@@ -66,7 +66,7 @@ _UI = {
         "api_sources": "監視中の一覧と最終取得の結果", "api_source": "一覧の内容（公表順）。as_of でその日の終わりの時点", "api_compare": "2つの日付の一覧の違い（追加・終了・変更・名称変更）",
         "api_changes": "変更（新しい順）。source・kind・from・to で絞り込み、page でページ送り", "api_measure": "施策の全版・参照リンク・変更",
         "api_search": "全一覧の現在と過去の版の検索", "api_ending": "days 日以内に終了予定の施策", "api_links": "リンク（state で絞り込み）",
-        "api_link": "リンクの状態と確認履歴", "api_event": "変更1件（フィードの各項目の id）",
+        "api_link": "リンクの状態と確認履歴", "api_repairs": "リンク切れ・移転したリンクの修正候補（確認済み、よい順）", "api_event": "変更1件（フィードの各項目の id）",
         "before_monitoring": "監視の開始（{since}）より前の日付です。その日の一覧は記録がないため、最初に取得した一覧と比べています。",
     },
     "en": {
@@ -108,7 +108,7 @@ _UI = {
         "api_sources": "Watched lists and their last run", "api_source": "A list in published order; as_of: as it stood at the end of that day", "api_compare": "What differs between the list on two days (added, ended, changed, renamed)",
         "api_changes": "Changes, newest first; filter by source, kind, from, to; page through with page", "api_measure": "A measure: every version, its links and changes",
         "api_search": "Search every list, current and past versions", "api_ending": "Measures ending within days days", "api_links": "Links, by state",
-        "api_link": "A link's state and check history", "api_event": "One change (a feed entry's id)",
+        "api_link": "A link's state and check history", "api_repairs": "What to write instead of a dead or moved link (checked, best first)", "api_event": "One change (a feed entry's id)",
         "before_monitoring": "This date is before monitoring began ({since}): nothing was recorded then, so the list first fetched stands for it.",
         "renamed_to": "{old} → {new}", "moved_to": "Moved to {url}",
         "feed_title": "Changes to measure lists", "feed_source_title": "Changes to {title}",
