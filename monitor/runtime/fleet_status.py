@@ -39,12 +39,12 @@ SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w
  WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :after))
 """
 _FAILED = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'"
+# One pass over the due links gives both the busiest hosts and how many hosts have any.
 _BACKLOG = """
-SELECT host, count(*) AS due FROM links
+SELECT host, count(*) AS due, count(*) OVER () AS hosts FROM links
  WHERE cited AND (next_check_at IS NULL OR next_check_at <= :now)
  GROUP BY host ORDER BY due DESC, host LIMIT :top
 """
-_BACKLOG_HOSTS = "SELECT count(DISTINCT host) FROM links WHERE cited AND (next_check_at IS NULL OR next_check_at <= :now)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +97,9 @@ def _read(engine: Engine, config: Config, now: datetime, top_hosts: int) -> Flee
             found.workers.append(WorkerRow(row.id, round(age, 1), row.running, row.locks, age < stale_after.total_seconds()))
         found.stalled = connection.scalar(text(_STALLED), {"after": config.worker.stalled_after_s}) or 0
         found.failed = connection.scalar(text(_FAILED)) or 0
-        found.backlog = {row.host: row.due for row in connection.execute(text(_BACKLOG), {"now": now, "top": top_hosts})}
-        found.backlog_hosts = connection.scalar(text(_BACKLOG_HOSTS), {"now": now}) or 0
+        busiest = connection.execute(text(_BACKLOG), {"now": now, "top": top_hosts}).all()
+        found.backlog = {row.host: row.due for row in busiest}
+        found.backlog_hosts = busiest[0].hosts if busiest else 0
     return found
 
 

@@ -4,10 +4,17 @@ query per list gave. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import event
 
 from monitor.runtime.check import open_store
+from monitor.runtime.fleet_status import read_fleet_status
 from monitor.runtime.status import read_status
+from monitor.runtime.worker import apply_queue_schema
+from store.database import transaction
+from store.models import Link
 from tests.conftest import make_config
 from tests.web.test_overview import NOW, _fill
 
@@ -46,3 +53,20 @@ def test_status_reads_sixty_lists_in_the_queries_of_six(database_url):
     assert streaks["list02"] == ("failed", 1, "connection refused")
     assert [s.id for s in many.sources] == [f"list{n:02d}" for n in range(60)]
     assert many.links == {"cited": 2, "dead": 2, "failing": 2}
+
+
+def test_the_fleet_backlog_names_the_busiest_hosts_and_counts_them_all(database_url):
+    """One pass over the due links (PostgreSQL with the queue): the top hosts and how many hosts have any due."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the fleet is PostgreSQL's")
+    apply_queue_schema(database_url)
+    config = make_config(database_url)
+    sessions = open_store(config)
+    with transaction(sessions) as session:
+        for host, due in (("a.lg.jp", 3), ("b.lg.jp", 2), ("c.lg.jp", 1)):
+            for n in range(due + 1):  # and one link of each host not due yet
+                session.add(Link(url=f"https://{host}/{n}", host=host, first_seen_at=NOW, cited=True, consecutive_failures=0,
+                                 next_check_at=NOW - timedelta(hours=1) if n < due else NOW + timedelta(hours=1)))
+    fleet = read_fleet_status(config, NOW, top_hosts=2)
+    assert fleet is not None
+    assert (fleet.backlog, fleet.backlog_hosts) == ({"a.lg.jp": 3, "b.lg.jp": 2}, 3)
