@@ -94,9 +94,11 @@ def rekey(source_id: str, config_path: str, as_json: bool) -> None:
     result = rekey_stored(config, store, source_id, _now())
     if as_json:
         print_json({"id": result.source_id, "measures": result.measures, "keys_changed": result.keys_changed,
-                    "names_changed": result.names_changed, "unpaired": result.unpaired})
+                    "names_changed": result.names_changed, "unpaired": result.unpaired, "reparsed": result.reparsed})
         return
     click.echo(f"{source_id}: {result.measures} measures, {result.keys_changed} new keys, {result.names_changed} new names; history kept")
+    if not result.reparsed:
+        click.echo("note: no stored snapshot parses with the current config; keys, names and digests come from the stored fields alone")
     if result.unpaired:
         click.echo(f"warning: {result.unpaired} listed measures are not in the last good snapshot as the current config parses it "
                    f"(the parse itself changed): the next run reports them as changes; `sources rebaseline {source_id}` avoids that")

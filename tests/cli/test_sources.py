@@ -77,7 +77,7 @@ def test_rekey_gives_the_stored_measures_the_fixed_keys_and_names_and_keeps_thei
     _configure(tmp_path, database_url, source_entry("tama", site.url("/tama.txt")))
     rekeyed = run("sources", "rekey", "tama", "--json", cwd=tmp_path)
     assert rekeyed.returncode == 0, rekeyed.stderr
-    assert json.loads(rekeyed.stdout) == {"id": "tama", "measures": 44, "keys_changed": 44, "names_changed": 44, "unpaired": 0}
+    assert json.loads(rekeyed.stdout) == {"id": "tama", "measures": 44, "keys_changed": 44, "names_changed": 44, "unpaired": 0, "reparsed": True}
 
     assert _check(tmp_path)["status"] in ("not_modified", "unchanged")  # the same page: nothing to report
     after = _read(database_url, _measures)
