@@ -17,7 +17,7 @@ from tests.web.conftest import app_for
 def test_api_never_answers_500_and_answers_as_documented(sqlite_db):
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app_for(sqlite_db))
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 10  # every path of test_api's openapi test
+    assert len(operations) == 11  # every path of test_api's openapi test
     for operation in operations:
         @given(case=operation.as_strategy())
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
