@@ -144,24 +144,24 @@ def start_cursors(config: Config, sessions: SessionFactory, now: datetime) -> li
 
     Runners call this before their first list run, so that the events of that run are news.
     """
-    started = []
-    for notifier in config.notifiers:
-        try:
-            if retry_when_locked(lambda: _start_cursor(config, sessions, notifier, now), wait_s=config.database.busy_timeout_s):
-                started.append(notifier.id)
-        except IntegrityError:
-            continue  # another runner started it at the same moment
-    for notifier_id in started:
-        log.info("notifier %s: first seen, its digests start here", notifier_id)
+    return [notifier.id for notifier in config.notifiers if _first_seen(config, sessions, notifier, now)]
+
+
+def _first_seen(config: Config, sessions: SessionFactory, notifier: NotifierConfig, now: datetime) -> bool:
+    """Start this notifier's cursor if it has none; whether it was started now."""
+    def start() -> bool:
+        with transaction(sessions) as session:
+            if store.read_cursor(session, notifier.id) is not None:
+                return False
+            store.start_cursor(session, notifier.id, _start(session, config, notifier), now)
+            return True
+    try:
+        started = retry_when_locked(start, wait_s=config.database.busy_timeout_s)
+    except IntegrityError:
+        return False  # another runner started it at the same moment
+    if started:
+        log.info("notifier %s: first seen, its digests start here", notifier.id)
     return started
-
-
-def _start_cursor(config: Config, sessions: SessionFactory, notifier: NotifierConfig, now: datetime) -> bool:
-    with transaction(sessions) as session:
-        if store.read_cursor(session, notifier.id) is not None:
-            return False
-        store.start_cursor(session, notifier.id, _start(session, config, notifier), now)
-        return True
 
 
 def _digest(session: Session, config: Config, notifier: NotifierConfig, events: Sequence[EventView], now: datetime, quiet: bool) -> Digest:
@@ -334,6 +334,9 @@ def deliver_notifier(
     """
     notifier = config.notifier(notifier_id)
     run = DeliveryRun(notifier.id)
+    # Kept, not only computed: a runner that never called start_cursors (a worker, `notify`)
+    # must not move a new notifier's start along with every look at it.
+    _first_seen(config, sessions, notifier, now)
     with transaction(sessions) as session:
         _settle(session, notifier.id, mark_wait_s)
         due = _digest_due(session, config, notifier, now, after_run)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from monitor.runtime.check import run_check
+from monitor.runtime.jobs import run_source_job
+from notifiers.outbox import notifier_job
 from store.database import transaction
 from store.models import Event
 from tests.conftest import TAMA, seed_text
@@ -51,3 +54,19 @@ def test_a_new_notifier_starts_from_now_or_from_its_since(world: World, receiver
     # Seen once, a notifier goes on from its cursor: a run with nothing new sends nothing more.
     run_check(config, sessions, clock=world.tick)
     assert len(receiver.requests) == 3
+
+
+def test_a_worker_first_seeing_a_notifier_keeps_its_start(world: World, receiver: Receiver) -> None:
+    """The fleet's units run alone (no check before them): the first look at a notifier fixes where it starts."""
+    config, sessions = world.config()
+    world.baseline_then_revision(config, sessions)
+    config, _ = world.config(webhook_notifier(receiver.base + "/new", id="new"))
+    moment = world.tick()
+    assert notifier_job(config, sessions, moment, "new").prepared == []  # first seen: nothing of the history
+
+    publish(world.site, "/tama.txt", derive(seed_text(TAMA), set_cell(0, "土地区画整理事業", 3, "03-5320-1111")))
+    run_source_job(config, sessions, world.tick(), "tama")
+    later = world.tick() + timedelta(hours=1)
+    assert len(notifier_job(config, sessions, later, "new").sent) == 1
+    fresh = [e.id for e in events(sessions) if e.created_at > moment]
+    assert fresh and bodies(receiver)["/new"]["event_ids"] == fresh
