@@ -7,6 +7,7 @@ message (JSON ``{"status", "detail"}`` under ``/api``), never a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone, tzinfo
 
 from fastapi import FastAPI, Request
@@ -39,11 +40,20 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _templates(labels: Labels, tz: tzinfo) -> Environment:
+def _in_config(config: Config) -> Callable[[str], bool]:
+    """Whether a stored source is still configured: itself, or a list of a configured index
+    (whose ids are ``<index id>-…``); a stored source removed from config.yaml is kept, not run."""
+    configured = frozenset(source.id for source in config.sources)
+    indexes = tuple(f"{source.id}-" for source in config.sources if source.kind in ("index", "ckan"))
+    return lambda source_id: source_id in configured or source_id.startswith(indexes)
+
+
+def _templates(labels: Labels, tz: tzinfo, in_config: Callable[[str], bool] = lambda source_id: True) -> Environment:
     env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
     env.filters["lt"] = lambda moment: moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "–"
     env.filters["href"] = safe_href
     env.globals["t"] = labels
+    env.globals["in_config"] = in_config
     return env
 
 
@@ -91,7 +101,7 @@ def create_app(config: Config, sessions: SessionFactory | None = None, *, clock:
     # No redirect to a slash-less twin: a path either names a page or is a 404 saying what is missing.
     app = FastAPI(title="sesaku-monitor", version="1", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json", redirect_slashes=False,
                   description="Read-only view of measure lists, their versions, changes and link health.")
-    app.state.web = WebState(config.web, labels, config.tz, sessions or open_sessions(config), _templates(labels, config.tz), clock)
+    app.state.web = WebState(config.web, labels, config.tz, sessions or open_sessions(config), _templates(labels, config.tz, _in_config(config)), clock)
     _install_errors(app, labels)
     app.include_router(search_pages)  # first: /sources/{id}.csv before /sources/{id}
     app.include_router(pages)

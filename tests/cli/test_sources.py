@@ -140,6 +140,12 @@ def test_retire_keeps_a_source_and_stops_running_it_and_one_removed_from_config_
     assert states == {"tama": "retired", "nationwide": "not in config"}
     status = json.loads(run("status", "--json", cwd=tmp_path).stdout)
     assert (status["retired"], status["not_in_config"]) == (["tama"], ["nationwide"])
+    with serving(create_app(load_config(tmp_path / "config.yaml"))) as base, httpx.Client(base_url=base, timeout=30) as client:
+        page = client.get("/sources/nationwide").text
+        overview = client.get("/").text
+    assert "<h1>全国各地との連携事業一覧 <span class=\"muted\">(設定から削除（保存のみ）)</span></h1>" in page
+    assert "/sources/nationwide\">全国各地との連携事業一覧</a> <span class=\"muted\">(設定から削除（保存のみ）)</span>" in overview
+    assert "/sources/tama\">多摩のまちづくり 戦略2</a> <span class=\"muted\">(監視終了)</span>" in overview
     shown = run("snapshots", "nationwide", "--json", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert [s["status"] for s in json.loads(shown.stdout)] == ["not_modified", "baseline"]
