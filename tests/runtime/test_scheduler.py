@@ -10,7 +10,9 @@ import pytest
 
 from monitor.schedule import ScheduleSpec
 from monitor.runtime.scheduler import JobScheduler, PlannedJob, plan_jobs
-from store.models import JobState
+from store.database import open_engine, session_factory, transaction
+from store.models import JobState, Source
+from store.source_admin import set_retired
 from tests.conftest import make_config, source_entry
 
 UTC = timezone.utc
@@ -46,9 +48,16 @@ def success(job: str, at: datetime) -> JobState:
     return JobState(job_id=job, last_started_at=at, last_success_at=at)
 
 
-def test_plans_come_from_the_config_with_defaults():
-    config = make_config("sqlite://", source_entry("a", "http://x/a"), source_entry("b", "http://x/b", schedule={"every": "2s"}), schedule={"sources": {"cron": "0 7 * * *"}})
-    plans = plan_jobs(config, lambda: None)
+def test_plans_come_from_the_config_with_defaults_and_leave_retired_sources_out(tmp_path):
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    config = make_config(url, source_entry("a", "http://x/a"), source_entry("b", "http://x/b", schedule={"every": "2s"}),
+                         source_entry("c", "http://x/c"), schedule={"sources": {"cron": "0 7 * * *"}})
+    sessions = session_factory(open_engine(url))
+    with transaction(sessions) as session:
+        session.add(Source(id="c", title="c", url="http://x/c", format="html-table", created_at=datetime.now(UTC)))
+        session.flush()
+        set_retired(session, "c", datetime.now(UTC))
+    plans = plan_jobs(config, sessions)
     assert [(p.id, p.spec.describe()) for p in plans if p.kind == "source"] == [("source:a", "cron 0 7 * * *"), ("source:b", "every 2s")]
 
 
