@@ -18,7 +18,7 @@ from store.models import Event
 from tests.conftest import TAMA, seed_text, source_entry
 from tests.notifiers.servers import Receiver
 from tests.notifiers.world import HOOK_SECRET, webhook_notifier
-from tests.runtime.harness import DaemonProcess, write_config
+from tests.runtime.harness import HERE, DaemonProcess, write_config
 from tests.versions import derive, set_cell
 
 import yaml
@@ -82,5 +82,28 @@ def test_a_wave_across_three_lists_is_one_digest_of_a_new_notifier_and_the_log_s
     except AssertionError:
         print("".join(daemon.lines)[-20000:])
         raise
+    finally:
+        daemon.kill()
+
+
+def test_a_host_whose_links_fall_due_is_run_without_a_catch_up_line(tmp_path, site):
+    rows = "".join(f"施策{n}\t概要\t部{n}\t03\t{site.url(f'/page{n}')}\t\n" for n in range(3))
+    site.publish("/list.txt", Route(("施策\t施策概要\t担当部署\t連絡先\tURL\t備考\n" + rows).encode(), content_type="text/plain"))
+    for n in range(3):
+        site.publish(f"/page{n}", Route(b"<html><body>page</body></html>", content_type="text/html"))
+    config = write_config(tmp_path / "config.yaml", f"sqlite:///{tmp_path / 'monitor.db'}", [source_entry("mini", site.url("/list.txt"))],
+                          sources={"every": "1h"})
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["links"] = {"enabled": True}
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    daemon = DaemonProcess(config, prelude=[str(HERE / "fast_replan.py")])
+    try:
+        daemon.wait_for("job_ok", job="source:mini")
+        links = daemon.wait_for("job_ok", job="links:127.0.0.1", timeout=30)  # planned by a replan, after the list's first run
+        assert links["msg"].endswith("3 links checked") and links["checked"] == 3
+        time.sleep(2.5)  # a few more replans
+        started = daemon.find("started")[0]
+        assert [e["jobs"] for e in daemon.find("catch_up")] == [["source:mini"]] and started["catch_up"] == 1, daemon.log()
+        assert daemon.stop()[0] == 0
     finally:
         daemon.kill()
