@@ -11,6 +11,7 @@ republished in the same order costs no new bytes.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,11 +49,32 @@ def listing_at(session: Session, source_id: str, when: datetime | None) -> Listi
     if when is not None:
         query = query.where(Snapshot.fetched_at <= when)
     digest = session.scalar(query.order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1))
-    body = get_blob(session, digest) if digest else None
-    if body is None:
+    if digest is None:
         return None
-    data = json.loads(body)
-    return Listing(measure_ids=[int(i) for i in data["measure_ids"]], cells={str(c): [str(v) for v in values] for c, values in data["cells"].items()})
+    with _LOCK:
+        found = _PARSED.get(digest)
+    if found is None:
+        body = get_blob(session, digest)
+        if body is None:
+            return None
+        data = json.loads(body)
+        found = Listing(measure_ids=[int(i) for i in data["measure_ids"]], cells={str(c): [str(v) for v in values] for c, values in data["cells"].items()})
+        _remember(digest, found)
+    return found
+
+
+# A listing is named by the hash of its bytes, so a parsed one never goes stale: the last few are
+# kept, and paging through a 50,000-row list does not parse its listing again for every page.
+_PARSED: dict[str, Listing] = {}
+_KEEP = 8
+_LOCK = threading.Lock()
+
+
+def _remember(digest: str, listing: Listing) -> None:
+    with _LOCK:  # the web view reads from several threads
+        if len(_PARSED) >= _KEEP:
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[digest] = listing
 
 
 def versions_in_force(session: Session, source_id: str, when: datetime | None, measure_ids: Sequence[int]) -> dict[int, tuple[Measure, MeasureVersion]]:

@@ -138,8 +138,12 @@ class Reader:
             return [_listed(m, v, {}) for m, v in queries.list_page(self.session, source_id, when, limit=limit, offset=start)]
         positions = range(start, len(found.measure_ids) if count is None else min(start + count, len(found.measure_ids)))
         versions: dict[int, tuple[Measure, MeasureVersion]] = {}
-        for batch in in_batches([found.measure_ids[n] for n in positions], IN_LIST_SIZE):
-            versions.update(versions_in_force(self.session, source_id, when, batch))
+        if count is None:  # the whole list: one scan beats a hundred IN lists
+            total = max(queries.list_size(self.session, source_id, when), 1)
+            versions = {m.id: (m, v) for m, v in queries.list_page(self.session, source_id, when, limit=total, offset=0)}
+        else:
+            for batch in in_batches([found.measure_ids[n] for n in positions], IN_LIST_SIZE):
+                versions.update(versions_in_force(self.session, source_id, when, batch))
         return [_listed(*versions[found.measure_ids[n]], found.cells_of(n)) for n in positions if found.measure_ids[n] in versions]
 
     def monitored_since(self, source_id: str) -> date | None:

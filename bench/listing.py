@@ -1,0 +1,87 @@
+"""The list page in published order: what reading a stored listing costs, on a big list.
+
+    /work/venv/bin/python bench/listing.py [--measures 100000] [--requests 200]
+
+Builds bench/web.py's database (two lists of ``--measures``/2 current measures each), then
+stores a listing for the first list's last snapshot (its measures in a shuffled published
+order, with a ``No.`` column: what store.listing writes on every applied run) and times the
+read model behind ``/sources/{id}`` in-process (the page's rows and their versions in force,
+``Reader.published_rows``, and the whole ``Reader.source_list`` with its counts) and the whole list as the CSV export reads it, with the listing and
+without it (measure-id order, as before migration 0008). Prints p50/p95 in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timezone
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from store.database import open_engine, session_factory  # noqa: E402
+from store.listing import put_listing  # noqa: E402
+from store.models import MeasureVersion, Snapshot  # noqa: E402
+from web.labels import labels_for  # noqa: E402
+from web.views import Reader  # noqa: E402
+
+
+def _bench_web():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("bench_web", Path(__file__).with_name("web.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _times(action: Callable[[], object], requests: int) -> str:
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return f"p50 {statistics.median(samples):7.1f} ms  p95 {samples[int(len(samples) * 0.95) - 1]:7.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measures", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    web = _bench_web()
+    source = web.SOURCES[0]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.db"
+        web.build(path, args.measures, 100, 1)
+        sessions = session_factory(open_engine(f"sqlite:///{path}"))
+        with sessions.begin() as session:
+            ids = list(session.scalars(select(MeasureVersion.measure_id).where(MeasureVersion.source_id == source, MeasureVersion.valid_to.is_(None))))
+            random.Random(1).shuffle(ids)
+            snapshot = session.scalars(select(Snapshot).where(Snapshot.source_id == source).order_by(Snapshot.id.desc())).first()
+            put_listing(session, snapshot, ids, {"No.": [str(n + 1) for n in range(len(ids))]}, snapshot.fetched_at)
+        pages = max(len(ids) // 50, 1)
+        print(f"{len(ids):,} rows listed, page size 50")
+        for label in ("with the listing (published order)", "without (measure-id order)"):
+            with sessions() as session:
+                read = Reader(session, labels_for("ja"), timezone.utc, 50)
+                now = snapshot.fetched_at
+                print(f"{label}:")
+                print(f"  page 1, rows only {_times(lambda: read.published_rows(source, None, 0, 51), args.requests)}")
+                print(f"  a random page     {_times(lambda: read.published_rows(source, None, random.randint(0, pages - 1) * 50, 51), args.requests)}")
+                print(f"  the whole page    {_times(lambda: read.source_list(source, None, 1, now), max(args.requests // 10, 3))}")
+                print(f"  every row (export){_times(lambda: read.published_rows(source, None), 3)}")
+            with sessions.begin() as session:
+                session.execute(update(Snapshot).values(listing_sha256=None))
+
+
+if __name__ == "__main__":
+    main()
