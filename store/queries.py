@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -13,7 +12,7 @@ from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 
 __all__ = [
-    "GOOD_STATUSES", "CurrentRow", "last_snapshot", "last_good_snapshot", "current_rows", "versions_by_id",
+    "GOOD_STATUSES", "CurrentRow", "last_snapshot", "last_good_snapshot", "current_rows",
     "expiring_versions", "ended_measure_ids", "versions_at_snapshot",
     "list_as_of", "measure_history", "snapshots_of", "events_after", "source_titles",
 ]
@@ -54,17 +53,6 @@ def current_rows(session: Session, source_id: str) -> list[CurrentRow]:
     query = select(Measure.id, MeasureVersion.id, Measure.key, MeasureVersion.name, MeasureVersion.fields, MeasureVersion.content_hash)
     query = query.where(MeasureVersion.source_id == source_id, MeasureVersion.valid_to_snapshot_id.is_(None))
     return [CurrentRow(*row) for row in session.execute(_with_measure(query))]
-
-
-def versions_by_id(session: Session, version_ids: Iterable[int]) -> dict[int, tuple[Measure, MeasureVersion]]:
-    """Version id → (measure, version), loaded in batches small enough for any database."""
-    ids = list(version_ids)
-    found: dict[int, tuple[Measure, MeasureVersion]] = {}
-    for batch in in_batches(ids, IN_LIST_SIZE):
-        query = select(Measure, MeasureVersion).where(MeasureVersion.id.in_(batch))
-        for measure, version in session.execute(_with_measure(query)):
-            found[version.id] = (measure, version)
-    return found
 
 
 def expiring_versions(session: Session, source_id: str, today: date) -> list[tuple[Measure, MeasureVersion]]:

@@ -52,10 +52,14 @@ def similarity(old: Entry, new: Entry) -> float:
 
 
 def match_versions(old: Sequence[Hashable | None], new: Sequence[Hashable], old_entry: Callable[[int], Entry],
-                   new_entry: Callable[[int], Entry], threshold: float = 70.0) -> Matching:
+                   new_entry: Callable[[int], Entry], threshold: float = 70.0, *,
+                   load_old: Callable[[list[int]], None] | None = None) -> Matching:
     """Pair two versions of a list given each row's published text (``Record.published``);
-    entries are asked for only for the rows that were not published unchanged."""
+    entries are asked for only for the rows that were not published unchanged, and
+    ``load_old`` is told which old ones first (so a caller can load just those rows)."""
     identical, old_left, new_left = pair_unchanged(old, new)
+    if load_old is not None:
+        load_old(old_left)
     old_entries = {o: old_entry(o) for o in old_left}
     new_entries = {n: new_entry(n) for n in new_left}
     matching = match_records(old_entries, new_entries, threshold)

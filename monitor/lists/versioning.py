@@ -8,6 +8,8 @@ back: no measure or version of the list is built as an ORM object.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +20,8 @@ from store.batches import in_batches
 from store.links import cite_links
 from store.models import Event, Snapshot
 from store.listing import put_listing
-from store.queries import CurrentRow, current_rows, expiring_versions
+from store.current import fields_of_versions, stream_current_rows
+from store.queries import CurrentRow, expiring_versions
 from store.version_writes import close_versions, end_measures, insert_rows, new_ids, rename_measures
 
 from monitor.lists.cells import extract_end_date, extract_urls
@@ -29,7 +32,7 @@ from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_en
 from monitor.lists.match import match_versions
 from monitor.lists.citations import relinked
 from monitor.lists.returning import Returning
-from monitor.lists.records import ParsedList, Record, normalize_cell
+from monitor.lists.records import ParsedList, Published, Record, normalize_cell
 from monitor.events import Added, ChangedFields, Ended, Expired, FieldChange, MeasurePayload, Payload, Reappeared, Renamed
 from monitor.report import MeasureChange, SourceReport
 
@@ -38,6 +41,8 @@ __all__ = ["apply_list", "report_expiries", "source_event", "cited_urls", "end_d
 # New versions are written a thousand at a time: one executemany per table, and never a whole
 # 100,000-row baseline's rows in memory at once.
 _WRITE_BATCH = 1000
+# The fields of a current row that pairing did not need.
+_NOT_LOADED: dict[str, str] = {}
 
 
 @dataclass(slots=True)
@@ -56,17 +61,20 @@ class _Context:
 def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snapshot: Snapshot, now: datetime, report: SourceReport, *, baseline: bool) -> None:
     """Match ``parsed`` against the current list and write what changed, and the list's published order."""
     ctx = _Context(session, source, snapshot, now, ignored_columns(source, parsed.columns, parsed.records), baseline, report)
-    current = current_rows(session, source.id)
-    header = tuple(parsed.columns)
+    current, published = _listed_now(session, source, tuple(parsed.columns))
+
+    def load_fields(left: list[int]) -> None:
+        fields = fields_of_versions(session, [current[o].version_id for o in left])
+        for o in left:
+            current[o] = current[o]._replace(fields=fields[current[o].version_id])
 
     def old_entry(o: int) -> Entry:
         row = current[o]
         return stored_entry(row.key, row.name, row.fields, row.content_hash, source, ctx.ignore)
 
     matching = match_versions(
-        [stored_published(stored_fields(row.fields, source), header) for row in current],
-        [record.published for record in parsed.records],
-        old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold,
+        published, [_digest(record.published) for record in parsed.records],
+        old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold, load_old=load_fields,
     )
     old_entries, new_entries = matching.old_entries, matching.new_entries
     # Rows published identically (matching.identical) cannot have changed.
@@ -75,6 +83,7 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     same = [*matching.identical, *(pair for pair in matching.pairs if old_entries[pair[0]].digest == new_entries[pair[1]].digest)]
     relinks = relinked(session, same, parsed.records, lambda o: current[o].version_id, lambda record: cited_urls(source, record))
     new_entries = {**{n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}, **new_entries}
+    load_fields([o for o, _ in relinks if current[o].fields is _NOT_LOADED])
     changed += relinks
     for part in in_batches(changed, _WRITE_BATCH):
         _update(ctx, [(current[o], parsed.records[n], new_entries[n]) for o, n in part])
@@ -88,6 +97,26 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
             order[n] = measure_id
     insert_rows(session, "events", ctx.events)
     put_listing(session, snapshot, order, {column: [record.cells.get(column, "") for record in parsed.records] for column in ctx.ignore}, now)
+
+
+def _listed_now(session: Session, source: SourceConfig, header: tuple[str, ...]) -> tuple[list[CurrentRow], list[bytes | None]]:
+    """The current rows without their fields, and a digest of each one's published text: most
+    rows pair by it alone, and only the fields of the rest are loaded again (``load_fields``)."""
+    rows: list[CurrentRow] = []
+    published: list[bytes | None] = []
+    for row in stream_current_rows(session, source.id):
+        published.append(_digest(stored_published(stored_fields(row.fields, source), header)))
+        rows.append(row._replace(fields=_NOT_LOADED))
+    return rows, published
+
+
+def _digest(published: Published | None) -> bytes | None:
+    """A row's published text as 16 bytes, equal exactly when the texts are (a tuple's form,
+    a row with a tab in a cell, is told apart from any text)."""
+    if published is None:
+        return None
+    data = b"s" + published.encode() if isinstance(published, str) else b"t" + json.dumps(published).encode()
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _update(ctx: _Context, updates: list[tuple[CurrentRow, Record, Entry]]) -> None:

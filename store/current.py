@@ -1,0 +1,43 @@
+"""The listed measures of one source as a stream of plain rows, and the fields of a few of them.
+
+A run pairs most rows of a new version with their old selves by published text alone, so it
+needs every current row's fields only once, to read that text, and keeps the fields of the
+few rows left over: streamed, a 100,000-row list is never held twice in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.batches import IN_LIST_SIZE, in_batches
+from store.models import Measure, MeasureVersion
+from store.queries import CurrentRow
+
+__all__ = ["stream_current_rows", "fields_of_versions"]
+
+# Rows fetched from the database at a time while streaming.
+_STREAM_BATCH = 2000
+
+
+def stream_current_rows(session: Session, source_id: str) -> Iterator[CurrentRow]:
+    """Every measure listed now, in measure id order, one plain row at a time."""
+    query = (
+        select(Measure.id, MeasureVersion.id, Measure.key, MeasureVersion.name, MeasureVersion.fields, MeasureVersion.content_hash)
+        .join(Measure, Measure.id == MeasureVersion.measure_id)
+        .where(MeasureVersion.source_id == source_id, MeasureVersion.valid_to_snapshot_id.is_(None))
+        .order_by(MeasureVersion.measure_id)
+    )
+    for row in session.execute(query.execution_options(yield_per=_STREAM_BATCH)):
+        yield CurrentRow(*row)
+
+
+def fields_of_versions(session: Session, version_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Version id → its fields, in batches small enough for any database."""
+    found: dict[int, dict[str, str]] = {}
+    for batch in in_batches(list(version_ids), IN_LIST_SIZE):
+        for version_id, fields in session.execute(select(MeasureVersion.id, MeasureVersion.fields).where(MeasureVersion.id.in_(batch))):
+            found[version_id] = fields
+    return found

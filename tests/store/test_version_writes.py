@@ -1,0 +1,70 @@
+"""Bulk writes of a list's new version: ids taken before the rows are written never collide."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from store.database import open_engine, session_factory
+from store.models import Measure, Snapshot, Source
+from store.version_writes import insert_rows, new_ids
+
+from tests.conftest import fresh_database
+
+NOW = datetime(2026, 4, 1, tzinfo=timezone.utc)
+
+
+def _write_measures(sessions, source_id: str, count: int, started: threading.Barrier) -> None:
+    with sessions.begin() as session:
+        snapshot = Snapshot(source_id=source_id, fetched_at=NOW, status="baseline")
+        session.add(snapshot)
+        session.flush()  # the transaction has written: on SQLite it now holds the one write lock
+        started.wait(timeout=10)
+        ids = new_ids(session, "measures", count)
+        insert_rows(session, "measures", [
+            {"id": i, "source_id": source_id, "key": f"{source_id}-{i}", "name": "施策", "first_seen_snapshot_id": snapshot.id, "first_seen_at": NOW}
+            for i in ids
+        ])
+
+
+def test_two_lists_written_at_the_same_moment_both_keep_every_row(database_url):
+    sessions = session_factory(open_engine(database_url))
+    with sessions.begin() as session:
+        session.add_all([Source(id=s, title=s, url=f"file:///{s}.txt", format="text-table", created_at=NOW) for s in ("a", "b")])
+    # On PostgreSQL both transactions take their ids while both are open (two workers); on
+    # SQLite the second waits for the first's write lock, then takes ids above its rows.
+    barrier = threading.Barrier(2) if database_url.startswith("postgresql") else threading.Barrier(1)
+    errors: list[BaseException] = []
+
+    def run(source_id: str) -> None:
+        try:
+            _write_measures(sessions, source_id, 2000, barrier)
+        except BaseException as exc:  # noqa: BLE001 - the assertion below names it
+            errors.append(exc)
+
+    writers = [threading.Thread(target=run, args=(s,)) for s in ("a", "b")]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=60)
+    assert errors == []
+    with sessions() as session:
+        counts = dict(session.execute(select(Measure.source_id, func.count()).group_by(Measure.source_id)).all())
+        assert counts == {"a": 2000, "b": 2000}
+        # A measure added the ordinary way afterwards gets an id of its own.
+        session.add(Measure(source_id="a", key="later", name="後から", first_seen_snapshot_id=1, first_seen_at=NOW))
+        session.commit()
+        assert session.scalar(select(func.count(func.distinct(Measure.id)))) == 4001
+
+
+def test_ids_taken_by_two_open_transactions_on_postgresql_are_disjoint(tmp_path: Path):
+    with fresh_database("postgresql", tmp_path) as url:
+        sessions = session_factory(open_engine(url))
+        with sessions() as first, sessions() as second:
+            first.begin()
+            second.begin()
+            taken = new_ids(first, "measure_versions", 500), new_ids(second, "measure_versions", 500)
+            assert len(set(taken[0]) | set(taken[1])) == 1000
