@@ -21,6 +21,7 @@ from monitor.events import (KINDS, Added, ChangedFields, CitingMeasure, ColumnRe
                             LinkRecovered, ListAdded, ListRemoved, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed,
                             SourceSuspect, Unknown)
 from monitor.labels import Language, kind_label, outcome_label, repair_label
+from monitor.messages import localized, name_column_of
 from monitor.textdiff import DiffRun, word_diff
 from notifiers.labels import check_language, ending_title, fact_label, ui_labels
 from store.ending import Ending, department_of
@@ -379,7 +380,9 @@ def _describe_measure(event: EventView, data: MeasurePayload, ctx: _Context) -> 
     elif isinstance(data, Expired):
         facts = [ctx.fact("end_date", data.end_date)]
     elif isinstance(data, Renamed):
-        changes = [_change(fact_label("name", ctx.language), data.old_name, data.new_name)]
+        # Once: the name column as published says it, the normalised pair only when none does.
+        if name_column_of(data) is None:
+            changes = [_change(fact_label("name", ctx.language), data.old_name, data.new_name)]
         name = data.new_name
     if isinstance(data, ChangedFields):
         changes += [_change(column, change.old, change.new) for column, change in data.fields.items()]
@@ -419,7 +422,7 @@ def _describe_source(event: EventView, data: Payload, ctx: _Context) -> Entry:
     facts: list[Fact] = []
     changes: tuple[FieldChange, ...] = ()
     if isinstance(data, (SourceFailed, SourceSuspect)) and data.error:
-        facts.append(ctx.fact("error", data.error))
+        facts.append(ctx.fact("error", localized(data.error, ctx.language)))
     if isinstance(data, SourceFailed) and data.since:
         facts.append(ctx.fact("since", ctx.when(data.since)))
     if isinstance(data, EditionChanged):

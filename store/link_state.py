@@ -19,7 +19,13 @@ from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Link, LinkCheck, Measure, MeasureLink, MeasureVersion
 
 __all__ = ["DueLink", "LinkCounts", "cited_links", "citing_measures", "dead_links", "due_hosts", "due_links", "link_by_url",
-           "link_checks_of", "link_counts", "links_by_id", "cited_hosts"]
+           "link_checks_of", "link_counts", "links_by_id", "cited_hosts", "failing"]
+
+
+def failing() -> ColumnElement[bool]:
+    """The one meaning of a failing link (status, `links`, /links): its last checks failed and
+    it is not dead yet; a dead link is counted as dead, never twice."""
+    return and_(Link.consecutive_failures > 0, Link.dead_since.is_(None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +130,7 @@ def link_counts(session: Session) -> LinkCounts:
         cited=count(cited),
         unchecked=count(cited, Link.last_checked_at.is_(None)),
         healthy=count(cited, Link.last_checked_at.is_not(None), Link.consecutive_failures == 0, Link.dead_since.is_(None)),
-        failing=count(cited, Link.consecutive_failures > 0, Link.dead_since.is_(None)),
+        failing=count(cited, failing()),
         dead=count(cited, Link.dead_since.is_not(None)),
         moved=count(cited, Link.moved_to.is_not(None)),
         not_cited=count(Link.cited.is_(False)),

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from store.batches import in_batches
+from store.link_state import failing
 from store.models import Delivery, Event, JobState, Link, Snapshot, Source
 from store.queries import GOOD_STATUSES
 
@@ -174,7 +175,7 @@ def link_counts(session: Session) -> dict[str, int]:
 
     cited = Link.cited.is_(True)
     row = session.execute(select(
-        counted(cited), counted(cited, Link.dead_since.is_not(None)), counted(cited, Link.consecutive_failures > 0),
+        counted(cited), counted(cited, Link.dead_since.is_not(None)), counted(cited, failing()),
     )).one()
     return {"cited": int(row[0]), "dead": int(row[1]), "failing": int(row[2])}
 

@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
+from store.link_state import failing
 from store.models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 
 __all__ = [
@@ -220,7 +221,7 @@ def links_page(session: Session, *, state: str | None, limit: int, offset: int) 
     if state == "dead":
         query = query.where(Link.dead_since.is_not(None)).order_by(Link.dead_since.desc(), Link.id.desc())
     elif state == "failing":
-        query = query.where(Link.consecutive_failures > 0, Link.dead_since.is_(None)).order_by(Link.id)
+        query = query.where(failing()).order_by(Link.id)
     elif state == "ok":
         query = query.where(Link.consecutive_failures == 0, Link.last_checked_at.is_not(None)).order_by(Link.id)
     else:

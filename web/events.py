@@ -16,6 +16,7 @@ from monitor.events import (ChangedFields, CitingMeasure, ColumnRenamed, Edition
                             ListAdded, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed, SourceSuspect, Unknown,
                             read_payload)
 
+from monitor.messages import name_column_of
 from web.labels import Labels
 from web.schemas import EventView
 from web.textdiff import FieldChange, shown_changes
@@ -58,7 +59,10 @@ def changes_by_snapshot(events: Iterable[Event]) -> dict[int | None, dict[str, F
 def _summary(kind: str, data: Payload | Unknown, source_title: str, t: Labels) -> str:
     label = t.kind_label(kind)
     if isinstance(data, Renamed):
-        return f"{label}: " + t.format("renamed_to", old=data.old_name, new=data.new_name)
+        # Once, as published: the name column's change (left out of the fields) when it has one.
+        shown = data.fields.get(name_column_of(data) or "")
+        old, new = (shown.old, shown.new) if shown else (data.old_name, data.new_name)
+        return f"{label}: " + t.format("renamed_to", old=old, new=new)
     if isinstance(data, EditionChanged):
         return f"{label}: " + t.format("renamed_to", old=data.old_edition or "–", new=data.new_edition or "–")
     if isinstance(data, ColumnRenamed):
@@ -88,7 +92,7 @@ def _details(data: Payload | Unknown, t: Labels, tz: tzinfo) -> list[str]:
     if isinstance(data, PageChanged) and data.summary:
         lines.append(f"{t.what}: {data.summary}")
     if isinstance(data, (SourceFailed, SourceSuspect)) and data.error:
-        lines.append(f"{t.error}: {data.error}")
+        lines.append(f"{t.error}: {t.message(data.error)}")
     if isinstance(data, _LINK_PAYLOADS):
         lines.extend(_cited_by(data.measures, t))
     return lines
@@ -108,6 +112,8 @@ def event_view(event: Event, source_titles: Mapping[str, str], t: Labels, tz: tz
     data = read_payload(event.kind, payload)
     source_title = source_titles.get(event.source_id or "", "")
     fields = list(shown_changes(data.fields).values()) if isinstance(data, ChangedFields) else []
+    if isinstance(data, Renamed):
+        fields = [f for f in fields if f.column != name_column_of(data)]
     return EventView(
         id=event.id, kind=event.kind, kind_label=t.kind_label(event.kind), created_at=event.created_at,
         source_id=event.source_id, source_title=source_title or None, measure_id=event.measure_id, link_id=event.link_id,

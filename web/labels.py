@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from monitor import labels
+from monitor.messages import localized
 from monitor.events import KINDS
 from monitor.labels import Language
 
@@ -158,6 +159,10 @@ class Labels:
 
     def outcome_label(self, outcome: str | None) -> str:
         return labels.outcome_label(outcome, self.language) if outcome else "–"
+
+    def message(self, text: str | None) -> str:
+        """A stored English error line (a list's, a check's) in this language."""
+        return localized(text, self.language)
 
 
 def labels_for(language: Language) -> Labels:
