@@ -88,3 +88,10 @@ def test_json_and_text_lines_carry_the_extras_and_no_secret():
     assert "\n" not in line
     text = TextFormatter().format(record("reloaded", event="reloaded", database="sqlite:///x.db?password=x"))
     assert text.endswith("reloaded event=reloaded database=sqlite:///x.db?password=***")
+
+
+def test_text_lines_leave_out_fields_without_a_value():
+    record = logging.LogRecord("sesaku_monitor.daemon", logging.INFO, "", 0, "job links:example.jp ok in 0.20s: 3 links checked", None, None)
+    record.job, record.result, record.counts = "links:example.jp", None, {"dead": 0}
+    line = TextFormatter().format(record)
+    assert line.endswith("3 links checked job=links:example.jp counts={'dead': 0}") and "None" not in line
