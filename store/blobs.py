@@ -55,6 +55,11 @@ def _row(digest: str, data: bytes, now: datetime) -> dict[str, object]:
     return {"sha256": digest, "size": len(data), "compression": compression, "data": stored, "created_at": now}
 
 
+def blob_time(session: Session, digest: str) -> datetime | None:
+    """When these bytes were first stored."""
+    return session.scalar(select(Blob.created_at).where(Blob.sha256 == digest))
+
+
 def get_blob(session: Session, digest: str) -> bytes | None:
     blob = session.scalar(select(Blob).where(Blob.sha256 == digest))
     if blob is None:
