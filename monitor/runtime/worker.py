@@ -28,8 +28,10 @@ database, which is both the store and the queue (procrastinate)::
   for ``worker.keep_jobs_days`` (for ``status`` and a look), then an hourly periodic task
   removes them with procrastinate's own ``delete_old_jobs``.
 * The database going away stops procrastinate's worker; this process logs one line,
-  reconnects with backoff and carries on, and jobs it was running are found stalled and run
-  again.
+  reconnects with backoff (quietly) and logs one line when it is back, and jobs it was
+  running are found stalled and run again. What procrastinate and psycopg's pool would
+  log about the same outage (tracebacks of failed side tasks and jobs, every failed
+  connection attempt) is left out: their records whose error is the database going away.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -49,7 +52,7 @@ from procrastinate import App, PsycopgConnector, RetryStrategy
 from procrastinate import exceptions as queue_errors
 from procrastinate.worker import Worker
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from store.database import SessionFactory, open_engine, session_factory, transaction
 from store.errors import StoreError
@@ -200,7 +203,7 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
             units = await asyncio.to_thread(due_units, config, sessions, utc_now())
             queued = await queue_missing(app, units)
         except (*_DATABASE_GONE, SQLAlchemyError) as exc:
-            log.warning("tick skipped, the database is unavailable: %s", _first_line(exc))
+            log.debug("tick skipped, the database is unavailable: %s", _first_line(exc))
             return "skipped: database unavailable"
         return f"{len(units)} due, {queued} queued"
 
@@ -210,7 +213,7 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
         try:
             return await remove_old_jobs(app, settings.keep_jobs_days)
         except _DATABASE_GONE as exc:  # as for the tick: the next hour finds the same jobs
-            log.warning("removing old jobs skipped, the database is unavailable: %s", _first_line(exc))
+            log.debug("removing old jobs skipped, the database is unavailable: %s", _first_line(exc))
             return "skipped: database unavailable"
 
     return app
@@ -278,15 +281,19 @@ async def requeue_stalled(app: App, stalled_after_s: float) -> list[str]:
     return done
 
 
-async def _requeue_stalled(app: App, settings: WorkerSettings) -> None:
-    """Every heartbeat: recover the jobs of workers that stopped beating."""
+async def _requeue_stalled(app: App, settings: WorkerSettings, outage: _Outage) -> None:
+    """Every heartbeat: recover the jobs of workers that stopped beating (and notice an outage
+    that procrastinate's pool rides out without stopping its worker)."""
     while True:
         await asyncio.sleep(settings.heartbeat_s)
         try:
-            for line in await requeue_stalled(app, settings.stalled_after_s):
-                log.warning("%s", line)
-        except _DATABASE_GONE as exc:
-            log.debug("looking for stalled jobs: %s", _first_line(exc))
+            recovered = await requeue_stalled(app, settings.stalled_after_s)
+        except (*_DATABASE_GONE, queue_errors.AppNotOpen) as exc:
+            outage.lost(f"database unavailable ({_first_line(exc)})")
+            continue
+        outage.back()
+        for line in recovered:
+            log.warning("%s", line)
 
 
 @dataclass
@@ -340,23 +347,108 @@ async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, life.stop)
     name = f"{socket.gethostname()}:{os.getpid()}"
-    delay = 1.0
+    outage = _Outage(name, grace_s=config.worker.stalled_after_s)
+    _quiet_outages(outage)
     while not life.stopping.is_set():
         try:
-            await _one_session(config, sessions, concurrency, name, life)
-            delay = 1.0
+            await _one_session(config, sessions, concurrency, name, life, outage)
             if not life.stopping.is_set():
                 # procrastinate stops its worker when it loses the database (a side task failed).
-                log.warning("worker %s: lost the queue's connection; reconnecting in %.0fs", name, delay)
+                outage.lost("lost the queue's connection")
         except _DATABASE_GONE as exc:
-            log.warning("worker %s: database unavailable (%s); reconnecting in %.0fs", name, _first_line(exc), delay)
+            outage.lost(f"database unavailable ({_first_line(exc)})")
         if not life.stopping.is_set():
-            await _sleep_unless(life.stopping, delay)
-            delay = min(delay * 2, 30.0)
+            await _sleep_unless(life.stopping, outage.next_delay())
     log.info("worker %s stopped", name)
 
 
-async def _one_session(config: Config, sessions: SessionFactory, concurrency: int, name: str, life: _Life) -> None:
+@dataclass
+class _Outage:
+    """One line when the database goes, one when it is back; the attempts between are quiet.
+
+    It is noticed by whatever meets it first: psycopg's pool failing to connect, the stalled-job
+    sweep, procrastinate's worker stopping. The last may come seconds after the sweep found the
+    database back (its listener failed during the outage): within ``grace_s`` of the end of an
+    outage, that is the same outage, and the reconnection after it is quiet too.
+    """
+
+    worker: str
+    grace_s: float
+    down_since: float | None = None
+    quiet: bool = False
+    ended_at: float = float("-inf")
+    delay: float = 0.5
+
+    def lost(self, why: str) -> None:
+        if self.down_since is not None:
+            log.debug("worker %s: still unavailable: %s", self.worker, why)
+            return
+        self.down_since = time.monotonic()
+        self.quiet = self.down_since - self.ended_at < self.grace_s
+        if self.quiet:
+            log.debug("worker %s: %s, after the outage just ended; reconnecting", self.worker, why)
+        else:
+            log.warning("worker %s: %s; reconnecting (one line when it is back)", self.worker, why)
+
+    def next_delay(self) -> float:
+        self.delay = min(self.delay * 2, 30.0)
+        return self.delay
+
+    def back(self) -> None:
+        if self.down_since is not None and not self.quiet:
+            log.warning("worker %s: the database is back after %.0fs; serving queue %r again", self.worker,
+                        time.monotonic() - self.down_since, QUEUE)
+        if self.down_since is not None:
+            self.ended_at = time.monotonic()
+        self.down_since, self.delay, self.quiet = None, 0.5, False
+
+    def serving(self, concurrency: int) -> None:
+        if self.down_since is None and self.ended_at == float("-inf"):
+            log.info("worker %s: serving queue %r with %d slots", self.worker, QUEUE, concurrency)
+        self.back()
+
+
+class _DatabaseGoneFilter(logging.Filter):
+    """Drops the records of procrastinate, psycopg and asyncio about a database that went away,
+    and tells ``outage`` (the worker says it once): psycopg's pool may ride an outage out by
+    reconnecting, and then its failed attempts are the only sign of it."""
+
+    def __init__(self, outage: _Outage) -> None:
+        super().__init__()
+        self.outage = outage
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # asyncio too: "Task exception was never retrieved" for a side task procrastinate dropped.
+        if not record.name.startswith(("procrastinate", "psycopg", "asyncio")):
+            return True
+        message = record.getMessage()
+        if record.name.startswith("psycopg") and record.levelno <= logging.WARNING:
+            # "error connecting in 'pool-1'", "discarding closed connection", "query cancellation
+            # interrupted (AdminShutdown)": psycopg warns of connections only, and these are the outage again
+            if "error connecting" in message:
+                self.outage.lost(f"database unavailable ({message.rsplit(': ', 1)[-1]})")
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        return not (_database_gone(error) or "Database error" in message)
+
+
+def _database_gone(error: BaseException | None) -> bool:
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, (*_DATABASE_GONE, OperationalError)):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+def _quiet_outages(outage: _Outage) -> None:
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, _DatabaseGoneFilter)]:
+            handler.removeFilter(old)
+        handler.addFilter(_DatabaseGoneFilter(outage))
+
+
+async def _one_session(config: Config, sessions: SessionFactory, concurrency: int, name: str, life: _Life, outage: _Outage) -> None:
     """One connection to the queue: run procrastinate's worker until it stops or the database goes."""
     settings = config.worker
     app = build_app(config, sessions)
@@ -371,13 +463,15 @@ async def _one_session(config: Config, sessions: SessionFactory, concurrency: in
         life.worker = worker
         if life.stopping.is_set():
             return  # asked to stop while connecting: procrastinate would forget it
-        requeue = asyncio.create_task(_requeue_stalled(app, settings), name="requeue-stalled")
-        log.info("worker %s: serving queue %r with %d slots", name, QUEUE, concurrency)
+        requeue = asyncio.create_task(_requeue_stalled(app, settings, outage), name="requeue-stalled")
+        outage.serving(concurrency)
         try:
             await worker.run()
         finally:
             life.worker = None
             requeue.cancel()
+            # Awaited, so that its last error (the app closing under a query) is taken, not logged by asyncio.
+            await asyncio.gather(requeue, return_exceptions=True)
 
 
 async def _sleep_unless(event: asyncio.Event, seconds: float) -> None:

@@ -4,6 +4,7 @@ a killed worker's job run again by another, SIGTERM finishing the job, the serve
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from datetime import datetime, timezone
@@ -118,11 +119,22 @@ def test_workers_survive_a_postgresql_restart(tmp_path: Path, throwaway_cluster,
     throwaway_cluster.start()
     restarted = datetime.now(timezone.utc)
     # Every source runs again after the restart: the workers reconnected, nothing was lost.
-    wait_until(lambda: scalar(url, "SELECT count(DISTINCT source_id) FROM snapshots WHERE fetched_at > :t", t=restarted) == 3, 90,
-               "every source to run after the restart", step=0.5)
+    try:
+        wait_until(lambda: scalar(url, "SELECT count(DISTINCT source_id) FROM snapshots WHERE fetched_at > :t", t=restarted) == 3, 90,
+                   "every source to run after the restart", step=0.5)
+    except AssertionError as exc:
+        raise AssertionError("\n=====\n".join([str(exc), *(worker.output() for worker in workers)])) from None
     for worker in workers:
         assert worker.process.poll() is None, worker.output()
-    assert any("reconnecting" in worker.output() for worker in workers)
+        # The restart is one line when the database goes and one when it is back: no traceback,
+        # no line per failed attempt, nothing from procrastinate's or psycopg's pool about it.
+        output = worker.output()
+        loud = [line for line in output.splitlines() if re.match(r"\S+ \S+ (WARNING|ERROR|CRITICAL) ", line)]
+        # Down longer than stalled_after_s, every worker looked dead: its jobs are recovered, one line each.
+        about_database = [line for line in loud if "of a worker that stopped" not in line]
+        assert "Traceback" not in output, output
+        assert len(about_database) == 2, "\n".join(loud) or output
+        assert "reconnecting" in about_database[0] and "is back" in about_database[1], "\n".join(loud)
     # Nothing doubled: a source's runs keep their period (a job run twice would come seconds after).
     times = scalar(url, "SELECT json_agg(json_build_array(source_id, fetched_at) ORDER BY source_id, fetched_at) FROM snapshots")
     by_source: dict[str, list[datetime]] = {}
