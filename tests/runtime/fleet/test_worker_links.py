@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 import monitor.links.record as link_record
 from monitor.links.run import check_host_links
+from monitor.runtime.worker import connections_needed
 from monitor.demo.site import LoopbackSite, Route
 from store.blobs import put_blob, put_blobs, sha256_of
 from store.database import SessionFactory, open_engine, session_factory, transaction
@@ -32,6 +33,14 @@ from tests.conftest import make_config
 from .conftest import FAST_WORKER, scalar, wait_until
 
 DELAY_S = 3.0
+# The worker's connections to the test database (this query's own excepted), the advisory
+# locks held, and how many connections hold them.
+CONNECTIONS = """
+SELECT json_build_array(
+  (SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()),
+  (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())),
+  (SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())))
+"""
 PAGE = b"<html><head><title>same</title></head><body><p>the same bytes on every host</p></body></html>"
 HTML = "text/html; charset=utf-8"
 
@@ -72,8 +81,18 @@ def test_a_worker_checks_as_many_hosts_at_once_as_its_concurrency(tmp_path: Path
         "worker": {**FAST_WORKER, "concurrency": len(hosts) + 2},
     }), encoding="utf-8")
     worker = start_worker(config)
-    wait_until(lambda: scalar(fleet_url, "SELECT count(*) FROM link_checks") == len(hosts), 60, "every host checked", step=0.2)
+    seen: list[tuple[int, int, int]] = []  # (connections, holding advisory locks, lock connections) while the units run
+
+    def every_host_checked() -> bool:
+        seen.append(tuple(scalar(fleet_url, CONNECTIONS)))
+        return bool(scalar(fleet_url, "SELECT count(*) FROM link_checks") == len(hosts))
+
+    wait_until(every_host_checked, 60, "every host checked", step=0.2)
     worker.kill()
+    # All the units' run locks on one connection, and the worker within its bound (docs/scale.md).
+    assert max(locks for _, locks, _ in seen) >= 2, seen  # several hosts were checked under their locks at once
+    assert max(holders for _, _, holders in seen) == 1, seen
+    assert max(total for total, _, _ in seen) <= connections_needed(len(hosts) + 2), seen
     assert scalar(fleet_url, "SELECT count(*) FROM link_checks WHERE outcome = 'ok'") == len(hosts), worker.output()
     assert scalar(fleet_url, "SELECT count(*) FROM blobs") == 1
     # One tick queues every host; side by side, their slow answers all end within one delay.
