@@ -26,8 +26,10 @@ from monitor.textdiff import DiffRun, word_diff
 from notifiers.labels import check_language, ending_title, fact_label, ui_labels
 from store.ending import Ending, department_of
 from store.link_repairs import Repair
+from store.siblings import Sibling
 
 __all__ = [
+    "ALSO_IN_KINDS",
     "JST",
     "LONG_TEXT",
     "Count",
@@ -49,6 +51,8 @@ __all__ = [
 JST = timezone(timedelta(hours=9), "JST")
 # Texts longer than this are shown as a word diff rather than in full, twice.
 LONG_TEXT = 80
+# The measure events whose entry names the same measure in other lists (the ended one's page does).
+ALSO_IN_KINDS = frozenset({"added", "changed", "renamed", "reappeared"})
 # A new measure's field values are cut here; the whole text is one click away.
 _FIELD_PREVIEW = 300
 
@@ -214,15 +218,18 @@ def build_digest(
     ending_days: int | None = None,
     ending: Iterable[Ending] = (),
     repairs: Mapping[int, Sequence[Repair]] | None = None,
+    siblings: Mapping[int, Sequence[Sibling]] | None = None,
 ) -> Digest:
     """Group ``events`` by source then kind (in :data:`KINDS` order) and describe each one.
 
     ``ending_days``: add the 「{N}日以内に終了予定」 section made of ``ending`` (the measures
     of :func:`ending_range`, read by the caller); None or 0 leaves it out. ``repairs``: the
     stored repair suggestions by link id; a dead link's entry names its best one (「候補」).
+    ``siblings``: by measure id, the same measure in other lists (store.siblings); an added,
+    changed or renamed measure's entry names them (「他の一覧にも掲載」).
     """
     base = _base(base_url)
-    ctx = _Context(check_language(language), base, tz, repairs or {})
+    ctx = _Context(check_language(language), base, tz, repairs or {}, siblings or {})
     ordered = sorted(events, key=lambda event: event.id)
     sources = _group(ordered, ctx)
     return Digest(
@@ -261,6 +268,7 @@ class _Context:
     base_url: str | None
     tz: tzinfo
     repairs: Mapping[int, Sequence[Repair]]
+    siblings: Mapping[int, Sequence[Sibling]]
 
     def view(self, *parts: object) -> str | None:
         """A link into the web view, or None when there is no web view to link to."""
@@ -386,6 +394,8 @@ def _describe_measure(event: EventView, data: MeasurePayload, ctx: _Context) -> 
         name = data.new_name
     if isinstance(data, ChangedFields):
         changes += [_change(column, change.old, change.new) for column, change in data.fields.items()]
+    if event.kind in ALSO_IN_KINDS:
+        facts += [_also_in(s, ctx) for s in ctx.siblings.get(event.measure_id or 0, ())]
     return Entry(event.id, event.kind, name or data.key, ctx.view("measures", event.measure_id), tuple(facts), tuple(changes))
 
 
@@ -408,6 +418,12 @@ def _describe_link(event: EventView, data: LinkDead | LinkRecovered | LinkMoved 
     # A dead URL leads nowhere: link our page about it instead; a live one may be clicked.
     url = ctx.view("links", event.link_id) if isinstance(data, LinkDead) else _web_url(data.url)
     return Entry(event.id, event.kind, data.url, url, tuple(facts), (), _measure_refs(data.measures, ctx))
+
+
+def _also_in(other: Sibling, ctx: _Context) -> Fact:
+    """「他の一覧にも掲載: 多摩のまちづくり 戦略2」, with its name there when that list renamed it."""
+    where = f"{other.source_title}「{other.name}」" if other.renamed else other.source_title
+    return ctx.fact("also_in", where, ctx.view("measures", other.measure_id))
 
 
 def _suggestion(best: Repair, link_id: int | None, ctx: _Context) -> Fact:

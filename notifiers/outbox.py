@@ -37,11 +37,12 @@ from store import outbox as store
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.ending import Ending, ending_between
 from store.link_repairs import repairs_of
+from store.siblings import siblings_of
 from store.models import Event
 from store.queries import source_titles
 
 from monitor.config.notifiers import NotifierConfig
-from notifiers.digest import Digest, build_digest, ending_range
+from notifiers.digest import ALSO_IN_KINDS, Digest, build_digest, ending_range
 from monitor.events import EventView
 from notifiers.registry import send
 from notifiers.render import Message, render
@@ -172,6 +173,7 @@ def _digest(session: Session, config: Config, notifier: NotifierConfig, events: 
         notifier.id, events, now=now, language=notifier.language, base_url=notifier.base_url or config.web.base_url,
         all_quiet=quiet, tz=config.tz, ending_days=days, ending=ending,
         repairs=repairs_of(session, [event.link_id for event in events if event.kind == "link_dead" and event.link_id]),
+        siblings=siblings_of(session, [event.measure_id for event in events if event.kind in ALSO_IN_KINDS and event.measure_id]),
     )
 
 

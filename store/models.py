@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, FetchedValue, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, FetchedValue, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, TypeDecorator, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -127,6 +127,7 @@ class MeasureVersion(Base):
         Index("ix_measure_versions_measure_from", "measure_id", "valid_from"),
         Index("ix_measure_versions_source_from", "source_id", "valid_from"),
         Index("ix_measure_versions_source_open", "source_id", "valid_to"),
+        Index("ix_measure_versions_name_prefix", text("substr(name, 1, 200)")),  # store.siblings (0010)
     )
 
 

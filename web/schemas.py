@@ -15,7 +15,7 @@ from web.textdiff import DiffRun, FieldChange
 
 __all__ = [
     "Problem", "EventView", "SourceSummary", "Overview", "SourcesPage", "ChangesPage", "ListedMeasure", "SourceList",
-    "FieldView", "VersionView", "LinkSummary", "CitedLink", "MeasureView", "CheckView", "CitingMeasure", "LinkView",
+    "FieldView", "VersionView", "LinkSummary", "CitedLink", "MeasureView", "AlsoIn", "CheckView", "CitingMeasure", "LinkView",
     "LinksPage", "DiffRun", "FieldChange",
 ]
 
@@ -141,6 +141,19 @@ class CitedLink(LinkSummary):
     """Cited by the measure's current version (else only by older versions)."""
 
 
+class AlsoIn(BaseModel):
+    """The same measure in another list (store.siblings): its page, and the name both lists gave it."""
+
+    measure_id: int
+    source_id: str
+    source_title: str
+    name: str
+    shared_name: str
+    """Differs from ``name`` when the other list renamed it since."""
+    ended: bool
+    page: str
+
+
 class MeasureView(BaseModel):
     id: int
     source_id: str
@@ -154,6 +167,8 @@ class MeasureView(BaseModel):
     """Newest first."""
     links: list[CitedLink]
     events: list[EventView]
+    also_in: list[AlsoIn] = []
+    """The same measure in other lists: same name (now or once) and close content."""
 
 
 class CheckView(BaseModel):

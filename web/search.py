@@ -3,7 +3,8 @@ and ``/sources/{id}.csv|.xlsx?as_of=``.
 
 A hit is one version of a measure whose text holds every term: the current text, or a past
 one (status ``ended``, with the day it stopped being listed), so a planner finds a measure
-by what it used to say too. The search itself is ``store.search``.
+by what it used to say too. The search itself is ``store.search``. A hit that is the same
+measure as one in another list (``store.siblings``) is marked with it: 「他の一覧にも掲載」.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from web.api import ERRORS
 from web.context import reader, render
 from web.errors import BadRequest, NotFound
 from web.export import CSV, XLSX, csv_bytes, download, xlsx_bytes
+from web.schemas import AlsoIn
+from web.siblings import also_in
 from web.params import MAX_PAGE, bounded_int, parse_date, parse_page, parse_source
 from web.views import Reader, day_start
 
@@ -46,6 +49,7 @@ class SearchHit(BaseModel):
     valid_from: datetime
     fields: dict[str, str]
     page: str
+    also_in: list[AlsoIn] = []
 
 
 class SearchPage(BaseModel):
@@ -72,18 +76,21 @@ def parse_limit(value: str | None, read: Reader) -> int:
     return number
 
 
-def _hit(read: Reader, measure: Measure, version: MeasureVersion) -> SearchHit:
+def _hit(read: Reader, measure: Measure, version: MeasureVersion, others: list[AlsoIn]) -> SearchHit:
     return SearchHit(
         measure_id=measure.id, version_id=version.id, source_id=version.source_id, source_title=read.titles.get(version.source_id, version.source_id),
         name=version.name, status="current" if version.valid_to is None else "ended",
         ended_on=version.valid_to.astimezone(read.tz).date() if version.valid_to else None, measure_listed=measure.ended_at is None,
         valid_from=version.valid_from, fields={str(k): str(v) for k, v in version.fields.items()}, page=f"/measures/{measure.id}",
+        also_in=others,
     )
 
 
 def find(read: Reader, q: str, terms: list[str], page: int, limit: int) -> SearchPage:
     rows = search_versions(read.session, terms, limit=limit + 1, offset=(page - 1) * limit) if terms else []
-    return SearchPage(q=q, page=page, limit=limit, has_next=len(rows) > limit, items=[_hit(read, m, v) for m, v in rows[:limit]])
+    shown = rows[:limit]
+    others = also_in(read.session, read.titles, sorted({m.id for m, _ in shown}))
+    return SearchPage(q=q, page=page, limit=limit, has_next=len(rows) > limit, items=[_hit(read, m, v, others.get(m.id, [])) for m, v in shown])
 
 
 def _columns(fields: list[dict[str, str]]) -> list[str]:

@@ -22,6 +22,7 @@ from monitor.events import EventKind
 from web.errors import NotFound
 from web.events import changes_by_snapshot, event_view
 from web.labels import Labels
+from web.siblings import also_in
 from web.schemas import (ChangesPage, CheckView, CitedLink, CitingMeasure, EventView, FieldView, LinksPage, LinkSummary, LinkView,
                       ListedMeasure, MeasureView, SourceList, SourceSummary, VersionView)
 
@@ -174,6 +175,7 @@ class Reader:
             expired_end_date=measure.expired_end_date, versions=views[::-1],
             links=self._cited_links(measure, [v.id for v in versions], current_id),
             events=self._events(queries.timeline(self.session, measure_id=measure.id, limit=100)),
+            also_in=also_in(self.session, self.titles, [measure.id]).get(measure.id, []),
         )
 
     def _cited_links(self, measure: Measure, version_ids: list[int], current_id: int | None) -> list[CitedLink]:

@@ -47,7 +47,8 @@ def test_status_reads_runs_failures_links_and_outbox(site, database_url, tmp_pat
     assert tama.next_run_at == T0 + timedelta(hours=6)
     assert (nationwide.last_status, nationwide.consecutive_failures, nationwide.failing_since) == ("failed", 2, T0 + timedelta(hours=2))
     assert nationwide.next_run_at == T0 + timedelta(hours=6) and "HTTP 404" in nationwide.last_error
-    assert found.links == {"cited": 32, "dead": 1, "failing": 1}  # the 30 URLs tama cites, and two more
+    # the 30 URLs tama cites, and two more; the dead one is dead, not also failing (as in `links`)
+    assert found.links == {"cited": 32, "dead": 1, "failing": 0}
     assert found.outbox == {"sent": 2, "pending": 1}
 
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"database": {"url": database_url}, "sources": entries}, allow_unicode=True), encoding="utf-8")
