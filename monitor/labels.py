@@ -8,9 +8,12 @@ version wrote) is shown as itself rather than dropped.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["LANGUAGES", "Language", "kind_label", "outcome_label", "repair_label"]
+if TYPE_CHECKING:
+    from monitor.events import Rekeyed
+
+__all__ = ["LANGUAGES", "Language", "kind_label", "outcome_label", "rekey_facts", "repair_label"]
 
 Language = Literal["ja", "en"]
 LANGUAGES: tuple[Language, ...] = ("ja", "en")
@@ -54,6 +57,23 @@ _REPAIRS: dict[str, dict[str, str]] = {
     "en": {"redirect": "its permanent redirect", "successor_host": "the same path on the successor host",
            "near_host": "a live host with a near-identical name (probably a typo)", "snapshot": "the last stored copy of the page"},
 }
+
+
+# The facts of a `rekeyed` event: its payload's fields, in the order they are shown.
+_REKEY: dict[str, dict[str, str]] = {
+    "ja": {"measures": "再計算した施策", "keys_changed": "キーが変わった施策", "names_changed": "名称が変わった施策",
+           "key_columns": "キー列", "name_column": "名称列"},
+    "en": {"measures": "Measures re-keyed", "keys_changed": "Keys changed", "names_changed": "Names changed",
+           "key_columns": "Key columns", "name_column": "Name column"},
+}
+
+
+def rekey_facts(data: Rekeyed, language: Language) -> list[tuple[str, str]]:
+    """(label, value) for each fact the event carries: how many measures were re-keyed, how many
+    got a new key or name, and the key and name columns they were given."""
+    values = {"measures": data.measures, "keys_changed": data.keys_changed, "names_changed": data.names_changed,
+              "key_columns": data.key_columns, "name_column": data.name_column}
+    return [(_REKEY[language][name], str(value)) for name, value in values.items() if value not in (None, "")]
 
 
 def repair_label(reason: str, language: Language) -> str:

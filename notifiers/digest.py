@@ -18,9 +18,9 @@ from urllib.parse import quote, urlsplit
 from monitor.errors import ConfigError
 
 from monitor.events import (KINDS, Added, ChangedFields, CitingMeasure, ColumnRenamed, EditionChanged, Ended, EventView, Expired, LinkDead, LinkMoved,
-                            LinkRecovered, ListAdded, ListRemoved, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed,
+                            LinkRecovered, ListAdded, ListRemoved, MeasurePayload, PageChanged, Payload, Rekeyed, Renamed, SourceFailed,
                             SourceSuspect, Unknown)
-from monitor.labels import Language, kind_label, outcome_label, repair_label
+from monitor.labels import Language, kind_label, outcome_label, rekey_facts, repair_label
 from monitor.messages import localized, name_column_of
 from monitor.textdiff import DiffRun, word_diff
 from notifiers.labels import check_language, ending_title, fact_label, ui_labels
@@ -445,6 +445,8 @@ def _describe_source(event: EventView, data: Payload, ctx: _Context) -> Entry:
         changes = (_change(fact_label("edition", ctx.language), data.old_edition, data.new_edition),)
     if isinstance(data, ColumnRenamed):
         changes = (_change(fact_label("column", ctx.language), data.old_column, data.new_column),)
+    if isinstance(data, Rekeyed):
+        facts += [Fact(label, value) for label, value in rekey_facts(data, ctx.language)]
     title = event.source_title or event.source_id or ""
     return Entry(event.id, event.kind, title, ctx.view("sources", event.source_id), tuple(facts), changes)
 

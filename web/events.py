@@ -13,8 +13,9 @@ from datetime import datetime, tzinfo
 from store.models import Event
 
 from monitor.events import (ChangedFields, CitingMeasure, ColumnRenamed, EditionChanged, Expired, LinkDead, LinkMoved, LinkRecovered,
-                            ListAdded, MeasurePayload, PageChanged, Payload, Renamed, SourceFailed, SourceSuspect, Unknown,
+                            ListAdded, MeasurePayload, PageChanged, Payload, Rekeyed, Renamed, SourceFailed, SourceSuspect, Unknown,
                             read_payload)
+from monitor.labels import rekey_facts
 
 from monitor.messages import name_column_of
 from web.labels import Labels
@@ -95,6 +96,8 @@ def _details(data: Payload | Unknown, t: Labels, tz: tzinfo) -> list[str]:
         lines.append(f"{t.error}: {t.message(data.error)}")
     if isinstance(data, _LINK_PAYLOADS):
         lines.extend(_cited_by(data.measures, t))
+    if isinstance(data, Rekeyed):
+        lines.extend(f"{label}: {value}" for label, value in rekey_facts(data, t.language))
     return lines
 
 
