@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -118,9 +119,15 @@ def events_after(session: Session, after_id: int, *, source_ids: list[str] | Non
     return list(session.scalars(query))
 
 
-def source_titles(session: Session) -> dict[str, str]:
+def source_titles(session: Session, ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Every source's title, or only those of ``ids`` (a page naming 20 events needs 20, not 18,000)."""
     # Two columns, not ORM objects: at 18,000 lists the objects took seconds, the rows milliseconds.
-    return dict(session.execute(select(Source.id, Source.title)).tuples().all())
+    if ids is None:
+        return dict(session.execute(select(Source.id, Source.title)).tuples().all())
+    found: dict[str, str] = {}
+    for batch in in_batches(sorted(set(ids)), IN_LIST_SIZE):
+        found.update(session.execute(select(Source.id, Source.title).where(Source.id.in_(batch))).tuples().all())
+    return found
 
 
 # Read queries of the web view. Each one narrows an indexed range (see tests/web/test_indexes.py):

@@ -73,7 +73,9 @@ class Reader:
         return self._titles
 
     def _events(self, events: list[Event]) -> list[EventView]:
-        return [event_view(event, self.titles, self.t, self.tz) for event in events]
+        # Only the titles these events name: a page of 20 events costs the same with 18,000 lists as with 10.
+        titles = self._titles or queries.source_titles(self.session, {e.source_id for e in events if e.source_id})
+        return [event_view(event, titles, self.t, self.tz) for event in events]
 
     def _source(self, source_id: str) -> Source:
         source = self.session.get(Source, source_id)
