@@ -5,8 +5,10 @@
 Builds bench/web.py's database (two lists of ``--measures``/2 current measures each), then
 stores a listing for the first list's last snapshot (its measures in a shuffled published
 order, with a ``No.`` column: what store.listing writes on every applied run) and times the
-read model behind ``/sources/{id}`` in-process (the page's rows and their versions in force,
-``Reader.published_rows``, and the whole ``Reader.source_list`` with its counts) and the whole list as the CSV export reads it, with the listing and
+whole page ``GET /sources/{id}`` (and ``/api/sources/{id}``) through a served app on loopback, then the
+read model behind it in-process (the page's rows and their versions in force,
+``Reader.published_rows``, the whole ``Reader.source_list`` as the page reads it, and with the counts
+the JSON API adds: recent events by kind and dead links) and the whole list as the CSV export reads it, with the listing and
 without it (measure-id order, as before migration 0008). Prints p50/p95 in ms.
 """
 
@@ -16,6 +18,7 @@ import argparse
 import importlib.util
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from datetime import timezone
 from pathlib import Path
 
+import httpx
 from sqlalchemy import select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -52,6 +56,24 @@ def _times(action: Callable[[], object], requests: int) -> str:
     return f"p50 {statistics.median(samples):7.1f} ms  p95 {samples[int(len(samples) * 0.95) - 1]:7.1f} ms"
 
 
+def _served(web, database: Path, source: str, requests: int) -> None:  # type: ignore[no-untyped-def]
+    """The page as a browser gets it: ``sesaku-monitor serve`` on loopback, HTML and JSON."""
+    port = web._free_port()
+    config = database.with_name("config.yaml")
+    config.write_text(f"database:\n  url: sqlite:///{database}\nweb:\n  port: {port}\n", encoding="utf-8")
+    server = subprocess.Popen([sys.executable, "-m", "monitor", "serve", "--config", str(config)], stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        web._wait(base + "/", server)
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for path in (f"/sources/{source}", f"/api/sources/{source}"):
+                p50, p95, size = web._percentiles(client, lambda: path, requests)
+                print(f"served GET {path:<24} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  ({size:,} bytes)")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measures", type=int, default=100_000)
@@ -70,6 +92,7 @@ def main() -> None:
             put_listing(session, snapshot, ids, {"No.": [str(n + 1) for n in range(len(ids))]}, snapshot.fetched_at)
         pages = max(len(ids) // 50, 1)
         print(f"{len(ids):,} rows listed, page size 50")
+        _served(web, path, source, max(args.requests // 4, 10))
         for label in ("with the listing (published order)", "without (measure-id order)"):
             with sessions() as session:
                 read = Reader(session, labels_for("ja"), timezone.utc, 50)
@@ -77,7 +100,8 @@ def main() -> None:
                 print(f"{label}:")
                 print(f"  page 1, rows only {_times(lambda: read.published_rows(source, None, 0, 51), args.requests)}")
                 print(f"  a random page     {_times(lambda: read.published_rows(source, None, random.randint(0, pages - 1) * 50, 51), args.requests)}")
-                print(f"  the whole page    {_times(lambda: read.source_list(source, None, 1, now), max(args.requests // 10, 3))}")
+                print(f"  the whole page    {_times(lambda: read.source_list(source, None, 1, now, counts=False), max(args.requests // 10, 3))}")
+                print(f"  with its counts   {_times(lambda: read.source_list(source, None, 1, now), max(args.requests // 10, 3))}")
                 print(f"  every row (export){_times(lambda: read.published_rows(source, None), 3)}")
             with sessions.begin() as session:
                 session.execute(update(Snapshot).values(listing_sha256=None))

@@ -134,7 +134,7 @@ def source_titles(session: Session, ids: Iterable[str] | None = None) -> dict[st
 # the timeline by created_at, a measure's history by measure_id, a link's checks by link_id.
 __all__ += [
     "timeline", "event_counts_since", "list_page", "list_size", "link_history", "links_of_versions",
-    "citing_versions", "dead_link_counts", "links_page", "last_edition",
+    "citing_versions", "dead_link_count", "dead_link_counts", "links_page", "last_edition",
 ]
 
 
@@ -220,6 +220,16 @@ def dead_link_counts(session: Session, source_ids: list[str] | None = None) -> d
     for batch in in_batches(source_ids, IN_LIST_SIZE):
         found.update((source_id, count) for source_id, count in session.execute(query.where(MeasureVersion.source_id.in_(batch))))
     return found
+
+
+def dead_link_count(session: Session, source_id: str) -> int:
+    """How many dead links one source's current list cites: per dead link, does any current version of
+    the source cite it (EXISTS stops at the first), not a count over every citation of every dead link."""
+    cites = (
+        select(MeasureLink.link_id).join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
+        .where(MeasureLink.link_id == Link.id, MeasureVersion.source_id == source_id, MeasureVersion.valid_to.is_(None))
+    )
+    return session.scalar(select(func.count()).select_from(Link).where(Link.dead_since.is_not(None), cites.exists())) or 0
 
 
 def links_page(session: Session, *, state: str | None, limit: int, offset: int) -> list[Link]:

@@ -65,7 +65,7 @@ def changes(request: Request, read: Read, source: Text = None, kind: Annotated[l
 def source(request: Request, read: Read, source_id: str, as_of: Text = None, page: Text = None) -> Response:
     t = read.t
     day, number = parse_date(as_of, t), parse_page(page, t)
-    listing = read.source_list(parse_source(source_id, t) or "", day, number, state_of(request).clock())
+    listing = read.source_list(parse_source(source_id, t) or "", day, number, state_of(request).clock(), counts=False)
     keep = {"as_of": day.isoformat() if day else None}
     since, named = read.monitored_since(listing.source.id), name_column(listing.columns, listing.measures)
     return render(

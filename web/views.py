@@ -83,7 +83,9 @@ class Reader:
             raise NotFound(self.t.format("no_source", value=source_id))
         return source
 
-    def _summary(self, source: Source, dead: Mapping[str, int], now: datetime) -> SourceSummary:
+    def _summary(self, source: Source, now: datetime, *, counts: bool = True) -> SourceSummary:
+        """The source's newest runs; with ``counts``, its recent events by kind and its dead links, which
+        cost a scan of its recent events (the list page shows neither, the JSON API both)."""
         last = queries.last_snapshot(self.session, source.id)
         good = queries.last_good_snapshot(self.session, source.id)
         return SourceSummary(
@@ -91,7 +93,8 @@ class Reader:
             last_run_at=last.fetched_at if last else None, last_status=last.status if last else None,
             last_error=last.error if last else None, edition=queries.last_edition(self.session, source.id),
             records=good.record_count if good else None,
-            recent_changes=queries.event_counts_since(self.session, source.id, now - RECENT), dead_links=dead.get(source.id, 0),
+            recent_changes=queries.event_counts_since(self.session, source.id, now - RECENT) if counts else {},
+            dead_links=queries.dead_link_count(self.session, source.id) if counts else 0,
         )
 
     def changes(self, filters: ChangeFilter, page: int, *, size: int | None = None) -> ChangesPage:
@@ -112,7 +115,7 @@ class Reader:
             raise NotFound(self.t.format("no_event", value=event_id))
         return self._events([event])[0]
 
-    def source_list(self, source_id: str, as_of: date | None, page: int, now: datetime) -> SourceList:
+    def source_list(self, source_id: str, as_of: date | None, page: int, now: datetime, *, counts: bool = True) -> SourceList:
         source = self._source(source_id)
         # "As of a day" is the list at the end of that day, local time.
         when = day_start(as_of, self.tz, next_day=True) - timedelta(microseconds=1) if as_of else None
@@ -123,7 +126,7 @@ class Reader:
         for measure in measures:
             columns.extend(c for c in measure.fields if c not in columns)
         return SourceList(
-            source=self._summary(source, queries.dead_link_counts(self.session), now), as_of=as_of,
+            source=self._summary(source, now, counts=counts), as_of=as_of,
             total=queries.list_size(self.session, source_id, when), page=page, has_next=has_next,
             columns=columns, measures=measures,
         )
