@@ -149,7 +149,8 @@ class Link(Base):
     moved_to: Mapped[str | None] = mapped_column(Text)
     body_sha256: Mapped[str | None] = mapped_column(String(64))
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    __table_args__ = (Index("ix_links_due", "cited", "next_check_at"), Index("ix_links_dead_since", "dead_since"))
+    # ix_links_due_host: what is due, and on which hosts, from the index alone (migration 0011).
+    __table_args__ = (Index("ix_links_due_host", "cited", "next_check_at", "host"), Index("ix_links_dead_since", "dead_since"))
 
 
 class LinkCheck(Base):
