@@ -39,6 +39,7 @@ from store.compaction import compact_link_checks
 from store.database import SessionFactory, transaction
 from store.link_state import DueLink, due_hosts, due_links
 from store.locks import lock_name, new_holder, release, try_acquire
+from store.outage_window import recent_hosts
 from store.process_locks import process_locks
 
 from monitor.config import Config
@@ -166,7 +167,10 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
         await asyncio.to_thread(write, batch)
     if not held:
         return
-    outage = await _outage(held, hosts, settings, config, now, resolver)
+    # A links job of the daemon or the fleet checks one host: the hosts checked lately tell.
+    window = (await asyncio.to_thread(_recent_hosts, sessions, now, settings.recheck_failing)
+              if len(hosts) < settings.outage_min_hosts else (set(), set()))
+    outage = await _outage(held, hosts, window, settings, config, now, resolver)
     if outage is not None:
         log.warning("link checks: %d link(s) on %d of %d host(s) failed at the network level: our outage, not counted",
                     len(held), outage.failed_hosts, outage.checked_hosts)
@@ -187,10 +191,21 @@ def _network_failure(result: LinkCheckResult) -> bool:
     return result.http_status is None and result.outcome in (LinkOutcome.GONE_HOST, LinkOutcome.ERROR)
 
 
-async def _outage(held: list[LinkCheckResult], hosts: set[str], settings: LinkSettings, config: Config, now: datetime,
-                  resolver: Resolver | None) -> LinksOutage | None:
-    """The run's ``links_outage`` when its network-level failures are ours, else None."""
+def _recent_hosts(sessions: SessionFactory, now: datetime, window: timedelta) -> tuple[set[str], set[str]]:
+    with transaction(sessions) as session:
+        return recent_hosts(session, now - window, now)
+
+
+async def _outage(held: list[LinkCheckResult], hosts: set[str], window: tuple[set[str], set[str]], settings: LinkSettings,
+                  config: Config, now: datetime, resolver: Resolver | None) -> LinksOutage | None:
+    """The run's ``links_outage`` when its network-level failures are ours, else None.
+
+    ``window`` holds the hosts checked lately by other runs and those of them that gave no answer:
+    a host that answered in this run counts as answering, whatever it did before."""
     failed = {_host(result.url) for result in held}
+    answered = hosts - failed
+    hosts = hosts | window[0]
+    failed = failed | (window[1] - answered)
     canary: str | None = None
     if settings.canary_url:
         async for result in check_links([settings.canary_url], settings, config.http, clock=_run_clock(now), resolver=resolver):

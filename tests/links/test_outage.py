@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from monitor.links.run import check_host_links
 from tests.links.health import T0, monitored
 from tests.links.site import LinkSite, _unused_port
 
@@ -81,3 +82,33 @@ def test_a_canary_that_answers_leaves_the_failures_counted(database_url, site, l
     world.run(T0)
     assert [entry.url for entry in world.run(T0 + 3 * H).links.dead] == [url]
     assert world.events("links_outage") == []
+
+
+def test_one_host_at_a_time_as_the_daemon_runs_them_sees_the_outage_too(database_url, site, link_site: LinkSite):
+    # The daemon's and the fleet's links jobs check one host each: an uplink down for hours would
+    # make every link dead if a job judged its one host alone.
+    world = monitored(database_url, site, link_site.url(1, "/ok.html"))
+    urls = refusing(6)
+    world.cite(*urls)
+    world.run(T0, links=False)
+    hosts = [link_site.url(1, "/").split("/")[2].split(":")[0], *(url.split("/")[2].split(":")[0] for url in urls)]
+    for round_start in (T0, T0 + 2 * H, T0 + 4 * H, T0 + 6 * H):  # each failing link is due again every 2 h
+        for minute, host in enumerate(hosts):
+            check_host_links(world.config, world.sessions, round_start + minute * timedelta(minutes=1), host)
+    assert world.events("link_dead") == []
+    # The first hosts' failures count once each (the outage is not yet visible), never twice.
+    assert [world.link(url).consecutive_failures for url in urls] == [1, 1, 1, 1, 0, 0]
+    outages = world.events("links_outage")
+    assert len(outages) == 3  # at most one per recheck_failing_h (2 h) while it lasts, not one per host job (24 of them held)
+    assert (outages[0].payload["failed_hosts"], outages[0].payload["checked_hosts"]) == (5, 6)
+
+
+def test_one_host_failing_alone_among_answering_hosts_is_counted(database_url, site, link_site: LinkSite):
+    world = monitored(database_url, site, link_site.url(1, "/ok.html"))
+    (url,) = refusing(1)
+    world.cite(url, link_site.url(0, "/ok.html"), link_site.url(2, "/ok.html"))
+    world.run(T0, links=False)
+    for round_start in (T0, T0 + 2 * H):
+        for minute, host in enumerate(sorted({u.split("/")[2].split(":")[0] for u in (url, link_site.url(0, "/"), link_site.url(1, "/"), link_site.url(2, "/"))})):
+            check_host_links(world.config, world.sessions, round_start + minute * timedelta(minutes=1), host)
+    assert [entry for entry in world.events("link_dead")] and world.events("links_outage") == []
