@@ -234,15 +234,16 @@ class Rekeyed(Payload):
     names_changed: int | None
     key_columns: str  # as configured now, joined with " + "
     name_column: str
+    unpaired: int | None = None  # listed measures not found in the last good snapshot as parsed now (None: an older note)
 
     def to_payload(self) -> dict[str, Any]:
         return {"measures": self.measures, "keys_changed": self.keys_changed, "names_changed": self.names_changed,
-                "key_columns": self.key_columns, "name_column": self.name_column}
+                "key_columns": self.key_columns, "name_column": self.name_column, "unpaired": self.unpaired}
 
     @classmethod
     def from_payload(cls, raw: Mapping[str, Any]) -> Rekeyed:
         return cls(_number(raw, "measures"), _number(raw, "keys_changed"), _number(raw, "names_changed"),
-                   _text(raw, "key_columns"), _text(raw, "name_column"))
+                   _text(raw, "key_columns"), _text(raw, "name_column"), _number(raw, "unpaired"))
 
 
 @dataclass(frozen=True, slots=True)

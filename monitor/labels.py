@@ -62,17 +62,18 @@ _REPAIRS: dict[str, dict[str, str]] = {
 # The facts of a `rekeyed` event: its payload's fields, in the order they are shown.
 _REKEY: dict[str, dict[str, str]] = {
     "ja": {"measures": "再計算した施策", "keys_changed": "キーが変わった施策", "names_changed": "名称が変わった施策",
-           "key_columns": "キー列", "name_column": "名称列"},
+           "key_columns": "キー列", "name_column": "名称列", "unpaired": "最後の取得に見つからない施策"},
     "en": {"measures": "Measures re-keyed", "keys_changed": "Keys changed", "names_changed": "Names changed",
-           "key_columns": "Key columns", "name_column": "Name column"},
+           "key_columns": "Key columns", "name_column": "Name column", "unpaired": "Not found in the last good fetch"},
 }
 
 
 def rekey_facts(data: Rekeyed, language: Language) -> list[tuple[str, str]]:
     """(label, value) for each fact the event carries: how many measures were re-keyed, how many
-    got a new key or name, and the key and name columns they were given."""
+    got a new key or name, the key and name columns they were given, and how many listed measures
+    the last good snapshot, parsed with the current config, no longer pairs with (kept as they were)."""
     values = {"measures": data.measures, "keys_changed": data.keys_changed, "names_changed": data.names_changed,
-              "key_columns": data.key_columns, "name_column": data.name_column}
+              "key_columns": data.key_columns, "name_column": data.name_column, "unpaired": data.unpaired}
     return [(_REKEY[language][name], str(value)) for name, value in values.items() if value not in (None, "")]
 
 

@@ -72,7 +72,7 @@ def rekey_source(session: Session, config: Config, source: SourceConfig, now: da
             version.name, version.content_hash = entry.name, entry.digest
     result = RekeyResult(source.id, len(measures), keys_changed, names_changed, unpaired, parsed is not None)
     if keys_changed or names_changed:
-        source_event(session, source.id, None, now, Rekeyed(len(measures), keys_changed, names_changed, " + ".join(source.key_columns), source.name_column))
+        source_event(session, source.id, None, now, Rekeyed(len(measures), keys_changed, names_changed, " + ".join(source.key_columns), source.name_column, unpaired))
     return result
 
 

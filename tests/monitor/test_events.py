@@ -28,7 +28,7 @@ STORED = {
     "list_added": {"list_id": "tama-1", "title": "【戦略1】", "url": "https://example.jp/1.html"},
     "list_removed": {"list_id": "tama-2", "title": "【戦略2】", "url": "https://example.jp/2.html"},
     "column_renamed": {"old_column": "備考", "new_column": "留意事項", "stored_as": "備考"},
-    "rekeyed": {"measures": 44, "keys_changed": 44, "names_changed": 0, "key_columns": "施策 + 担当部署", "name_column": "施策"},
+    "rekeyed": {"measures": 44, "keys_changed": 44, "names_changed": 0, "key_columns": "施策 + 担当部署", "name_column": "施策", "unpaired": 0},
     "added": {"measure_id": 1, "key": "k", "name": "補助事業", "fields": {"施策": "補助事業"}},
     "ended": {"measure_id": 1, "key": "k", "name": "補助事業"},
     "expired": {"measure_id": 1, "key": "k", "name": "補助事業", "end_date": "2026-03-31"},

@@ -7,7 +7,7 @@ from notifiers.digest import build_digest
 from notifiers.render import render
 from tests.notifiers.samples import NOW, event
 
-REKEYED = {"measures": 44, "keys_changed": 44, "names_changed": 0, "key_columns": "施策 + 担当部署", "name_column": "施策"}
+REKEYED = {"measures": 44, "keys_changed": 44, "names_changed": 0, "key_columns": "施策 + 担当部署", "name_column": "施策", "unpaired": 3}
 
 
 def _message(language: str = "ja"):
@@ -16,7 +16,7 @@ def _message(language: str = "ja"):
 
 def test_the_text_digest_lists_the_rekeyed_facts_in_japanese_and_english():
     ja = _message().text.split("【キーと名称の再計算】")[1]
-    for line in ("再計算した施策: 44", "キーが変わった施策: 44", "名称が変わった施策: 0", "キー列: 施策 + 担当部署", "名称列: 施策"):
+    for line in ("再計算した施策: 44", "キーが変わった施策: 44", "名称が変わった施策: 0", "キー列: 施策 + 担当部署", "名称列: 施策", "最後の取得に見つからない施策: 3"):
         assert line in ja
     en = _message("en").text
     assert "Measures re-keyed: 44" in en and "Key columns: 施策 + 担当部署" in en and "Names changed: 0" in en

@@ -16,7 +16,7 @@ from tests.web.conftest import serving
 from web import create_app
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
-REKEYED = {"measures": 44, "keys_changed": 44, "names_changed": 0, "key_columns": "施策 + 担当部署", "name_column": "施策"}
+REKEYED = {"measures": 44, "keys_changed": 44, "names_changed": 0, "key_columns": "施策 + 担当部署", "name_column": "施策", "unpaired": 3}
 
 
 def test_changes_page_shows_how_many_measures_were_rekeyed_and_by_which_columns(tmp_path):
@@ -29,7 +29,7 @@ def test_changes_page_shows_how_many_measures_were_rekeyed_and_by_which_columns(
     with serving(create_app(config, sessions, clock=lambda: NOW)) as base, httpx.Client(base_url=base, timeout=30) as client:
         page = client.get("/changes")
         details = page.text.split('<ul class="details">')[1].split("</ul>")[0]
-        for line in ("再計算した施策: 44", "キーが変わった施策: 44", "名称が変わった施策: 0", "キー列: 施策 + 担当部署", "名称列: 施策"):
+        for line in ("再計算した施策: 44", "キーが変わった施策: 44", "名称が変わった施策: 0", "キー列: 施策 + 担当部署", "名称列: 施策", "最後の取得に見つからない施策: 3"):
             assert f"<li>{line}</li>" in details
         api = client.get("/api/changes").json()
         assert api["items"][0]["details"][:2] == ["再計算した施策: 44", "キーが変わった施策: 44"]
