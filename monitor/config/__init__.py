@@ -25,7 +25,7 @@ from monitor.config.formats import format_names, options_model
 from monitor.secrets import Secrets, redact_known, remember
 from monitor.schedule import ScheduleSettings, ScheduleSpec, check_time_zone
 from monitor.config.kinds import LinkPart, PaginationSettings, SourceKind, check_kind
-from monitor.config.yaml_file import load_yaml
+from monitor.config.yaml_cache import load_yaml_cached
 
 __all__ = ["Config", "SourceConfig", "config_problems", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
 
@@ -366,9 +366,10 @@ def load_config(path: str | Path) -> Config:
     """Read and validate a config file; a missing file, bad YAML or YAML past strict_yaml's limits is a ConfigError."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    return parse_config(load_yaml(text, str(path)), str(path))
+    return parse_config(load_yaml_cached(raw, str(path)), str(path))

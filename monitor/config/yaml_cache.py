@@ -1,0 +1,71 @@
+"""A cache of config.yaml's composed data, so that every process does not pay PyYAML again.
+
+At 18,000 lists, composing config.yaml cost ~4 s of CPU in every command, worker and web view
+(``bench/scale.py``). The plain data that :func:`~monitor.config.yaml_file.load_yaml` returned is
+kept as JSON under ``$XDG_CACHE_HOME/sesaku-monitor/`` (``~/.cache/sesaku-monitor/``), keyed by the
+sha256 of the file's exact bytes and of this reader's limits: the strict checks (aliases, depth,
+duplicate keys) already passed for those bytes. JSON, never pickle: a cache file can hold data,
+not code. Validation still runs on what it holds; a cache that cannot be read or parsed is
+ignored and written again; data that JSON cannot carry unchanged (a date, a non-string key) is
+not cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from monitor.config.yaml_file import MAX_ALIAS_NODES, MAX_DEPTH, load_yaml
+
+__all__ = ["cache_dir", "load_yaml_cached"]
+
+# Part of every key: a change of the reader's limits must not trust what an older reader passed.
+_READER = f"strict-yaml/1 aliases={MAX_ALIAS_NODES} depth={MAX_DEPTH}\n".encode()
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sesaku-monitor"
+
+
+def load_yaml_cached(raw: bytes, where: str) -> Any:
+    """``load_yaml`` of ``raw`` (UTF-8), from the cache when these exact bytes were read before."""
+    # One cache file per config file (an edited file replaces its entry, so the cache never grows),
+    # holding the key of the bytes it was made from.
+    path = cache_dir() / f"config-{hashlib.sha256(str(Path(where).resolve()).encode()).hexdigest()[:32]}.json"
+    key = hashlib.sha256(_READER + raw).hexdigest()
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(cached, dict) and cached.get("sha256") == key and "data" in cached:
+            return cached["data"]
+    except (OSError, ValueError):
+        pass  # no cache yet, or a corrupt one: read the YAML
+    data = load_yaml(raw.decode("utf-8"), where)
+    if _plain(data, MAX_DEPTH + 1):
+        _write(path, json.dumps({"sha256": key, "data": data}, ensure_ascii=False))
+    return data
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """Whether JSON gives ``value`` back unchanged (str keys, no dates or bytes)."""
+    if depth < 0:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth - 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v, depth - 1) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _write(path: Path, text: str) -> None:
+    """Written whole or not at all (a temporary file renamed); a cache that cannot be written is no error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        return
