@@ -11,7 +11,7 @@ import yaml
 from tests.conftest import TAMA, seed_text, source_entry
 from tests.runtime.test_check import publish
 from tests.cli.test_cli import run
-from tests.versions import derive, set_cell
+from tests.versions import derive, find_row, set_cell
 
 HOSTILE = "[/bold]x\x1b[31m\x07"
 SHOWN = "[/bold]x\\x1b[31m\\x07"
@@ -55,8 +55,17 @@ def test_check_history_and_diff_print_a_measure_named_with_markup_literally(host
     _literal(run("digest", "team", "--preview", "--format", "text", cwd=hostile), SHOWN, STYLED)
 
 
+def _markup_header_and_other_values(rows: list[list[str]]) -> None:
+    """The 施策 header becomes markup and its values others: no column rename, a missing column."""
+    header = find_row(rows, 0, "施策")
+    rows[header][0] = HOSTILE
+    for n, row in enumerate(rows[header + 1:]):
+        if row:
+            row[0] = f"行{n}"
+
+
 def test_status_and_check_print_an_error_that_quotes_markup_literally(hostile, site):
-    publish(site, "/tama.txt", derive(seed_text(TAMA), set_cell(0, "施策", 0, HOSTILE)))
+    publish(site, "/tama.txt", derive(seed_text(TAMA), _markup_header_and_other_values))
     _literal(run("check", "--no-links", cwd=hostile), SHOWN)
     status = run("status", cwd=hostile, env=WIDE)
     _literal(status, SHOWN)
