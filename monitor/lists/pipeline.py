@@ -256,7 +256,7 @@ def _finish_good(session: Session, config: Config, source: SourceConfig, baselin
     if baseline.last_status in ("failed", "suspect") and _trouble_was_told(session, source.id):
         source_event(session, source.id, snapshot, now, SourceRecovered(baseline.last_status))
     report_expiries(session, source, snapshot, now, now.astimezone(config.tz).date(), report, baseline=not baseline.exists)
-    log.info("source %s: %s, %s records", source.id, report.status, report.records)
+    log.debug("source %s: %s, %s records", source.id, report.status, report.records)  # the job line says it for people
     return report
 
 
