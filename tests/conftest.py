@@ -4,6 +4,7 @@ and the seed lists with derived versions."""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 NATIONWIDE = "tokyo-nationwide-collaboration-r4.txt"
 TAMA = "tokyo-tama-strategy2-measures.txt"
 POSTGRES_ENV = "SESAKU_TEST_POSTGRES_URL"
+# The config cache (monitor/config/yaml_cache.py) of every test, and of the commands they start,
+# goes to a folder of this run, not the user's ~/.cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="sesaku-test-cache-")
 
 
 def seed_text(name: str) -> str:

@@ -61,11 +61,16 @@ def _plain(value: Any, depth: int) -> bool:
 
 
 def _write(path: Path, text: str) -> None:
-    """Written whole or not at all (a temporary file renamed); a cache that cannot be written is no error."""
+    """Written whole or not at all (a temporary file renamed); a cache that cannot be written is no error.
+
+    Readable by its owner only: config.yaml may hold a password written in it (not as ``${VAR}``),
+    and the cache must not show it to anyone the file itself does not."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(text, encoding="utf-8")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(text)
         os.replace(temporary, path)
     except OSError:
         return

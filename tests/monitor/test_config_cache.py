@@ -60,3 +60,13 @@ def test_a_corrupt_cache_is_ignored(tmp_path, cache, corrupt):
     entry.write_text(corrupt, encoding="utf-8")
     assert load_config(path).sources[0].title == "一覧"
     assert '"一覧"' in entry.read_text(encoding="utf-8")  # written again whole
+
+
+def test_the_cache_is_readable_by_its_owner_only(tmp_path, cache):
+    # config.yaml may hold a password written in it: the cache must not show it to others.
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG.format(name="a", title="A"), encoding="utf-8")
+    load_config(path)
+    (written,) = cache.glob("config-*.json")
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert cache.stat().st_mode & 0o777 == 0o700
