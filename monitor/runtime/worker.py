@@ -48,7 +48,7 @@ from datetime import datetime, timezone
 
 import croniter
 import psycopg
-from procrastinate import App, PsycopgConnector, RetryStrategy
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate import exceptions as queue_errors
 from procrastinate.worker import Worker
 from sqlalchemy.engine import make_url
@@ -60,7 +60,8 @@ from store.jobstate import job_states
 from store.overview import job_rows
 
 from monitor.config import Config, WorkerSettings
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError
+from monitor.runtime.host_batch import UnitBusy, run_links_job
 from monitor.runtime.jobs import KINDS, job_id, run_job
 from monitor.schedule import next_after
 
@@ -82,10 +83,6 @@ CLEANUP_TASK = "sesaku.remove_old_jobs"
 CLEANUP_CRON = "23 * * * *"  # hourly, off the hour that other housekeeping likes
 # psycopg and the pool raise OperationalError (PoolTimeout is one) when the server is gone.
 _DATABASE_GONE = (queue_errors.ConnectorException, psycopg.Error, OSError)
-
-
-class UnitBusy(MonitorError):
-    """Raised when a unit's run lock is held by a runner outside the queue (so: retry later)."""
 
 
 def utc_now() -> datetime:
@@ -190,9 +187,11 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
     app = App(connector=PsycopgConnector(conninfo=queue_conninfo(config.database.url), min_size=2, max_size=QUEUE_CONNECTIONS))
     retry = RetryStrategy(max_attempts=settings.retries + 1, exponential_wait=settings.retry_backoff_s)
 
-    @app.task(name=RUN_TASK, queue=QUEUE, retry=retry)
-    def run(kind: str, key: str, due_at: str) -> str:
-        return run_unit(config, sessions, kind, key, datetime.fromisoformat(due_at))
+    @app.task(name=RUN_TASK, queue=QUEUE, retry=retry, pass_context=True)
+    async def run(context: JobContext, kind: str, key: str, due_at: str) -> str:
+        if kind == "links" and context.job.id is not None:  # several hosts a job (monitor.runtime.host_batch)
+            return await run_links_job(app, config, sessions, (QUEUE, RUN_TASK), context.job.id, key, datetime.fromisoformat(due_at))
+        return await asyncio.to_thread(run_unit, config, sessions, kind, key, datetime.fromisoformat(due_at))
 
     @app.periodic(cron=settings.tick, periodic_id="tick")
     @app.task(name=TICK_TASK, queue=QUEUE, queueing_lock="tick", lock="tick")
