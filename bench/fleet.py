@@ -18,7 +18,8 @@ Everything the bench measures is the product's own code path:
 3. **The fleet.** N ``sesaku-monitor worker`` processes (the console script) with a config whose
    ``links:`` section sets the per-host cap and interval, and a one-second tick: no host has
    run yet, so every ``links:<host>`` unit is due at the first tick and queued once for the
-   fleet; each runs ``check_host_links`` under the host's lock, writing ``link_checks``.
+   fleet; a links job takes up more waiting ones and checks their hosts in one pass, each
+   under the host's lock (``monitor.runtime.host_batch``), writing ``link_checks``.
 
 Printed per fleet size: URLs/s (from the ``link_checks`` rows: all of them over the span from
 the workers' start to the last check, and the steady rate between the 10th and 90th
@@ -59,6 +60,7 @@ from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from monitor.runtime.check import open_store, run_check  # noqa: E402
 from monitor.config import parse_config  # noqa: E402
 from monitor.demo.site import LoopbackSite, Route  # noqa: E402
+from monitor.runtime.host_batch import hosts_per_job  # noqa: E402
 from monitor.runtime.worker import apply_queue_schema  # noqa: E402
 from store.database import open_engine, upgrade  # noqa: E402
 
@@ -303,7 +305,8 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
         "workers": workers, "checks": checks, "distinct": distinct, "not_ok": not_ok, "expected": expected,
         "wall": wall, "span": span, "rate": checks / span if span else 0.0, "steady": steady,
         "ratio": (checks / span) / limit if span else 0.0, "steady_ratio": steady / limit,
-        "ceiling": min(limit, workers * args.concurrency / args.interval),
+        # a links job checks up to hosts_per_job hosts in one pass (monitor.runtime.host_batch)
+        "ceiling": min(limit, workers * args.concurrency * hosts_per_job(parse_config(config_data(url, list_url, args), "bench").links) / args.interval),
         "highest": highest, "served": sum(c.served for c in site.hosts.values()),
         "load": sum(loads) / len(loads) if loads else float("nan"), "load_max": max(loads, default=float("nan")),
         # A host's own pace while its unit ran, and how many hosts were being checked at once.
@@ -407,7 +410,7 @@ def main() -> None:
             print(f"  {row['workers']} worker(s): {row['units']} host units succeeded, {row['served']:,} requests served "
                   f"(checks + sibling probes), {row['not_ok']} not ok; one host checked at {row['host_rate']:.1f} URLs/s (median; "
                   f"its interval allows {1 / args.interval:g}), {row['hosts_at_once']:.1f} hosts at once on average; fleet ceiling {row['ceiling']:,.0f}/s "
-                  f"(workers × concurrency hosts at once ÷ interval); CPU per check: workers {row['worker_cpu_ms']:.2f} ms while serving "
+                  f"(workers × concurrency × hosts a job, hosts at once, ÷ interval); CPU per check: workers {row['worker_cpu_ms']:.2f} ms while serving "
                   f"({row['worker_cpu_all_ms']:.2f} ms with their start-up), "
                   f"whole machine {row['machine_cpu_ms']:.1f} ms; PostgreSQL connections held at most {row['connections']} "
                   f"({row['connections'] / row['workers']:.0f} a worker); link_checks {mb(row['checks_bytes'])}, "
