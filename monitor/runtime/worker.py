@@ -6,7 +6,9 @@ database, which is both the store and the queue (procrastinate)::
     tick        periodic; procrastinate defers it once per tick for the whole fleet
       └── the due units not already waiting  →  one INSERT … ON CONFLICT DO NOTHING
               lock = queueing_lock = "<kind>:<key>"  (a source, a host, a notifier)
-    run_unit    → monitor.runtime.jobs.run_job(…): the very call the single-machine scheduler makes
+    run_unit    → monitor.runtime.jobs.run_job(…): the very call the single-machine scheduler makes;
+                  a links unit also claims more waiting links units, checked in one pass
+                  (monitor.runtime.host_batch), each host under its own run lock
 
 * ``queueing_lock``: a unit waiting in the queue is not queued twice. The tick inserts the
   due units in one statement that skips those already waiting (the queueing lock's unique
