@@ -13,7 +13,7 @@ from store.blobs import get_blob
 from store.models import Measure, MeasureVersion, Snapshot, Source
 from store.queries import GOOD_STATUSES
 
-__all__ = ["SourceRow", "SourceMark", "source_rows", "source_marks", "latest_versions", "last_good_body", "set_retired", "request_rebaseline"]
+__all__ = ["SourceRow", "SourceMark", "source_rows", "source_marks", "latest_versions", "last_good_body", "set_retired", "request_rebaseline", "retired_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,11 @@ def source_marks(session: Session) -> list[SourceMark]:
     """Every stored source's marks, in one query over ``sources`` only."""
     query = select(Source.id, Source.parent_id, Source.retired_at.is_not(None)).order_by(Source.id)
     return [SourceMark(source_id, parent_id, bool(retired)) for source_id, parent_id, retired in session.execute(query)]
+
+
+def retired_ids(session: Session) -> set[str]:
+    """The ids of retired sources: the few rows the tick leaves out, not one row per list."""
+    return set(session.scalars(select(Source.id).where(Source.retired_at.is_not(None))))
 
 
 def source_rows(session: Session) -> list[SourceRow]:

@@ -39,7 +39,7 @@ from store.errors import StoreError
 from store.jobstate import record_finish, record_start
 from store.locks import lock_name, new_holder, release, renew, try_acquire
 from store.process_locks import process_locks
-from store.source_admin import source_marks
+from store.source_admin import retired_ids
 
 from monitor.config import Config
 from monitor.errors import ConfigError
@@ -240,7 +240,7 @@ def _source_schedule(config: Config, source_id: str) -> ScheduleSpec:
 def _source_ids(config: Config, sessions: SessionFactory) -> list[str]:
     """Enabled sources, less those retired in the store (``sources retire``): nobody runs them."""
     with transaction(sessions) as session:
-        retired = {mark.id for mark in source_marks(session) if mark.retired}
+        retired = retired_ids(session)
     return [source.id for source in config.sources if source.enabled and source.id not in retired]
 
 
