@@ -23,6 +23,19 @@ def _half_removed(text: str) -> str:
     return "\n".join(rows[:27])
 
 
+def _department_lost(text: str) -> str:
+    """担当部署's header replaced and its cells emptied: a configured column gone, not renamed
+    (a header replaced over the same values is a column rename, read quietly)."""
+    def edit(rows: list[list[str]]) -> None:
+        header = next(n for n, cells in enumerate(rows) if "担当部署" in cells)
+        column = rows[header].index("担当部署")
+        rows[header][column] = "所管"
+        for cells in rows[header + 1:]:
+            if len(cells) > column:
+                cells[column] = ""
+    return derive(text, edit)
+
+
 BAD_ANSWERS = {
     "http_404": (Route(b"not here", status=404), "failed", "HTTP 404"),
     "http_500": (Route(b"oops", status=500), "failed", "HTTP 500"),
@@ -32,7 +45,7 @@ BAD_ANSWERS = {
     "html_error_page": (Route(HTML_ERROR.encode(), content_type="text/html"), "suspect", "HTML page"),
     "empty_list": (Route(b"\n\n"), "suspect", "no header row"),
     "no_header_row": (Route("ただの文章です。\n一覧はありません。\n".encode()), "suspect", "no header row"),
-    "header_changed": (Route(SEED.replace("担当部署", "所管").encode()), "suspect", "column '担当部署' is missing"),
+    "header_changed": (Route(_department_lost(SEED).encode()), "suspect", "column '担当部署' is missing"),
     "half_the_list_lost": (Route(_half_removed(SEED).encode()), "suspect", "more than 50% lost"),
     "row_with_too_many_cells": (Route(SEED.replace("03-5388-2443\t\t", "03-5388-2443\t\t\t\t余計なセル", 1).encode()), "suspect", "extra text"),
 }
