@@ -19,7 +19,7 @@ from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Link, LinkCheck, Measure, MeasureLink, MeasureVersion
 
 __all__ = ["DueLink", "LinkCounts", "cited_links", "citing_measures", "dead_links", "due_hosts", "due_links", "link_by_url",
-           "link_checks_of", "link_counts", "links_by_id", "cited_hosts", "failing"]
+           "link_checks_of", "link_counts", "links_by_id", "cited_hosts", "failing", "answering"]
 
 
 def failing() -> ColumnElement[bool]:
@@ -28,11 +28,21 @@ def failing() -> ColumnElement[bool]:
     return and_(Link.consecutive_failures > 0, Link.dead_since.is_(None))
 
 
+def answering(answered_since: datetime, failing_since: datetime | None = None) -> ColumnElement[bool]:
+    """A link that answered at ``answered_since`` or later and has not failed since (held outage
+    checks change nothing), or, given ``failing_since``, whose failing began then or later: only
+    such a link's failure to connect can be our outage. One that never answered, or failed for
+    long, or is dead says nothing of our network (an abolished host fails alone, however many)."""
+    fresh = Link.consecutive_failures == 0 if failing_since is None else or_(Link.consecutive_failures == 0, Link.failing_since >= failing_since)
+    return and_(Link.last_ok_at >= answered_since, Link.dead_since.is_(None), fresh)
+
+
 @dataclass(frozen=True, slots=True)
 class DueLink:
     id: int
     url: str
     host: str
+    answering: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +63,11 @@ def _due(now: datetime) -> ColumnElement[bool]:
     return and_(Link.cited.is_(True), or_(Link.next_check_at.is_(None), Link.next_check_at <= now))
 
 
-def due_links(session: Session, now: datetime, hosts: Sequence[str] | None = None) -> list[DueLink]:
-    """Cited links whose next check is not after ``now`` (all hosts, or only ``hosts``), most overdue first."""
-    query = select(Link.id, Link.url, Link.host).where(_due(now))
+def due_links(session: Session, now: datetime, hosts: Sequence[str] | None = None,
+              answered_since: datetime | None = None) -> list[DueLink]:
+    """Cited links whose next check is not after ``now`` (all hosts, or only ``hosts``), most overdue
+    first, each marked whether it answered at ``answered_since`` or later (default: ever)."""
+    query = select(Link.id, Link.url, Link.host, answering(answered_since or datetime.min.replace(tzinfo=now.tzinfo))).where(_due(now))
     if hosts is not None:
         query = query.where(Link.host.in_(list(hosts)))
     query = query.order_by(Link.next_check_at.is_not(None), Link.next_check_at, Link.id)

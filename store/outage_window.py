@@ -6,21 +6,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
+from store.link_state import answering
 from store.models import Event, Link, LinkCheck
 
-__all__ = ["outage_announced", "recent_hosts"]
+__all__ = ["absolve_recent_failures", "outage_announced", "recent_hosts"]
 
 # Outcomes with no HTTP answer that mean "could not reach it" (monitor.links.run._network_failure).
 NETWORK_OUTCOMES = frozenset({"gone_host", "error"})
 
 
-def recent_hosts(session: Session, since: datetime, until: datetime) -> tuple[set[str], set[str]]:
+def recent_hosts(session: Session, since: datetime, until: datetime, answered_since: datetime) -> tuple[set[str], set[str]]:
     """(hosts with a check in ``since`` … ``until``, those of them whose latest check there gave no
-    answer), read through the link_checks time index."""
-    window = and_(LinkCheck.checked_at >= since, LinkCheck.checked_at <= until)
+    answer), read through the link_checks time index. Only links that answered lately and began
+    failing, if at all, in the window count (``store.link_state.answering``): a group of dead
+    hosts checked together is no outage."""
+    window = and_(LinkCheck.checked_at >= since, LinkCheck.checked_at <= until, answering(answered_since, since))
     latest = (select(Link.host, func.max(LinkCheck.checked_at).label("at")).join(Link, Link.id == LinkCheck.link_id)
               .where(window).group_by(Link.host).subquery())
     query = (select(latest.c.host, LinkCheck.http_status, LinkCheck.outcome).join(Link, Link.id == LinkCheck.link_id)
@@ -39,3 +42,17 @@ def outage_announced(session: Session, since: datetime) -> bool:
     however many links jobs run into it."""
     query = select(Event.id).where(Event.kind == "links_outage", Event.created_at >= since).limit(1)
     return session.scalar(query) is not None
+
+
+def absolve_recent_failures(session: Session, since: datetime) -> int:
+    """Undo the count of failures to connect that began at ``since`` or later, once a run sees
+    that they were our outage: the first hosts a one-host-at-a-time daemon checked in it could
+    not tell yet. Only a link's first such failure (it answered before); returns how many."""
+    result = session.execute(
+        update(Link)
+        .where(Link.failing_since >= since, Link.consecutive_failures == 1, Link.dead_since.is_(None),
+               Link.last_ok_at.is_not(None), Link.http_status.is_(None), Link.outcome.in_(NETWORK_OUTCOMES))
+        .values(consecutive_failures=0, failing_since=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

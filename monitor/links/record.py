@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from store.blobs import get_blob, put_blobs
 from store.link_state import citing_measures
 from store.models import Event, Link, LinkCheck
-from store.outage_window import outage_announced
+from store.outage_window import absolve_recent_failures, outage_announced
 
 from monitor.links.checker import LinkCheckResult
 from monitor.events import CitingMeasure, LinkDead, LinksOutage, LinkMoved, LinkOutcome, LinkRecovered, PageChanged, Payload
@@ -103,8 +103,10 @@ def record_outage(session: Session, results: Sequence[LinkCheckResult], link_ids
             elapsed_ms=result.elapsed_ms, error=f"not counted (our outage): {result.error or ''}"[:500], body_sha256=None,
         ))
         links[link_id].next_check_at = run_started + settings.recheck_failing * (1 - _EARLY)
-    if outage is not None and not outage_announced(session, run_started - settings.recheck_failing):
-        session.add(Event(created_at=run_started, kind=outage.kind.value, payload=outage.to_payload()))
+    if outage is not None:
+        absolve_recent_failures(session, run_started - settings.recheck_failing)
+        if not outage_announced(session, run_started - settings.recheck_failing):
+            session.add(Event(created_at=run_started, kind=outage.kind.value, payload=outage.to_payload()))
     report.checked += len(results)
 
 

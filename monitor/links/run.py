@@ -88,7 +88,7 @@ def check_due_links(config: Config, sessions: SessionFactory, now: datetime, *, 
     if not config.links.enabled:
         return report
     with transaction(sessions) as session:
-        due = due_links(session, now, hosts)
+        due = due_links(session, now, hosts, answered_since=_answered_since(config.links, now))
     report = _check_these(config, sessions, now, due, progress, resolver)
     ids = {link.url: link.id for link in due}
     # After the checks, not among them: a new death is recorded whether or not its repair answers.
@@ -124,6 +124,7 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
                             report: LinkReport, advance: Progress | None, resolver: Resolver | None) -> None:
     settings = config.links
     link_ids = {link.url: link.id for link in due}
+    answering = {link.url for link in due if link.answering}
 
     def write(batch: list[LinkCheckResult], outage: LinksOutage | None = None, ours: bool = False) -> None:
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
@@ -154,8 +155,9 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
     hosts: set[str] = set()
     async with aclosing(_within(results, settings.budget_s, len(due))) as checked:
         async for result in checked:
-            hosts.add(_host(result.url))
-            if _network_failure(result):
+            if result.url in answering:  # only a link that answered can tell our network failed
+                hosts.add(_host(result.url))
+            if _network_failure(result) and result.url in answering:
                 held.append(result)
                 continue
             batch.append(result)
@@ -168,7 +170,7 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
     if not held:
         return
     # A links job of the daemon or the fleet checks one host: the hosts checked lately tell.
-    window = (await asyncio.to_thread(_recent_hosts, sessions, now, settings.recheck_failing)
+    window = (await asyncio.to_thread(_recent_hosts, sessions, now, settings)
               if len(hosts) < settings.outage_min_hosts else (set(), set()))
     outage = await _outage(held, hosts, window, settings, config, now, resolver)
     if outage is not None:
@@ -191,9 +193,16 @@ def _network_failure(result: LinkCheckResult) -> bool:
     return result.http_status is None and result.outcome in (LinkOutcome.GONE_HOST, LinkOutcome.ERROR)
 
 
-def _recent_hosts(sessions: SessionFactory, now: datetime, window: timedelta) -> tuple[set[str], set[str]]:
+def _answered_since(settings: LinkSettings, now: datetime) -> datetime:
+    """A link that has not answered for this long is told dead, outage or not: an outage of ours
+    longer than dead_min_hours plus two healthy rechecks (60 h by default) is not told from a
+    dead host, so hosts that die together cannot be held as our outage for ever."""
+    return now - timedelta(hours=settings.dead_min_hours) - 2 * settings.recheck_healthy
+
+
+def _recent_hosts(sessions: SessionFactory, now: datetime, settings: LinkSettings) -> tuple[set[str], set[str]]:
     with transaction(sessions) as session:
-        return recent_hosts(session, now - window, now)
+        return recent_hosts(session, now - settings.recheck_failing, now, _answered_since(settings, now))
 
 
 async def _outage(held: list[LinkCheckResult], hosts: set[str], window: tuple[set[str], set[str]], settings: LinkSettings,
