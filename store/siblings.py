@@ -11,6 +11,7 @@ The pairs come from one self-join of ``measure_versions`` on ``name``, batched b
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,7 +46,11 @@ class Sibling:
 
 
 def _cells(fields: Mapping[str, object], name: str) -> list[str]:
-    return [text for text in (str(v).strip() for v in fields.values()) if len(text) >= _SHORTEST and text != name]
+    # The stored name is normalised (NFKC, one space: lists.records.normalize_text, which the
+    # store may not import); the name cell as published must be too, or it would be left in and
+    # score 100 against the other list's name cell, making any two same-named measures one.
+    return [text for text in (str(v).strip() for v in fields.values())
+            if len(text) >= _SHORTEST and " ".join(unicodedata.normalize("NFKC", text).split()) != name]
 
 
 def close_content(mine: Mapping[str, object], theirs: Mapping[str, object], name: str) -> bool:
@@ -67,7 +72,7 @@ def _pairs(session: Session, measure_ids: Sequence[int]) -> set[tuple[int, int, 
     for batch in in_batches(list(measure_ids), IN_LIST_SIZE):
         query = (select(mine.measure_id, theirs.measure_id, mine.name).distinct()
                  .join(theirs, (_prefix(theirs) == _prefix(mine)) & (theirs.name == mine.name) & (theirs.source_id != mine.source_id))
-                 .where(mine.measure_id.in_(batch)))
+                 .where(mine.measure_id.in_(batch), func.length(mine.name) >= _SHORTEST))  # a blank name is no name
         found.update((int(a), int(b), str(n)) for a, b, n in session.execute(query))
     return found
 
