@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from store.blobs import get_blob
-from store.models import Measure, MeasureVersion, Snapshot, Source
+from store.models import Link, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 from store.queries import GOOD_STATUSES
 
 __all__ = ["SourceRow", "SourceMark", "source_rows", "source_marks", "latest_versions", "last_good_body", "set_retired", "request_rebaseline", "retired_ids"]
@@ -82,8 +82,27 @@ def last_good_body(session: Session, source_id: str) -> tuple[Snapshot, bytes] |
 
 
 def set_retired(session: Session, source_id: str, when: datetime | None) -> None:
-    """Retire the source at ``when`` (kept, not run), or bring it back with None."""
+    """Retire the source at ``when`` (kept, not run), or bring it back with None.
+
+    Its links follow: a link cited by no open version of a watched source is no longer cited
+    (so no longer checked, never ``link_dead`` for a list nobody watches), and cited again when
+    the source comes back."""
     session.execute(update(Source).where(Source.id == source_id).values(retired_at=when))
+    session.flush()
+    mine = _cited_by(Source.id == source_id)
+    if when is None:
+        session.execute(update(Link).where(Link.id.in_(mine)).values(cited=True).execution_options(synchronize_session=False))
+        return
+    watched = _cited_by(Source.retired_at.is_(None))
+    session.execute(update(Link).where(Link.id.in_(mine), Link.id.not_in(watched)).values(cited=False)
+                    .execution_options(synchronize_session=False))
+
+
+def _cited_by(which: ColumnElement[bool]) -> Select[int]:
+    """The ids of links an open version of the sources ``which`` names cites."""
+    return (select(MeasureLink.link_id).join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
+            .join(Source, Source.id == MeasureVersion.source_id)
+            .where(MeasureVersion.valid_to_snapshot_id.is_(None), which))
 
 
 def request_rebaseline(session: Session, source_id: str, now: datetime) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from monitor.config import load_config
 
 from store.database import open_engine, session_factory, transaction
-from store.models import Event, Measure, MeasureVersion, Snapshot
+from store.models import Event, Link, Measure, MeasureVersion, Snapshot
 from tests.cli.test_cli import run
 from tests.conftest import TAMA, seed_text, source_entry
 from tests.runtime.test_check import publish
@@ -114,18 +114,25 @@ def test_rebaseline_stores_a_fresh_baseline_without_events_and_keeps_what_pairs(
     assert _check(tmp_path)["status"] in ("not_modified", "unchanged")  # the mark is spent: an ordinary run again
 
 
+def _cited(session) -> set[str]:
+    return set(session.scalars(select(Link.url).where(Link.cited.is_(True))))
+
+
 def test_retire_keeps_a_source_and_stops_running_it_and_one_removed_from_config_is_not_in_config(tmp_path, site, database_url):
     publish(site, "/tama.txt", seed_text(TAMA))
     nationwide = source_entry("nationwide", site.url("/nationwide.txt"))
     publish(site, "/nationwide.txt", seed_text("tokyo-nationwide-collaboration-r4.txt"))
     _configure(tmp_path, database_url, source_entry("tama", site.url("/tama.txt")), nationwide)
     assert run("check", "--no-links", cwd=tmp_path).returncode == 0
+    watched = _read(database_url, _cited)
     assert run("sources", "retire", "tama", cwd=tmp_path).returncode == 0
 
     ran = json.loads(run("check", "--no-links", "--json", cwd=tmp_path).stdout)["sources"]
     assert [(s["id"], s["status"]) for s in ran] == [("tama", "retired"), ("nationwide", "not_modified")]
     count = _read(database_url, lambda session: session.scalar(select(func.count()).select_from(Snapshot).where(Snapshot.source_id == "tama")))
     assert count == 1  # not fetched again
+    left = _read(database_url, _cited)
+    assert left and left < watched  # tama's own links are no longer checked; nationwide's are
     status = run("status", cwd=tmp_path)
     assert status.returncode == 0 and "retired (kept, not run): tama" in status.stdout
 
@@ -151,6 +158,7 @@ def test_retire_keeps_a_source_and_stops_running_it_and_one_removed_from_config_
     assert [s["status"] for s in json.loads(shown.stdout)] == ["not_modified", "baseline"]
 
     assert run("sources", "unretire", "tama", cwd=tmp_path).returncode == 0
+    assert _read(database_url, _cited) == watched  # its links are checked again
     assert _check(tmp_path)["status"] == "not_modified"
     assert {s["id"]: s["state"] for s in _listed(tmp_path)}["tama"] == "watched"
 
