@@ -20,7 +20,6 @@ one statement, and checks every host it could lock side by side, as ``check`` do
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,9 +38,6 @@ from monitor.config.links import LinkSettings
 from monitor.errors import MonitorError
 from monitor.links.run import check_due_links
 from monitor.runtime.jobs import job_id
-
-log = logging.getLogger("sesaku_monitor.worker")
-_SETTLE_ATTEMPTS = 5  # 1 + 2 + 4 + 8 s between them
 
 __all__ = ["UnitBusy", "hosts_per_job", "run_hosts", "run_links_job"]
 
@@ -124,25 +120,13 @@ async def _claim(app: App, where: tuple[str, str], job: int, limit: int) -> list
 
 
 async def _settle(app: App, claimed: Sequence[_Claimed], done: set[str]) -> None:
-    """Finish the claimed jobs whose host is in ``done``; put the others back in the queue.
-
-    Tried again on a failure (a queue pool timed out under load): a claimed job left ``doing``
-    under a live worker is never taken by the stalled sweep, and its host would wait for the
-    worker's restart. Both statements only touch jobs still ``doing``, so a retry is harmless."""
+    """Finish the claimed jobs whose host is in ``done``; put the others back in the queue."""
     finished = [other.job for other in claimed if other.key in done]
     back = [other.job for other in claimed if other.key not in done]
-    for attempt in range(_SETTLE_ATTEMPTS):
-        try:
-            if finished:
-                await app.connector.execute_query_async(_FINISH, ids=finished)
-            if back:
-                await app.connector.execute_query_async(_PUT_BACK, ids=back)
-            return
-        except Exception as error:  # noqa: BLE001 (any failure of the queue's database)
-            if attempt == _SETTLE_ATTEMPTS - 1:
-                log.error("links jobs %s: could not be settled (%s); they wait for this worker's restart", finished + back, error)
-                raise
-            await asyncio.sleep(2 ** attempt)
+    if finished:
+        await app.connector.execute_query_async(_FINISH, ids=finished)
+    if back:
+        await app.connector.execute_query_async(_PUT_BACK, ids=back)
 
 
 def run_hosts(config: Config, sessions: SessionFactory, units: Sequence[tuple[str, datetime]]) -> dict[str, str]:
