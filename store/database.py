@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 __all__ = [
-    "open_engine", "session_factory", "upgrade", "current_revision", "head_revision", "transaction", "SessionFactory", "retry_when_locked",
+    "open_engine", "session_factory", "engine_of", "upgrade", "current_revision", "head_revision", "transaction", "SessionFactory", "retry_when_locked",
     "store_error",
 ]
 
@@ -166,6 +166,13 @@ def _first_line(exc: BaseException) -> str:
 
 def session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def engine_of(sessions: SessionFactory) -> Engine:
+    """The engine behind a session factory (for the run locks, which hold connections of their own)."""
+    with sessions() as session:
+        bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 @contextmanager

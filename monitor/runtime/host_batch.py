@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from procrastinate import App
-from sqlalchemy import Engine
 
-from store.database import SessionFactory, transaction
+from store.database import SessionFactory, engine_of, transaction
 from store.errors import StoreError
 from store.jobstate import job_states, record_finish, record_start
 from store.locks import new_holder
@@ -141,7 +140,7 @@ def run_hosts(config: Config, sessions: SessionFactory, units: Sequence[tuple[st
         last = succeeded.get(names[host])
         if last is not None and last >= due_at:
             outcome[host] = f"skipped, it succeeded at {last.isoformat()}"
-    locks = process_locks(_engine(sessions), new_holder().rsplit(":", 1)[0], config.worker.stalled_after_s)
+    locks = process_locks(engine_of(sessions), new_holder().rsplit(":", 1)[0], config.worker.stalled_after_s)
     held: list[str] = []
     try:
         for host, _ in units:
@@ -177,7 +176,3 @@ def _check(config: Config, sessions: SessionFactory, hosts: list[str], names: di
             record_finish(session, names[host], now, None)
 
 
-def _engine(sessions: SessionFactory) -> Engine:
-    with sessions() as session:
-        bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine

@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from notifiers.outbox import notifier_ids, notifier_job, notifier_tick, run_error
-from store.database import SessionFactory, retry_when_locked, transaction
+from store.database import SessionFactory, engine_of, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
 from store.locks import lock_name, new_holder, release, renew, try_acquire
@@ -109,12 +108,6 @@ def _retrying(config: Config, work: Callable[[], T]) -> T:
     return retry_when_locked(work, wait_s=config.database.busy_timeout_s)
 
 
-def _engine(sessions: SessionFactory) -> Engine:
-    with sessions() as session:
-        bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
 @dataclass(frozen=True, slots=True)
 class _Held:
     """A run lock now ours: how to give it back, and whether it is a lease to keep renewing (SQLite)."""
@@ -125,7 +118,7 @@ class _Held:
 
 def _try_lock(config: Config, sessions: SessionFactory, name: str, holder: str) -> _Held | str:
     """One try: the lock held, or who keeps it."""
-    engine = _engine(sessions)
+    engine = engine_of(sessions)
     if engine.dialect.name == "postgresql":
         # Every unit of this process on one connection (store.process_locks): a lock per unit, not a connection per unit.
         locks = process_locks(engine, holder.rsplit(":", 1)[0], config.worker.stalled_after_s)
