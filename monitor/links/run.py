@@ -30,13 +30,11 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, aclosing, contextmanager
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
-from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from store.compaction import compact_link_checks
-from store.database import SessionFactory, transaction
+from store.database import SessionFactory, engine_of, transaction
 from store.link_state import DueLink, due_hosts, due_links
 from store.locks import lock_name, new_holder, release, try_acquire
 from store.outage_window import recent_hosts
@@ -125,6 +123,7 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
     settings = config.links
     link_ids = {link.url: link.id for link in due}
     answering = {link.url for link in due if link.answering}
+    host_of = {link.url: link.host for link in due}  # as stored, so never parsed again per result
 
     def write(batch: list[LinkCheckResult], outage: LinksOutage | None = None, ours: bool = False) -> None:
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
@@ -156,7 +155,7 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
     async with aclosing(_within(results, settings.budget_s, len(due))) as checked:
         async for result in checked:
             if result.url in answering:  # only a link that answered can tell our network failed
-                hosts.add(_host(result.url))
+                hosts.add(host_of[result.url])
             if _network_failure(result) and result.url in answering:
                 held.append(result)
                 continue
@@ -172,20 +171,13 @@ async def _check_and_record(config: Config, sessions: SessionFactory, now: datet
     # A links job of the daemon or the fleet checks one host: the hosts checked lately tell.
     window = (await asyncio.to_thread(_recent_hosts, sessions, now, settings)
               if len(hosts) < settings.outage_min_hosts else (set(), set()))
-    outage = await _outage(held, hosts, window, settings, config, now, resolver)
+    outage = await _outage(held, hosts, host_of, window, settings, config, now, resolver)
     if outage is not None:
         log.warning("link checks: %d link(s) on %d of %d host(s) failed at the network level: our outage, not counted",
                     len(held), outage.failed_hosts, outage.checked_hosts)
     for start in range(0, len(held), settings.batch_size):
         part = held[start:start + settings.batch_size]
         await asyncio.to_thread(write, part, outage if start == 0 else None, outage is not None)
-
-
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 def _network_failure(result: LinkCheckResult) -> bool:
@@ -205,13 +197,13 @@ def _recent_hosts(sessions: SessionFactory, now: datetime, settings: LinkSetting
         return recent_hosts(session, now - settings.recheck_failing, now, _answered_since(settings, now))
 
 
-async def _outage(held: list[LinkCheckResult], hosts: set[str], window: tuple[set[str], set[str]], settings: LinkSettings,
-                  config: Config, now: datetime, resolver: Resolver | None) -> LinksOutage | None:
+async def _outage(held: list[LinkCheckResult], hosts: set[str], host_of: dict[str, str], window: tuple[set[str], set[str]],
+                  settings: LinkSettings, config: Config, now: datetime, resolver: Resolver | None) -> LinksOutage | None:
     """The run's ``links_outage`` when its network-level failures are ours, else None.
 
     ``window`` holds the hosts checked lately by other runs and those of them that gave no answer:
     a host that answered in this run counts as answering, whatever it did before."""
-    failed = {_host(result.url) for result in held}
+    failed = {host_of[result.url] for result in held}
     answered = hosts - failed
     hosts = hosts | window[0]
     failed = failed | (window[1] - answered)
@@ -261,9 +253,7 @@ def _no_progress(total: int) -> Iterator[Progress | None]:
 def _host_locks(config: Config, sessions: SessionFactory, hosts: list[str]) -> Iterator[list[str]]:
     """Take the run lock of each host that is free (the lock a worker's ``links:<host>`` unit takes); give them back at the end."""
     holder = new_holder()
-    with sessions() as session:
-        bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    engine = engine_of(sessions)
     if engine.dialect.name == "postgresql":
         locks = process_locks(engine, holder.rsplit(":", 1)[0], config.worker.stalled_after_s)
         taken = [host for host in hosts if locks.try_lock(lock_name("links", host)) is None]
