@@ -72,9 +72,7 @@ def rekey_facts(data: Rekeyed, language: Language) -> list[tuple[str, str]]:
     """(label, value) for each fact the event carries: how many measures were re-keyed, how many
     got a new key or name, the key and name columns they were given, and how many listed measures
     the last good snapshot, parsed with the current config, no longer pairs with (kept as they were)."""
-    values = {"measures": data.measures, "keys_changed": data.keys_changed, "names_changed": data.names_changed,
-              "key_columns": data.key_columns, "name_column": data.name_column, "unpaired": data.unpaired}
-    return [(_REKEY[language][name], str(value)) for name, value in values.items() if value not in (None, "")]
+    return [(_REKEY[language][name], str(value)) for name, value in data.to_payload().items() if value not in (None, "")]
 
 
 def repair_label(reason: str, language: Language) -> str:

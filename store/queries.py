@@ -14,7 +14,7 @@ from store.link_state import failing
 from store.models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 
 __all__ = [
-    "GOOD_STATUSES", "CurrentRow", "last_snapshot", "last_good_snapshot", "current_rows",
+    "GOOD_STATUSES", "CurrentRow", "last_snapshot", "last_good_snapshot",
     "expiring_versions", "ended_measure_ids", "versions_at_snapshot",
     "list_as_of", "measure_history", "snapshots_of", "events_after", "source_titles",
 ]
@@ -47,14 +47,6 @@ class CurrentRow(NamedTuple):
     name: str
     fields: dict[str, str]
     content_hash: str
-
-
-def current_rows(session: Session, source_id: str) -> list[CurrentRow]:
-    """Every measure listed now, as plain rows rather than ORM objects (a 100,000-row list loads
-    in a fraction of the time); the few rows that change are loaded in full by ``versions_by_id``."""
-    query = select(Measure.id, MeasureVersion.id, Measure.key, MeasureVersion.name, MeasureVersion.fields, MeasureVersion.content_hash)
-    query = query.where(MeasureVersion.source_id == source_id, MeasureVersion.valid_to_snapshot_id.is_(None))
-    return [CurrentRow(*row) for row in session.execute(_with_measure(query))]
 
 
 def expiring_versions(session: Session, source_id: str, today: date) -> list[tuple[Measure, MeasureVersion]]:

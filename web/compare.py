@@ -86,7 +86,7 @@ def compare(read: Reader, source_id: str, first: date, last: date) -> Comparison
     source = read.session.get(Source, source_id)
     if source is None:
         raise NotFound(read.t.format("no_source", value=source_id[:80]))
-    since = _monitored_since(read, source_id)
+    since = read.monitored_since(source_id)
     # Before monitoring began nothing was recorded: the first list fetched stands for those days.
     until_first, until_last = _end_of(max(first, since) if since else first, read), _end_of(last, read)
     before, after = listed_at(read.session, source_id, until_first), listed_at(read.session, source_id, until_last)
@@ -115,10 +115,6 @@ def compare(read: Reader, source_id: str, first: date, last: date) -> Comparison
 def _end_of(day: date, read: Reader) -> datetime:
     """The last moment of ``day`` in the configured time zone: "the list on a day" is as it ended."""
     return day_start(day, read.tz, next_day=True) - timedelta(microseconds=1)
-
-
-def _monitored_since(read: Reader, source_id: str) -> date | None:
-    return read.monitored_since(source_id)
 
 
 def _dates(read: Reader, date_from: str | None, date_to: str | None) -> tuple[date, date]:

@@ -13,7 +13,7 @@ from monitor.demo.site import Route
 from monitor.lists.records import normalize_cell
 from store.database import transaction
 from store.models import Event, Snapshot
-from store.queries import current_rows
+from store.current import stream_current_rows
 from tests.conftest import NATIONWIDE, make_config, source_entry
 from tests.lists.documents import HTML, html_page, publish_pages, seed_list
 from tests.runtime.test_check import clock
@@ -36,7 +36,7 @@ def test_three_pages_give_exactly_the_records_of_the_text_list(site, database_ur
     assert (report.status, report.records, report.error, report.edition) == ("baseline", 79, None, "令和4年4月1日時点")
     assert [site.hits(path) for path in PAGES] == [1, 1, 1]
     with transaction(sessions) as session:
-        stored = [row.fields for row in current_rows(session, "nationwide")]
+        stored = [row.fields for row in stream_current_rows(session, "nationwide")]
     assert len(stored) == len(seed.records)
     for expected, got in zip(seed.records, stored, strict=True):
         for column in seed.columns:
@@ -69,7 +69,7 @@ def test_a_missing_page_makes_the_version_suspect_and_ends_nothing(site, databas
     assert not report.ended
     with transaction(sessions) as session:
         assert list(session.scalars(select(Event.kind))) == ["source_suspect"]
-        assert len(current_rows(session, "nationwide")) == 79
+        assert len(list(stream_current_rows(session, "nationwide"))) == 79
 
 
 def test_a_page_that_breaks_midway_is_suspect(site, database_url):
