@@ -89,7 +89,7 @@ def _hit(read: Reader, measure: Measure, version: MeasureVersion, others: list[A
 def find(read: Reader, q: str, terms: list[str], page: int, limit: int) -> SearchPage:
     rows = search_versions(read.session, terms, limit=limit + 1, offset=(page - 1) * limit) if terms else []
     shown = rows[:limit]
-    others = also_in(read.session, read.titles, sorted({m.id for m, _ in shown}))
+    others = also_in(read.session, sorted({m.id for m, _ in shown}))
     return SearchPage(q=q, page=page, limit=limit, has_next=len(rows) > limit, items=[_hit(read, m, v, others.get(m.id, [])) for m, v in shown])
 
 

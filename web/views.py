@@ -180,7 +180,7 @@ class Reader:
             expired_end_date=measure.expired_end_date, versions=views[::-1],
             links=self._cited_links(measure, [v.id for v in versions], current_id),
             events=self._events(queries.timeline(self.session, measure_id=measure.id, limit=100)),
-            also_in=also_in(self.session, self.titles, [measure.id]).get(measure.id, []),
+            also_in=also_in(self.session, [measure.id]).get(measure.id, []),
         )
 
     def _cited_links(self, measure: Measure, version_ids: list[int], current_id: int | None) -> list[CitedLink]:
