@@ -31,6 +31,7 @@ __all__ = ["MAX_ALIAS_NODES", "MAX_DEPTH", "load_yaml"]
 MAX_ALIAS_NODES = 10_000
 MAX_DEPTH = 100
 _MERGE = "tag:yaml.org,2002:merge"
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
 
 
 class _Refused(yaml.MarkedYAMLError):
@@ -117,7 +118,13 @@ def load_yaml(text: str, where: str) -> Any:
     except _Refused as exc:
         raise ConfigError(f"{where}:{_line(exc)} {exc.problem}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}:{_line(exc)} not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        if problem == _LIBYAML_TOO_DEEP:
+            # libyaml ≥ 0.2.6 scans ahead and stops at its own, deeper limit before the composer sees the depth.
+            problem = f"nested deeper than {MAX_DEPTH} levels"
+        else:
+            problem = f"not valid YAML: {problem}"
+        raise ConfigError(f"{where}:{_line(exc)} {problem}") from None
     finally:
         loader.dispose()
 
