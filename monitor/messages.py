@@ -17,11 +17,11 @@ no column carries it (old rows, a name built from several columns).
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 from monitor.events import Renamed
 from monitor.labels import Language
+from monitor.textnormal import normalize_text
 
 __all__ = ["MESSAGES", "localized", "name_column_of"]
 
@@ -112,14 +112,10 @@ def localized(text: str | None, language: Language) -> str:
     return text
 
 
-def _normal(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).split())
-
-
 def name_column_of(renamed: Renamed) -> str | None:
     """The column whose stored change reads as ``old_name → new_name``, if one does."""
-    old, new = _normal(renamed.old_name), _normal(renamed.new_name)
+    old, new = normalize_text(renamed.old_name), normalize_text(renamed.new_name)
     for column, change in renamed.fields.items():
-        if _normal(change.old) == old and _normal(change.new) == new:
+        if normalize_text(change.old) == old and normalize_text(change.new) == new:
             return column
     return None

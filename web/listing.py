@@ -9,14 +9,15 @@ what its cells hold, and the stylesheet (base.html) gives each class its width r
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from monitor.textnormal import normalize_text
+
 from web.schemas import ListedMeasure
 
-__all__ = ["LONG", "column_classes", "mark_phones", "name_column", "same_text"]
+__all__ = ["LONG", "column_classes", "mark_phones", "name_column"]
 
 _NUMBER = re.compile(r"^[0-9０-９]{1,8}[.．]?$")
 # A Japanese phone number (03-5388-2443, 050-3155-5646, ０４２（５２３）１１１１): it must never break in two.
@@ -24,11 +25,6 @@ _TEL = re.compile(r"[0-9０-９]{2,5}[-‐－−ー（(][0-9０-９]{1,4}[-‐�
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 # A column whose cells run longer than this on average is prose: it gets room, the others keep theirs.
 LONG = 24
-
-
-def same_text(a: str, b: str) -> bool:
-    """Equal once width and spacing are set aside: a stored name is NFKC, the cell as published."""
-    return " ".join(unicodedata.normalize("NFKC", a).split()) == " ".join(unicodedata.normalize("NFKC", b).split())
 
 
 def mark_phones(text: str) -> Markup:
@@ -43,7 +39,8 @@ def mark_phones(text: str) -> Markup:
 
 def name_column(columns: Sequence[str], measures: Sequence[ListedMeasure]) -> str | None:
     """The column that holds each measure's name (the one that matches it most often)."""
-    scores = {c: sum(same_text(m.fields.get(c, ""), m.name) for m in measures) for c in columns}
+    # The stored name is normalised already; the cell is as published.
+    scores = {c: sum(normalize_text(m.fields.get(c, "")) == normalize_text(m.name) for m in measures) for c in columns}
     best = max(scores, key=lambda c: scores[c], default=None)
     return best if best is not None and scores[best] else None
 

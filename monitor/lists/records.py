@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
+
+from monitor.textnormal import normalize_text  # the parsers' and the wings' one normaliser, from the root
 
 __all__ = ["EMPTY_MARKS", "ParsedList", "Published", "Record", "normalize_text", "normalize_cell", "published_form"]
 
@@ -17,18 +18,9 @@ EMPTY_MARKS = frozenset({"-", "－", "―", "‐", "ー", "—", "–"})
 NO_LINKS: Mapping[str, list[str]] = MappingProxyType({})
 
 
-def normalize_text(value: str) -> str:
-    """NFKC, every run of whitespace (full-width spaces and line breaks included) as one space."""
-    # Same result as re.sub(r"\s+", " ", ...).strip() (str.split and re's \s agree on what is
-    # whitespace), at about a third of the cost: this runs for every cell of every version.
-    return " ".join((value if value.isascii() else unicodedata.normalize("NFKC", value)).split())
-
-
 def normalize_cell(value: str) -> str:
     """Like :func:`normalize_text`, and an empty mark (``-``) becomes the empty string."""
-    # Hot: every cell of every version passes here. NFKC leaves ASCII as it is, and
-    # isascii() is free for the phone numbers, URLs and empty cells that make up half a list.
-    text = " ".join((value if value.isascii() else unicodedata.normalize("NFKC", value)).split())
+    text = normalize_text(value)
     return "" if text in EMPTY_MARKS else text
 
 
