@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from monitor.events import Rekeyed
 
-__all__ = ["LANGUAGES", "Language", "kind_label", "outcome_label", "rekey_facts", "repair_label"]
+__all__ = ["LANGUAGES", "Language", "kind_label", "outcome_label", "rekey_facts", "repair_label", "words"]
 
 Language = Literal["ja", "en"]
 LANGUAGES: tuple[Language, ...] = ("ja", "en")
@@ -47,6 +47,16 @@ _OUTCOMES: dict[str, dict[str, str]] = {
         "gone_host": "Host unreachable", "blocked": "Access denied (401/403/429)", "error": "Transient error",
         "invalid": "Invalid URL", "refused": "Private address, not checked",
     },
+}
+
+
+# Words both the web view and a digest show (a heading, a fact's label, a change's two sides):
+# each spelled once here, the rest of each reader's words stay with it.
+_WORDS: dict[str, dict[str, str]] = {
+    "ja": {"source": "一覧", "name": "名称", "department": "担当", "end_date": "終了日", "edition": "版", "error": "エラー",
+           "old": "旧", "new": "新", "empty": "（空欄）", "also_in": "他の一覧にも掲載"},
+    "en": {"source": "List", "name": "Name", "department": "Department", "end_date": "End date", "edition": "Edition", "error": "Error",
+           "old": "Old", "new": "New", "empty": "(empty)", "also_in": "Also in other lists"},
 }
 
 
@@ -85,3 +95,8 @@ def kind_label(kind: str, language: Language) -> str:
 
 def outcome_label(outcome: str, language: Language) -> str:
     return _OUTCOMES[language].get(outcome, outcome)
+
+
+def words(language: Language) -> dict[str, str]:
+    """The words the web view and a digest share, by key (``old``, ``department`` …)."""
+    return dict(_WORDS[language])

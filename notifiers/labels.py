@@ -1,21 +1,20 @@
 """Words only a digest shows, in Japanese (the default) and English.
 
 Templates never spell a label themselves: they read ``digest.labels`` (``ui`` below), so a
-user's own template gets the notifier's language for free. Event kinds and link outcomes
-are labelled once for every reader, in :mod:`monitor.labels`.
+user's own template gets the notifier's language for free. Event kinds and link outcomes,
+and the words the web view shows too (``old``, ``department`` …), are labelled once for
+every reader, in :mod:`monitor.labels`.
 """
 
 from __future__ import annotations
 
 from monitor.errors import ConfigError
-from monitor.labels import LANGUAGES, Language
+from monitor.labels import LANGUAGES, Language, words
 
 __all__ = ["LANGUAGES", "check_language", "ending_title", "fact_label", "ui_labels"]
 
 _FACTS: dict[str, dict[str, str]] = {
     "ja": {
-        "name": "名称",
-        "end_date": "終了日",
         "outcome": "状態",
         "http_status": "HTTPステータス",
         "since": "発生日時",
@@ -23,15 +22,10 @@ _FACTS: dict[str, dict[str, str]] = {
         "failed_since": "失敗開始",
         "final_url": "移転先",
         "summary": "変更箇所",
-        "error": "エラー",
-        "also_in": "他の一覧にも掲載",
-        "edition": "版",
         "suggestion": "候補",
         "column": "列名",
     },
     "en": {
-        "name": "Name",
-        "end_date": "End date",
         "outcome": "State",
         "http_status": "HTTP status",
         "since": "Since",
@@ -39,9 +33,6 @@ _FACTS: dict[str, dict[str, str]] = {
         "failed_since": "Failing since",
         "final_url": "Moved to",
         "summary": "What changed",
-        "error": "Error",
-        "also_in": "Also in",
-        "edition": "Edition",
         "suggestion": "Instead",
         "column": "Column",
     },
@@ -52,7 +43,6 @@ _UI: dict[str, dict[str, str]] = {
         "app": "sesaku-monitor",
         "summary": "概要",
         "details": "詳細",
-        "source": "一覧",
         "total": "合計",
         "count_suffix": "件",
         "item": "項目",
@@ -63,18 +53,12 @@ _UI: dict[str, dict[str, str]] = {
         "all_quiet_subject": "変更なし",
         "separator": "・",
         "generated_at": "作成日時",
-        "empty": "（空欄）",
         "ending_none": "該当する施策はありません。",
-        "end_date": "終了日",
-        "department": "担当",
-        "old": "旧",
-        "new": "新",
     },
     "en": {
         "app": "sesaku-monitor",
         "summary": "Summary",
         "details": "Details",
-        "source": "List",
         "total": "Total",
         "count_suffix": "",
         "item": "Item",
@@ -85,12 +69,7 @@ _UI: dict[str, dict[str, str]] = {
         "all_quiet_subject": "no changes",
         "separator": " · ",
         "generated_at": "Generated",
-        "empty": "(empty)",
         "ending_none": "No measure.",
-        "end_date": "End date",
-        "department": "Department",
-        "old": "Old",
-        "new": "New",
     },
 }
 
@@ -110,8 +89,8 @@ def check_language(language: str) -> Language:
 
 
 def fact_label(fact: str, language: str) -> str:
-    return _FACTS[language].get(fact, fact)
+    return _FACTS[language].get(fact) or words(check_language(language)).get(fact, fact)
 
 
 def ui_labels(language: str) -> dict[str, str]:
-    return dict(_UI[language])
+    return {**words(check_language(language)), **_UI[language]}

@@ -2,7 +2,8 @@
 
 Templates never spell a label: they read ``t.<key>``; snapshot statuses and link states
 have their own tables, event kinds and link outcomes the one shared by every reader
-(:mod:`monitor.labels`), so an unknown value shows as itself.
+(:mod:`monitor.labels`), so an unknown value shows as itself. Words a digest shows too
+(``old``, ``department`` …) come from there as well.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ LINK_STATES = ("dead", "failing", "ok", "unchecked")
 _UI = {
     "ja": {
         "site": "施策一覧モニター", "overview": "概要", "changes": "変更履歴", "links": "リンク", "feed": "Atomフィード",
-        "api": "JSON API", "sources": "監視中の一覧", "source": "一覧", "last_run": "最終取得", "status": "状態",
-        "edition": "版", "records": "件数", "recent": "直近30日の変更", "dead_links": "リンク切れ",
+        "api": "JSON API", "sources": "監視中の一覧", "last_run": "最終取得", "status": "状態",
+        "records": "件数", "recent": "直近30日の変更", "dead_links": "リンク切れ",
         "latest": "最新の変更", "none": "ありません", "kind": "種類", "date_from": "開始日", "date_to": "終了日",
         "all": "すべて", "apply": "表示", "newer": "← 新しい変更", "older": "古い変更 →", "prev": "← 前へ", "next": "次へ →",
         "page": "ページ", "as_of": "時点", "show_as_of": "この日の一覧を表示", "current": "現在の一覧",
@@ -31,11 +32,11 @@ _UI = {
         "measure": "施策", "versions": "版の履歴", "version": "第{n}版", "valid": "掲載期間", "until_now": "現在まで",
         "field": "項目", "value": "内容", "changed_field": "変更", "measure_links": "参照リンク",
         "measure_events": "この施策の変更", "first_seen": "初出", "ended": "掲載終了", "expired": "期限切れ（終了日）",
-        "key": "識別キー", "end_date": "終了日", "url": "URL", "state": "状態", "since": "発生",
+        "key": "識別キー", "url": "URL", "state": "状態", "since": "発生",
         "last_checked": "最終確認", "last_ok": "最終正常", "http_status": "HTTP", "final_url": "転送先",
         "failures": "連続失敗", "cited_by": "参照している施策", "not_cited": "現在どの施策からも参照されていません",
         "history": "確認履歴", "chart": "確認結果と応答時間の推移", "response_ms": "応答時間 (ms)", "checked_at": "確認日時",
-        "outcome": "結果", "error": "エラー", "no_checks": "まだ確認されていません", "link_state": "状態で絞り込み",
+        "outcome": "結果", "no_checks": "まだ確認されていません", "link_state": "状態で絞り込み",
         "past_version": "過去の版", "when": "日時", "what": "内容", "retired": "監視終了", "not_in_config": "設定から削除（保存のみ）",
         "not_found": "見つかりません", "bad_request": "リクエストが正しくありません", "unavailable": "データベースを利用できません",
         "not_allowed": "この操作はできません（読み取り専用）", "unauthorized": "認証が必要です", "back": "概要へ戻る",
@@ -49,20 +50,19 @@ _UI = {
         "no_event": "変更 {value} はありません", "no_page": "ページ {value} はありません", "range": "開始日が終了日より後です",
         "renamed_to": "{old} → {new}", "moved_to": "移転先: {url}",
         "feed_title": "施策一覧の変更", "feed_source_title": "{title} の変更",
-        "empty": "（空欄）", "moved": "移転先",
+        "moved": "移転先",
         "search": "検索", "search_hint": "名称・概要・担当・電話・URL を、すべての一覧の現在と過去の版から探します（空白で区切ると、すべてを含むもの）。",
-        "also_in": "他の一覧にも掲載", "renamed_there": "その一覧で「{old}」から名称変更", "also_ended": "その一覧では掲載終了",
+        "renamed_there": "その一覧で「{old}」から名称変更", "also_ended": "その一覧では掲載終了",
         "search_results": "「{q}」の検索結果", "no_hits": "見つかりませんでした", "hit_current": "現行", "hit_ended": "{date} に掲載終了",
         "hit_superseded": "{date} まで（旧版）", "download": "ダウンロード",
         "bad_query": "検索語が長すぎます（{most} 文字、{terms} 語まで）", "bad_limit": "件数 {value} は正しくありません（1 から {most} までの整数）",
         "ending": "終了予定", "ending_within": "{days}日以内に終了予定の施策", "ending_intro": "現在掲載中の施策のうち、備考などから読み取った終了日が {first} から {last} までのもの。",
-        "department": "担当", "days": "期間（日）", "subscribe": "カレンダーに登録（iCalendar）",
+        "days": "期間（日）", "subscribe": "カレンダーに登録（iCalendar）",
         "bad_days": "日数 {value} は正しくありません（1 から {most} までの整数）",
         "calendar_title": "施策の終了予定", "calendar_source_title": "{title} の終了予定", "calendar_event": "終了予定: {name}",
         "compare": "2つの日付で比較", "compare_between": "{first} 終了時点の一覧と {last} 終了時点の一覧の違い",
-        "compare_needs_dates": "比較する2つの日付を from と to に指定してください（YYYY-MM-DD）", "name_field": "名称",
+        "compare_needs_dates": "比較する2つの日付を from と to に指定してください（YYYY-MM-DD）", 
         "not_monitored_yet": "この日付は監視開始前です（最初の取得は {since}）。", "api_guide": "JSON API の使い方",
-        "old": "旧", "new": "新",
         "api_intro": "この画面のすべての内容は JSON でも読めます（読み取り専用、認証は画面と同じ）。各項目と応答の形は OpenAPI 文書にあります:",
         "api_endpoint": "エンドポイント（例）", "api_example": "例", "api_also": "ほかに:",
         "api_sources": "監視中の一覧と最終取得の結果", "api_source": "一覧の内容（公表順）。as_of でその日の終わりの時点", "api_compare": "2つの日付の一覧の違い（追加・終了・変更・名称変更）",
@@ -73,8 +73,8 @@ _UI = {
     },
     "en": {
         "site": "Measure list monitor", "overview": "Overview", "changes": "Changes", "links": "Links", "feed": "Atom feed",
-        "api": "JSON API", "sources": "Watched lists", "source": "List", "last_run": "Last run", "status": "Status",
-        "edition": "Edition", "records": "Records", "recent": "Changes, last 30 days", "dead_links": "Dead links",
+        "api": "JSON API", "sources": "Watched lists", "last_run": "Last run", "status": "Status",
+        "records": "Records", "recent": "Changes, last 30 days", "dead_links": "Dead links",
         "latest": "Latest changes", "none": "None", "kind": "Kind", "date_from": "From", "date_to": "To",
         "all": "All", "apply": "Show", "newer": "← Newer", "older": "Older →", "prev": "← Previous", "next": "Next →",
         "page": "Page", "as_of": "As of", "show_as_of": "Show the list as of this day", "current": "Current list",
@@ -82,11 +82,11 @@ _UI = {
         "measure": "Measure", "versions": "Versions", "version": "Version {n}", "valid": "Listed", "until_now": "now",
         "field": "Field", "value": "Value", "changed_field": "Changed", "measure_links": "Links cited",
         "measure_events": "Changes of this measure", "first_seen": "First seen", "ended": "Ended", "expired": "Expired (end date)",
-        "key": "Key", "end_date": "End date", "url": "URL", "state": "State", "since": "Since",
+        "key": "Key", "url": "URL", "state": "State", "since": "Since",
         "last_checked": "Last checked", "last_ok": "Last OK", "http_status": "HTTP", "final_url": "Ends at",
         "failures": "Failures in a row", "cited_by": "Cited by", "not_cited": "No measure cites it now",
         "history": "Check history", "chart": "Outcome and response time over time", "response_ms": "Response time (ms)",
-        "checked_at": "Checked at", "outcome": "Outcome", "error": "Error", "no_checks": "Not checked yet",
+        "checked_at": "Checked at", "outcome": "Outcome", "no_checks": "Not checked yet",
         "link_state": "Filter by state", "past_version": "Past version", "when": "When", "what": "What", "retired": "Retired", "not_in_config": "Not in config (kept, not run)",
         "not_found": "Not found", "bad_request": "Bad request", "unavailable": "The database is unavailable",
         "not_allowed": "Not allowed (this server is read-only)", "unauthorized": "Authentication required", "back": "Back to the overview",
@@ -98,13 +98,12 @@ _UI = {
         "snapshot_title": "Stored copy", "snapshot_note": "The text of this URL's page as last stored (not the page as it is now).",
         "no_event": "There is no change {value}", "no_page": "There is no page {value}", "range": "The start date is after the end date",
         "ending": "Ending soon", "ending_within": "Measures ending within {days} days", "ending_intro": "Measures listed now whose end date, as read from their cells, falls between {first} and {last}.",
-        "department": "Department", "days": "Days", "subscribe": "Subscribe in a calendar (iCalendar)",
+        "days": "Days", "subscribe": "Subscribe in a calendar (iCalendar)",
         "bad_days": "{value} is not a number of days (a whole number from 1 to {most})",
         "calendar_title": "Measures ending", "calendar_source_title": "{title}: measures ending", "calendar_event": "Ends: {name}",
         "compare": "Compare two dates", "compare_between": "The list at the end of {first} against the list at the end of {last}",
-        "compare_needs_dates": "Give the two dates to compare as from and to (YYYY-MM-DD)", "name_field": "Name",
+        "compare_needs_dates": "Give the two dates to compare as from and to (YYYY-MM-DD)",
         "not_monitored_yet": "This date is before monitoring began (first fetched on {since}).", "api_guide": "Using the JSON API",
-        "old": "Old", "new": "New",
         "api_intro": "Everything these pages show can be read as JSON too (read-only, with the same authentication). Every parameter and response shape is in the OpenAPI document:",
         "api_endpoint": "Endpoint (example)", "api_example": "Example", "api_also": "Also:",
         "api_sources": "Watched lists and their last run", "api_source": "A list in published order; as_of: as it stood at the end of that day", "api_compare": "What differs between the list on two days (added, ended, changed, renamed)",
@@ -114,9 +113,9 @@ _UI = {
         "before_monitoring": "This date is before monitoring began ({since}): nothing was recorded then, so the list first fetched stands for it.",
         "renamed_to": "{old} → {new}", "moved_to": "Moved to {url}",
         "feed_title": "Changes to measure lists", "feed_source_title": "Changes to {title}",
-        "empty": "(empty)", "moved": "Moved to",
+        "moved": "Moved to",
         "search": "Search", "search_hint": "Names, summaries, departments, phones and URLs in every list, current and past versions (words separated by spaces must all be found).",
-        "also_in": "Also in other lists", "renamed_there": "renamed there from “{old}”", "also_ended": "no longer listed there",
+        "renamed_there": "renamed there from “{old}”", "also_ended": "no longer listed there",
         "search_results": "Results for “{q}”", "no_hits": "Nothing found", "hit_current": "Current", "hit_ended": "Ended on {date}",
         "hit_superseded": "Until {date} (earlier version)", "download": "Download",
         "bad_query": "The query is too long (at most {most} characters, {terms} words)", "bad_limit": "{value} is not a number of results (a whole number from 1 to {most})",
@@ -139,7 +138,7 @@ class Labels:
 
     def __init__(self, language: Language) -> None:
         self.language = language
-        self._ui: Mapping[str, str] = MappingProxyType(_UI[language])
+        self._ui: Mapping[str, str] = MappingProxyType({**labels.words(language), **_UI[language]})
 
     def __getattr__(self, key: str) -> str:
         try:
