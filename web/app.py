@@ -44,7 +44,7 @@ def _in_config(config: Config) -> Callable[[str], bool]:
     """Whether a stored source is still configured: itself, or a list of a configured index
     (whose ids are ``<index id>-…``); a stored source removed from config.yaml is kept, not run."""
     configured = frozenset(source.id for source in config.sources)
-    indexes = tuple(f"{source.id}-" for source in config.sources if source.kind in ("index", "ckan"))
+    indexes = tuple(f"{source.id}-" for source in config.sources if source.is_index)
     return lambda source_id: source_id in configured or source_id.startswith(indexes)
 
 

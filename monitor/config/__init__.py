@@ -143,6 +143,11 @@ class SourceConfig(_Strict):
         return self
 
     @property
+    def is_index(self) -> bool:
+        """An index page or a CKAN dataset: what it yields are lists, each run as a source ``<id>-<slug>``."""
+        return self.kind in ("index", "ckan")
+
+    @property
     def shown_url(self) -> str:
         """The url as stored, shown, logged and sent: each secret from ``${VAR}`` as its name."""
         return redact_known(self.url)
@@ -238,7 +243,7 @@ class Config(_Strict):
 
     def _names_a_source(self, source_id: str) -> bool:
         """A configured source, or a list found on an index page (``<index id>-<slug>``)."""
-        return any(s.id == source_id or (s.kind in ("index", "ckan") and source_id.startswith(f"{s.id}-")) for s in self.sources)
+        return any(s.id == source_id or (s.is_index and source_id.startswith(f"{s.id}-")) for s in self.sources)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -175,7 +175,7 @@ def runner_of(config: Config, session: Session, source_id: str) -> SourceConfig:
 def _found_on_index(config: Config, session: Session, source_id: str) -> tuple[SourceConfig, Source] | None:
     """The configured index ``source_id`` was found on, and its stored row; None for any other id."""
     row = session.get(Source, source_id)
-    indexes = {source.id: source for source in config.sources if source.kind in ("index", "ckan")}
+    indexes = {source.id: source for source in config.sources if source.is_index}
     if row is None or row.parent_id not in indexes:
         return None
     return indexes[row.parent_id], row

@@ -70,7 +70,7 @@ class Baseline:
 
 
 def _baseline(session: Session, source: SourceConfig, now: datetime) -> Baseline:
-    index = source.kind in ("index", "ckan")
+    index = source.is_index
     # An index's own format setting is its lists' (child_config): its row says what it is.
     kept_as = "index" if index else source.format
     row = session.get(Source, source.id)
@@ -112,7 +112,7 @@ def run_source(config: Config, source: SourceConfig, sessions: SessionFactory, n
 
 async def _fetch(config: Config, source: SourceConfig, baseline: Baseline) -> Fetched:
     trust = trust_of(config, source)
-    if source.kind in ("index", "ckan"):
+    if source.is_index:
         # No conditional GET: which lists an index yields depends on the configuration too.
         return await fetch_document(source.url, config.http, trust=trust)
     if requests_of(source):
@@ -182,7 +182,7 @@ def _store(session: Session, config: Config, source: SourceConfig, baseline: Bas
 
 
 def _parse(document: Document, config: Config, source: SourceConfig) -> Parsed:
-    if source.kind in ("index", "ckan"):
+    if source.is_index:
         return read_index(document, config, source)
     if requests_of(source):
         return merge_requests(document, source)

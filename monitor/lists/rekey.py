@@ -46,7 +46,7 @@ class RekeyResult:
 
 def rekey_source(session: Session, config: Config, source: SourceConfig, now: datetime) -> RekeyResult:
     """Give every measure of ``source`` its key and name under the current config, in place."""
-    if source.kind != "list":
+    if source.is_index:
         raise ConfigError(f"{source.id} is an index: the lists found on it hold the measures; rekey each of them (their ids: `sesaku-monitor sources`)")
     measures = latest_versions(session, source.id)
     if not measures:
