@@ -36,6 +36,7 @@ from monitor.report import LinkReport, SourceReport
 from monitor.runtime.check import open_store
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError, MonitorError
+from monitor.events import MEASURE_KINDS
 from monitor.runtime.health import Health, HealthServer, assess
 from monitor.runtime.jobs import JobRun, job_id, run_job
 from monitor.runtime.pidfile import claim, pid_path, release
@@ -49,8 +50,6 @@ log = logging.getLogger("sesaku_monitor.daemon")
 _TICK_S = 0.2
 # Kinds keyed by the database (hosts with links) gain and lose keys between reloads.
 _REPLAN_EVERY_S = 60.0
-# The kinds of change a list run reports, in the order a log line names them.
-_CHANGE_KINDS = ("added", "ended", "changed", "renamed", "expired", "reappeared")
 
 
 def _utc_now() -> datetime:
@@ -76,7 +75,8 @@ def job_summary(result: Any) -> tuple[str, dict[str, Any]]:
         said = ", ".join([f"{result.checked} links checked"] + [f"{n} {kind}" for kind, n in found.items() if n])
         return said, {"result": "checked", "checked": result.checked, "counts": found}
     if isinstance(result, SourceReport):
-        counts = {kind: len(getattr(result, kind)) for kind in _CHANGE_KINDS if getattr(result, kind)}
+        # The measures' kinds of event, in the order a digest shows them.
+        counts = {kind.value: len(getattr(result, kind)) for kind in MEASURE_KINDS if getattr(result, kind)}
         changes = ", ".join(f"{n} {kind}" for kind, n in counts.items())
         records = f" ({result.records} records)" if result.records is not None else ""
         return f"{result.status}{': ' + changes if changes else ''}{records}", {"result": result.status, "records": result.records, "counts": counts}
