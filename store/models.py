@@ -125,7 +125,7 @@ class MeasureVersion(Base):
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     __table_args__ = (
         Index("ix_measure_versions_measure_from", "measure_id", "valid_from"),
-        Index("ix_measure_versions_source_from", "source_id", "valid_from"),
+        Index("ix_measure_versions_source_span", "source_id", "valid_from", "valid_to", "measure_id", "content_hash"),  # store.compare (0012)
         Index("ix_measure_versions_source_open", "source_id", "valid_to"),
         Index("ix_measure_versions_name_prefix", text("substr(name, 1, 200)")),  # store.siblings (0010)
     )
@@ -205,7 +205,7 @@ class Event(Base):
         Index("ix_events_created", "created_at"),
         Index("ix_events_source_created", "source_id", "created_at"),
         Index("ix_events_kind_created", "kind", "created_at"),
-        Index("ix_events_measure", "measure_id"),
+        Index("ix_events_measure_kind", "measure_id", "kind", "created_at"),  # store.compare (0012)
         Index("ix_events_link", "link_id"),
         Index("ix_events_xid_id", "xid", "id"),
     )

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from openpyxl import Workbook
 
 from monitor.inert import visible
 
-__all__ = ["FORMULA_STARTS", "neutralise", "csv_bytes", "xlsx_bytes", "download", "CSV", "XLSX"]
+__all__ = ["FORMULA_STARTS", "neutralise", "csv_bytes", "csv_chunks", "xlsx_bytes", "download", "streamed_download", "CSV", "XLSX"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV = "text/csv; charset=utf-8"
@@ -38,6 +38,26 @@ def csv_bytes(header: Row, rows: Iterable[Row]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+def csv_chunks(header: Row, rows: Iterable[Row], every: int = 1000) -> Iterator[bytes]:
+    """What :func:`csv_bytes` makes, ``every`` rows at a time: the first bytes leave at once."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(c) for c in header])
+    yield _taken(out).encode("utf-8-sig")
+    for n, row in enumerate(rows, 1):
+        writer.writerow([neutralise(c) for c in row])
+        if n % every == 0:
+            yield _taken(out).encode("utf-8")
+    yield _taken(out).encode("utf-8")
+
+
+def _taken(out: io.StringIO) -> str:
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
+
+
 def xlsx_bytes(header: Row, rows: Iterable[Row], title: str) -> bytes:
     # An .xlsx cell cannot hold most control characters (openpyxl refuses them): shown as \xNN.
     book = Workbook(write_only=True)
@@ -52,3 +72,8 @@ def xlsx_bytes(header: Row, rows: Iterable[Row], title: str) -> bytes:
 def download(body: bytes, filename: str, media_type: str) -> Response:
     """``body`` as an attachment named ``filename`` (ASCII, from ids and dates only)."""
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def streamed_download(chunks: Iterator[bytes], filename: str, media_type: str) -> StreamingResponse:
+    """:func:`download`, sent as ``chunks`` come."""
+    return StreamingResponse(chunks, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
