@@ -6,15 +6,15 @@ health endpoint read it to say what ran when.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from store.models import JobState
 
-__all__ = ["record_start", "record_finish", "job_states"]
+__all__ = ["record_start", "record_finish", "job_states", "start_ranks"]
 
 
 def _row(session: Session, job_id: str) -> JobState:
@@ -44,3 +44,16 @@ def job_states(session: Session, job_ids: Iterable[str] | None = None) -> dict[s
     if job_ids is not None:
         query = query.where(JobState.job_id.in_(list(job_ids)))
     return {row.job_id: row for row in session.scalars(query)}
+
+
+
+def start_ranks(session: Session, bounds: Sequence[datetime]) -> dict[str, int]:
+    """Job id → the index of the first of ``bounds`` (newest first) that its last start is not
+    before, for the jobs started since the oldest bound; the others started before them all.
+
+    The tick's question (:func:`monitor.schedule.due_if_started_before` gives one bound a
+    schedule), answered without a datetime a row: at 20,000 jobs, turning each start time into
+    an aware UTC datetime cost more than the query."""
+    rank = case(*((JobState.last_started_at >= bound, index) for index, bound in enumerate(bounds)))
+    query = select(JobState.job_id, rank).where(JobState.last_started_at >= bounds[-1])
+    return {job: index for job, index in session.execute(query)}

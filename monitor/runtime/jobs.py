@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -57,13 +57,19 @@ def _never_an_error(result: Any) -> str | None:
     return None
 
 
+class UnitKeys(Protocol):
+    """The keys of a kind's units by ``now`` (the hosts with links due by then); without it, by the wall clock."""
+
+    def __call__(self, config: Config, sessions: SessionFactory, now: datetime | None = None, /) -> Sequence[str]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class JobKind:
     """One kind of unit of work, as the scheduler sees it."""
 
     name: str
     run: Callable[[Config, SessionFactory, datetime, str], Any]
-    keys: Callable[[Config, SessionFactory], Sequence[str]]
+    keys: UnitKeys
     schedule: Callable[[Config, str], ScheduleSpec]
     # A result that says "it ran, but did not succeed" (a list that failed to fetch).
     error_of: Callable[[Any], str | None] = _never_an_error
@@ -230,7 +236,7 @@ def _source_schedule(config: Config, source_id: str) -> ScheduleSpec:
     return config.source(source_id).schedule or config.schedule.sources
 
 
-def _source_ids(config: Config, sessions: SessionFactory) -> list[str]:
+def _source_ids(config: Config, sessions: SessionFactory, now: datetime | None = None) -> list[str]:
     """Enabled sources, less those retired in the store (``sources retire``): nobody runs them."""
     with transaction(sessions) as session:
         retired = retired_ids(session)
@@ -239,7 +245,8 @@ def _source_ids(config: Config, sessions: SessionFactory) -> list[str]:
 
 register(JobKind("source", _run_source, keys=_source_ids, schedule=_source_schedule, error_of=_source_error))
 register(JobKind("links", check_host_links, keys=hosts_with_due_links, schedule=lambda config, host: config.schedule.links))
-register(JobKind("notifier", notifier_job, keys=notifier_ids, schedule=notifier_tick, error_of=run_error))
+register(JobKind("notifier", notifier_job, keys=lambda config, sessions, now=None: notifier_ids(config, sessions), schedule=notifier_tick,
+                 error_of=run_error))
 
 
 def run_source_job(config: Config, sessions: SessionFactory, now: datetime, source_id: str, *, wait_s: float = 0.0) -> JobRun:

@@ -9,7 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from monitor.errors import ConfigError
-from monitor.schedule import ScheduleSpec, first_run_at, is_due, is_stale, jitter_for, next_after, parse_duration, period_at
+from monitor.schedule import (
+    ScheduleSpec, due_if_started_before, first_run_at, is_due, is_stale, jitter_for, next_after, parse_duration, period_at,
+)
 from tests.conftest import make_config, source_entry
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -83,3 +85,13 @@ def test_config_keys():
         make_config("sqlite://", source_entry("tama", "http://x/a.txt", schedule={"every": "often"}))
     with pytest.raises(ConfigError, match=r"schedule\.workers"):
         make_config("sqlite://", schedule={"workers": 0})
+
+
+@pytest.mark.parametrize("spec", [SIX_HOURS, SEVEN_AM, ScheduleSpec(cron="0 7 1 * *"), ScheduleSpec(cron="*/10 * * * *"), ScheduleSpec(every="1d")])
+@pytest.mark.parametrize("now", [NOW, datetime(2026, 3, 31, 22, 0, tzinfo=timezone.utc), datetime(2026, 3, 1, 0, 0, 1, tzinfo=timezone.utc)])
+def test_one_bound_a_schedule_says_what_next_after_says_for_every_start(spec, now):
+    """The tick compares each start with one bound a schedule instead of asking the trigger."""
+    bound = due_if_started_before(spec, now, TOKYO)
+    starts = [bound + timedelta(microseconds=d) for d in (-1, 0, 1)] + [now - timedelta(minutes=m) for m in (0, 1, 9, 11, 59, 61, 360, 1440, 1441, 44640)]
+    for started in starts:
+        assert (started < bound) == (next_after(spec, started, TOKYO) <= now), started
