@@ -44,20 +44,20 @@ def load_yaml_cached(raw: bytes, where: str) -> Any:
     except (OSError, ValueError):
         pass  # no cache yet, or a corrupt one: read the YAML
     data = load_yaml(raw.decode("utf-8"), where)
-    if _plain(data, MAX_DEPTH + 1):
-        _write(path, json.dumps({"sha256": key, "data": data}, ensure_ascii=False))
+    entry = _entry(key, data)
+    if entry is not None:
+        _write(path, entry)
     return data
 
 
-def _plain(value: Any, depth: int) -> bool:
-    """Whether JSON gives ``value`` back unchanged (str keys, no dates or bytes)."""
-    if depth < 0:
-        return False
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v, depth - 1) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain(v, depth - 1) for v in value)
-    return value is None or isinstance(value, (str, int, float, bool))
+def _entry(key: str, data: Any) -> str | None:
+    """The cache file's text for ``data``; None when JSON would not give it back unchanged (a date,
+    bytes, a key that is not a string), as a compare of the two finds at C speed."""
+    try:
+        text = json.dumps({"sha256": key, "data": data}, ensure_ascii=False)
+    except TypeError:
+        return None
+    return text if json.loads(text)["data"] == data else None
 
 
 def _write(path: Path, text: str) -> None:

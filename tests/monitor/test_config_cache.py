@@ -70,3 +70,13 @@ def test_the_cache_is_readable_by_its_owner_only(tmp_path, cache):
     (written,) = cache.glob("config-*.json")
     assert written.stat().st_mode & 0o777 == 0o600
     assert cache.stat().st_mode & 0o777 == 0o700
+
+
+def test_data_json_would_change_is_read_from_the_yaml_each_time(tmp_path, cache):
+    # A date would come back from JSON as a string, an integer key as a string key: never cached.
+    for text in ("since: 2024-04-01\n", "sheets: {1: 施策}\n"):
+        raw = text.encode()
+        first = yaml_cache.load_yaml_cached(raw, str(tmp_path / "config.yaml"))
+        assert yaml_cache.load_yaml_cached(raw, str(tmp_path / "config.yaml")) == first
+        assert not cache.exists() or not list(cache.iterdir())
+    assert first == {"sheets": {1: "施策"}}
