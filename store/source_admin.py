@@ -13,7 +13,7 @@ from store.blobs import get_blob
 from store.models import Link, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 from store.queries import GOOD_STATUSES
 
-__all__ = ["SourceRow", "SourceMark", "source_rows", "source_marks", "latest_versions", "last_good_body", "set_retired", "request_rebaseline", "retired_ids"]
+__all__ = ["SourceRow", "source_rows", "latest_versions", "last_good_body", "set_retired", "request_rebaseline", "retired_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,21 +29,6 @@ class SourceRow:
     measures: int  # listed now
     last_run_at: datetime | None
     last_status: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SourceMark:
-    """What a source's state needs of its row: found on an index, retired."""
-
-    id: str
-    parent_id: str | None
-    retired: bool
-
-
-def source_marks(session: Session) -> list[SourceMark]:
-    """Every stored source's marks, in one query over ``sources`` only."""
-    query = select(Source.id, Source.parent_id, Source.retired_at.is_not(None)).order_by(Source.id)
-    return [SourceMark(source_id, parent_id, bool(retired)) for source_id, parent_id, retired in session.execute(query)]
 
 
 def retired_ids(session: Session) -> set[str]:

@@ -48,25 +48,34 @@ def run(ctx: click.Context, config_path: str, log_json: bool, health_port: int |
 @click.command()
 @config_option
 @json_option
+@click.option("--all", "every", is_flag=True, help="List every source, however many (by default, beyond 50, only those failing or suspect).")
 @clean_errors
-def status(config_path: str, as_json: bool) -> None:
+def status(config_path: str, as_json: bool, every: bool) -> None:
     """Per source: last run and its result, next run, failures in a row; dead links; the outbox.
+
+    Beyond 50 sources the table lists only those failing or suspect (with a count of the
+    rest); --all lists every one. --json always holds every source.
 
     \b
     Example:
       sesaku-monitor status --json
     """
+    from datetime import datetime, timezone
+
     from monitor.config import load_config
-    from monitor.runtime.check import open_store, utc_now
     from monitor.runtime.fleet_status import print_fleet_status, read_fleet_status
     from monitor.runtime.status import print_status, read_status
+    from store.database import open_engine, session_factory
 
     config = load_config(config_path)
-    found = read_status(config, open_store(config), utc_now())
-    fleet = read_fleet_status(config, utc_now())  # None unless PostgreSQL carries a queue
+    # Not monitor.runtime.check's open_store: importing it loads every wing, a second of a command that only reads.
+    engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s)
+    now = datetime.now(timezone.utc)
+    found = read_status(config, session_factory(engine), now)
+    fleet = read_fleet_status(config, now, engine=engine)  # None unless PostgreSQL carries a queue
     if as_json:
         print_json({**found.as_dict(), **({"fleet": fleet.as_dict()} if fleet else {})})
     else:
-        print_status(console(), found, config.tz)
+        print_status(console(), found, config.tz, every=every)
         if fleet is not None:
             print_fleet_status(console(), fleet)

@@ -39,10 +39,13 @@ SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w
  WHERE j.status = 'doing' AND (w.id IS NULL OR w.last_heartbeat < now() - make_interval(secs => :after))
 """
 _FAILED = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'"
-# One pass over the due links gives both the busiest hosts and how many hosts have any.
+# One pass over the due links gives both the busiest hosts and how many hosts have any. The
+# never-checked and the due are two ranges of ix_links_due_host (cited, next_check_at, host),
+# read from the index alone; an OR of the two read every row of links (0.43 → 0.28 s at 1M links).
 _BACKLOG = """
-SELECT host, count(*) AS due, count(*) OVER () AS hosts FROM links
- WHERE cited AND (next_check_at IS NULL OR next_check_at <= :now)
+SELECT host, count(*) AS due, count(*) OVER () AS hosts FROM (
+  SELECT host FROM links WHERE cited AND next_check_at IS NULL
+  UNION ALL SELECT host FROM links WHERE cited AND next_check_at <= :now) AS due_links
  GROUP BY host ORDER BY due DESC, host LIMIT :top
 """
 
@@ -73,10 +76,13 @@ class FleetStatus:
         return {**asdict(self), "depth": self.depth}
 
 
-def read_fleet_status(config: Config, now: datetime, *, top_hosts: int = 10) -> FleetStatus | None:
-    """The fleet as PostgreSQL sees it now; None on SQLite or without a queue."""
+def read_fleet_status(config: Config, now: datetime, *, top_hosts: int = 10, engine: Engine | None = None) -> FleetStatus | None:
+    """The fleet as PostgreSQL sees it now; None on SQLite or without a queue. ``engine``: the
+    caller's own (``status`` reads the rest of the store over it), else one opened for this."""
     if not config.database.url.startswith("postgresql"):
         return None
+    if engine is not None:
+        return _read(engine, config, now, top_hosts)
     engine = open_engine(config.database.url)
     try:
         return _read(engine, config, now, top_hosts)

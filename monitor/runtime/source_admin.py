@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 
 from store.database import SessionFactory, transaction
 from store.models import Source
-from store.source_admin import request_rebaseline, set_retired, source_marks, source_rows
+from store.source_admin import request_rebaseline, set_retired, source_rows
 
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.lists.families import source_config
 from monitor.lists.rekey import RekeyResult, rekey_source
+from monitor.runtime.source_state import source_state
 
-__all__ = ["SourceListing", "source_state", "kept_not_run", "list_sources", "rekey", "rebaseline", "retire", "unretire"]
+__all__ = ["SourceListing", "list_sources", "rekey", "rebaseline", "retire", "unretire"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,23 +36,6 @@ class SourceListing:
     last_run_at: datetime | None
     last_status: str | None
     rebaseline_next_run: bool
-
-
-def source_state(source_id: str, parent_id: str | None, retired: bool, configured: dict[str, bool]) -> str:
-    """A stored source's state; ``configured``: every configured id → whether it is enabled (pure)."""
-    if retired:
-        return "left its index" if parent_id is not None and source_id not in configured else "retired"
-    owner = source_id if source_id in configured else parent_id
-    if owner is None or owner not in configured:
-        return "not in config"
-    return "watched" if configured[owner] else "disabled"
-
-
-def kept_not_run(session: Session, config: Config) -> tuple[list[str], list[str]]:
-    """For ``status``: the ids of the retired sources, and of the stored ones no longer configured."""
-    configured = {source.id: source.enabled for source in config.sources}
-    states = [(mark.id, source_state(mark.id, mark.parent_id, mark.retired, configured)) for mark in source_marks(session)]
-    return [i for i, state in states if state == "retired"], [i for i, state in states if state == "not in config"]
 
 
 def list_sources(config: Config, sessions: SessionFactory) -> list[SourceListing]:

@@ -16,17 +16,16 @@ from rich.table import Table
 from rich.text import Text
 
 from store.database import SessionFactory, transaction
-from store.overview import JobRow, SourceRow, delivery_counts, job_rows, link_counts, source_rows
+from store.overview import SourceRun, delivery_counts, job_counts, link_counts, source_runs
 
 from monitor.config import Config, SourceConfig
-from monitor.runtime.jobs import KINDS, job_id
-from monitor.runtime.source_admin import kept_not_run
+from monitor.runtime.source_state import kept_not_run
 from monitor.runtime.pidfile import PidState, pid_path, read as read_pid
 from monitor.localtime import local_time
 from monitor.schedule import next_after
 from monitor.cli.textreport import literal
 
-__all__ = ["SourceStatus", "Status", "read_status", "print_status"]
+__all__ = ["SourceStatus", "Status", "EVERY_ROW_UP_TO", "read_status", "needs_attention", "print_status"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,68 +76,69 @@ def read_status(config: Config, sessions: SessionFactory, now: datetime) -> Stat
     pid_file = pid_path(config)
     status = Status(now=now, daemon=read_pid(pid_file) if pid_file else None)
     with transaction(sessions) as session:
-        states = job_rows(session)
-        # Every source's newest runs in one read: a query per source took 15 s at 3,000 sources.
-        stored = source_rows(session)
-        status.sources = [_source_status(config, source, stored.get(source.id), states.get(job_id("source", source.id)), now) for source in config.sources]
-        status.retired, status.not_in_config = kept_not_run(session, config)
-        status.jobs = _other_jobs(states)
+        # Every source's newest run and job state in one statement: a query per source took 15 s at 3,000 sources.
+        runs = source_runs(session)
+        described: dict[int, str] = {}  # by schedule: most lists share the default one
+        status.sources = [_source_status(config, source, runs.get(source.id), now, described) for source in config.sources]
+        status.retired, status.not_in_config = kept_not_run(config, ((r.id, r.parent_id, r.retired) for r in runs.values() if r.stored))
+        status.jobs = job_counts(session)
         status.links = link_counts(session)
         status.outbox = delivery_counts(session)
     return status
 
 
-def _source_status(config: Config, source: SourceConfig, last: SourceRow | None, state: JobRow | None, now: datetime) -> SourceStatus:
+def _source_status(config: Config, source: SourceConfig, run: SourceRun | None, now: datetime, described: dict[int, str]) -> SourceStatus:
     spec = source.schedule or config.schedule.sources
+    schedule = described.get(id(spec)) or described.setdefault(id(spec), spec.describe())
+    state = run.job if run else None
     started = state.last_started_at if state else None
     next_run = next_after(spec, started, config.tz) if started else None
     return SourceStatus(
-        id=source.id, title=source.title, schedule=spec.describe(),
-        last_run_at=(last.last_run_at if last else None) or started, last_status=last.last_status if last else None,
+        id=source.id, title=source.title, schedule=schedule,
+        last_run_at=(run.last_run_at if run else None) or started, last_status=run.last_status if run else None,
         last_success_at=state.last_success_at if state else None,
         next_run_at=next_run, due=next_run is None or next_run <= now,
-        consecutive_failures=last.failing_streak if last else 0,
+        consecutive_failures=run.failing_streak if run else 0,
         failing_since=state.failing_since if state else None,
-        last_error=(state.last_error if state else None) or (last.last_error if last else None),
+        last_error=(state.last_error if state else None) or (run.last_error if run else None),
     )
-
-
-def _other_jobs(states: dict[str, JobRow]) -> dict[str, dict[str, int]]:
-    """Per kind other than sources (link hosts, notifiers): how many jobs, how many failing."""
-    counts = {name: {"jobs": 0, "failing": 0} for name in KINDS if name != "source"}
-    for name, state in states.items():
-        kind = name.split(":", 1)[0]
-        if kind in counts:
-            counts[kind]["jobs"] += 1
-            counts[kind]["failing"] += state.last_error is not None
-    return counts
 
 
 def _when(value: datetime | None, tz: tzinfo) -> str:
     return local_time(value, tz, missing="never")
 
 
-def print_status(console: Console, status: Status, tz: tzinfo) -> None:
-    table = Table(title="Sources", title_justify="left")
-    table.add_column("source", overflow="fold")
-    table.add_column("schedule", overflow="fold")
-    for column in ("last run", "result", "failures", "next run"):
-        table.add_column(column, no_wrap=True)
-    for source in status.sources:
-        style = "red" if source.consecutive_failures else ""
-        next_run = "retired" if source.id in status.retired else "due now" if source.due else _when(source.next_run_at, tz)
-        table.add_row(
-            literal(source.id), source.schedule, _when(source.last_run_at, tz), literal(source.last_status or "—"),
-            str(source.consecutive_failures), next_run, style=style,
-        )
+# Up to this many lists the table shows every one; beyond, the lists that need a look, and
+# `status --all` every one (18,000 rows were 17 s of rich's rendering, and no one reads them).
+EVERY_ROW_UP_TO = 50
+# Kept-but-not-run ids named on their line before the rest are only counted.
+_IDS_NAMED = 20
+
+
+def needs_attention(source: SourceStatus) -> bool:
+    """Failing, suspect, or its job's last run ended in an error: what an operator looks at."""
+    return bool(source.consecutive_failures or source.last_error) or source.last_status in ("failed", "suspect")
+
+
+def print_status(console: Console, status: Status, tz: tzinfo, *, every: bool = False) -> None:
+    """A summary line, the table of the sources (every one up to EVERY_ROW_UP_TO or with
+    ``every``, else those that need attention), their errors, jobs, links and the outbox."""
+    whole = every or len(status.sources) <= EVERY_ROW_UP_TO
+    shown = status.sources if whole else [source for source in status.sources if needs_attention(source)]
     if status.daemon is not None:
         console.print(Text.assemble(("daemon", "bold"), f": {status.daemon.describe()}"))
-    console.print(table)
+    console.print(_summary(status))
+    if shown:
+        console.print(_table(status, shown, tz))
+    if not whole:
+        console.print(f"{len(status.sources) - len(shown):,} more need nothing: `sesaku-monitor status --all` lists every one")
     for label, ids in (("retired (kept, not run)", status.retired), ("not in config (kept, not run)", status.not_in_config)):
         if ids:
-            console.print(Text.assemble((label, "bold"), ": ", literal(", ".join(ids))))
+            named = ", ".join(ids if every or len(ids) <= _IDS_NAMED else ids[:_IDS_NAMED])
+            rest = "" if every or len(ids) <= _IDS_NAMED else f", … {len(ids):,} in all (--all names every one)"
+            console.print(Text.assemble((label, "bold"), ": ", literal(named), rest))
     # Each error whole, on lines of its own under the table: a column of it got no width at 80.
-    for source in status.sources:
+    for source in shown:
         if source.last_error:
             console.print(Text.assemble(literal(source.id, "bold"), " last error: ", literal(source.last_error, "red")))
     for kind, counts in status.jobs.items():
@@ -147,3 +147,29 @@ def print_status(console: Console, status: Status, tz: tzinfo) -> None:
     console.print(Text.assemble(("links", "bold"), f": {links.get('cited', 0)} cited, {links.get('dead', 0)} dead, {links.get('failing', 0)} failing"))
     outbox = ", ".join(f"{count} {name}" for name, count in sorted(status.outbox.items())) or "empty"
     console.print(Text.assemble(("outbox", "bold"), f": {outbox}"))
+
+
+def _summary(status: Status) -> Text:
+    sources = status.sources
+    attention = sum(1 for source in sources if needs_attention(source))
+    retired = set(status.retired)
+    due = sum(1 for source in sources if source.due and source.id not in retired)
+    never = sum(1 for source in sources if source.last_run_at is None)
+    return Text.assemble(("sources", "bold"), f": {len(sources):,} configured, {attention:,} failing or suspect, {due:,} due now, {never:,} never run")
+
+
+def _table(status: Status, sources: list[SourceStatus], tz: tzinfo) -> Table:
+    table = Table(title="Sources", title_justify="left")
+    table.add_column("source", overflow="fold")
+    table.add_column("schedule", overflow="fold")
+    for column in ("last run", "result", "failures", "next run"):
+        table.add_column(column, no_wrap=True)
+    retired = set(status.retired)
+    for source in sources:
+        style = "red" if source.consecutive_failures else ""
+        next_run = "retired" if source.id in retired else "due now" if source.due else _when(source.next_run_at, tz)
+        table.add_row(
+            literal(source.id), source.schedule, _when(source.last_run_at, tz), literal(source.last_status or "—"),
+            str(source.consecutive_failures), next_run, style=style,
+        )
+    return table

@@ -4,25 +4,33 @@ query per list gave. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 from sqlalchemy import event
 
+from monitor.cli import cli
 from monitor.runtime.check import open_store
 from monitor.runtime.fleet_status import read_fleet_status
-from monitor.runtime.status import read_status
+from monitor.runtime.status import EVERY_ROW_UP_TO, read_status
 from monitor.runtime.worker import apply_queue_schema
 from store.database import transaction
-from store.models import Link
+from store.models import JobState, Link
 from tests.conftest import make_config
 from tests.web.test_overview import NOW, _fill
 
 
+def _sources(count: int) -> list[dict[str, object]]:
+    return [{"id": f"list{n:02d}", "title": f"一覧 {n}", "url": f"https://example.lg.jp/{n}.csv", "format": "csv", "key_columns": ["施策"], "name_column": "施策"}
+            for n in range(count)]
+
+
 def _config(database_url: str, count: int):  # noqa: ANN202
-    sources = [{"id": f"list{n:02d}", "title": f"一覧 {n}", "url": f"https://example.lg.jp/{n}.csv", "format": "csv", "key_columns": ["施策"], "name_column": "施策"}
-               for n in range(count)]
-    return make_config(database_url, *sources)
+    return make_config(database_url, *_sources(count))
 
 
 def test_status_reads_sixty_lists_in_the_queries_of_six(database_url):
@@ -70,3 +78,36 @@ def test_the_fleet_backlog_names_the_busiest_hosts_and_counts_them_all(database_
     fleet = read_fleet_status(config, NOW, top_hosts=2)
     assert fleet is not None
     assert (fleet.backlog, fleet.backlog_hosts) == ({"a.lg.jp": 3, "b.lg.jp": 2}, 3)
+
+
+def test_status_at_scale_shows_the_lists_that_need_a_look_and_all_with_all(database_url, tmp_path: Path):
+    """Beyond EVERY_ROW_UP_TO lists the table holds the failing ones and counts the rest; --all
+    and --json hold every one. A list whose job failed before it stored anything is shown too."""
+    count = EVERY_ROW_UP_TO + 10
+    config = _config(database_url, count)
+    sessions = open_store(config)
+    _fill(sessions, count)  # list01 failing since its first run, list02's newest run failed
+    with transaction(sessions) as session:  # a configured list, never stored, whose job failed
+        session.add(JobState(job_id=f"source:list{count}", last_started_at=NOW, last_error="no parser for it"))
+        session.add_all([JobState(job_id="links:a.lg.jp", last_error="timed out"), JobState(job_id="links:b.lg.jp")])
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"database": {"url": database_url}, "sources": _sources(count + 1)}, allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+
+    table = runner.invoke(cli, ["status", "--config", str(path)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert f"sources: {count + 1} configured, 3 failing or suspect" in table.output
+    shown = {line.split()[1] for line in table.output.splitlines() if line.startswith("│")}
+    assert shown == {"list01", "list02", f"list{count}"}
+    assert f"{count - 2} more need nothing: `sesaku-monitor status --all` lists every one" in table.output
+    assert f"list{count} last error: no parser for it" in table.output
+
+    every = runner.invoke(cli, ["status", "--all", "--config", str(path)], env={"COLUMNS": "200"})
+    assert every.exit_code == 0, every.output
+    assert len([line for line in every.output.splitlines() if line.startswith("│ list")]) == count + 1
+    assert "more need nothing" not in every.output
+
+    data = json.loads(runner.invoke(cli, ["status", "--json", "--config", str(path)]).output)
+    assert len(data["sources"]) == count + 1 and data["jobs"] == {"links": {"jobs": 2, "failing": 1}}
+    assert data["sources"][-1]["last_error"] == "no parser for it" and data["sources"][-1]["last_run_at"] == NOW.isoformat()
+
