@@ -82,10 +82,12 @@ main()
 
 
 def _command(*args: str, profile: Path | None = None) -> list[str]:
-    start = [sys.executable]
-    if profile is not None:
-        start += ["-m", "cProfile", "-o", str(profile)]
-    return [*start, "-c", LAUNCHER, *args]
+    if profile is None:
+        return [sys.executable, "-c", LAUNCHER, *args]
+    # cProfile runs a script file, not -c: the launcher is written beside the profile.
+    launcher = profile.with_suffix(".py")
+    launcher.write_text(LAUNCHER, encoding="utf-8")
+    return [sys.executable, "-m", "cProfile", "-o", str(profile), str(launcher), *args]
 
 
 def _cpu_of_children() -> float:

@@ -49,8 +49,13 @@ def put_blobs(session: Session, items: Sequence[tuple[bytes, datetime]]) -> None
         session.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
 
 
+# zlib's fastest level: on a 33 MB list 0.4 s instead of level 6's 1.0 s (a list is stored on
+# every run that changed it, while it is timed), for 10.4 MB instead of 7.5 MB.
+_LEVEL = 1
+
+
 def _row(digest: str, data: bytes, now: datetime) -> dict[str, object]:
-    packed = zlib.compress(data, 6)
+    packed = zlib.compress(data, _LEVEL)
     compression, stored = ("zlib", packed) if len(packed) < len(data) else ("none", data)
     return {"sha256": digest, "size": len(data), "compression": compression, "data": stored, "created_at": now}
 

@@ -117,6 +117,7 @@ class MeasureVersion(Base):
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
     fields: Mapped[dict[str, str]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
+    published_digest: Mapped[bytes | None] = mapped_column(LargeBinary)  # the row's text as published (0013)
     name: Mapped[str] = mapped_column(Text)
     end_date: Mapped[date | None] = mapped_column(Date)
     valid_from_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))

@@ -9,16 +9,26 @@ without sorting every match.
 
 from __future__ import annotations
 
-from sqlalchemy import Text, and_, literal_column, select, text
+from sqlalchemy import Text, and_, bindparam, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Measure, MeasureVersion
 
-__all__ = ["TRIGRAM", "search_terms", "search_versions"]
+__all__ = ["TRIGRAM", "index_versions", "search_terms", "search_versions"]
 
 TRIGRAM = 3
 _ESCAPE = "\\"
+# A version's text in SQLite's index, as the trigger of migrations 0004 and 0013 makes it.
+_SQLITE_TEXT = "(SELECT group_concat(value, ' ') FROM json_each(fields)) || ' ' || name"
+
+
+def index_versions(session: Session, version_ids: list[int]) -> None:
+    """Put versions the trigger left out (store.version_writes.insert_versions) in SQLite's index,
+    in one statement per batch: FTS5 writes out its pending terms after every statement."""
+    statement = text(f"INSERT INTO measure_search(rowid, body) SELECT id, {_SQLITE_TEXT} FROM measure_versions WHERE id IN :ids")
+    for batch in in_batches(version_ids, IN_LIST_SIZE):
+        session.execute(statement.bindparams(bindparam("ids", expanding=True)), {"ids": batch})
 
 
 def search_terms(query: str) -> list[str]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Any
 
@@ -20,19 +22,19 @@ from store.batches import in_batches
 from store.links import cite_links
 from store.models import Event, Snapshot
 from store.listing import put_listing
-from store.current import fields_of_versions, stream_current_rows
+from store.current import NOT_LOADED, fields_of_versions, stream_current_rows, stream_listed
 from store.queries import CurrentRow, expiring_versions
-from store.version_writes import close_versions, end_measures, insert_rows, new_ids, rename_measures
+from store.version_writes import close_versions, end_measures, insert_rows, insert_versions, new_ids, rename_measures, set_published_digests
 
 from monitor.lists.cells import extract_end_date, extract_urls
 from monitor.lists.parsers.json_list import iso_day
 from monitor.config import SourceConfig
 from monitor.lists.diff import field_changes
-from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_entry, stored_fields, stored_published
+from monitor.lists.identity import Entry, ignored_columns, make_entry, stored_entry, stored_fields
 from monitor.lists.match import match_versions
 from monitor.lists.citations import relinked
 from monitor.lists.returning import Returning
-from monitor.lists.records import ParsedList, Published, Record, normalize_cell
+from monitor.lists.records import ParsedList, Published, Record, normalize_cell, published_form
 from monitor.events import Added, ChangedFields, Ended, Expired, FieldChange, MeasurePayload, Payload, Reappeared, Renamed
 from monitor.report import MeasureChange, SourceReport
 
@@ -41,8 +43,6 @@ __all__ = ["apply_list", "report_expiries", "source_event", "cited_urls", "end_d
 # New versions are written a thousand at a time: one executemany per table, and never a whole
 # 100,000-row baseline's rows in memory at once.
 _WRITE_BATCH = 1000
-# The fields of a current row that pairing did not need.
-_NOT_LOADED: dict[str, str] = {}
 
 
 @dataclass(slots=True)
@@ -61,7 +61,8 @@ class _Context:
 def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snapshot: Snapshot, now: datetime, report: SourceReport, *, baseline: bool) -> None:
     """Match ``parsed`` against the current list and write what changed, and the list's published order."""
     ctx = _Context(session, source, snapshot, now, ignored_columns(source, parsed.columns, parsed.records), baseline, report)
-    current, published = _listed_now(session, source, tuple(parsed.columns))
+    current, published = _listed_now(session, source)
+    header = tuple(parsed.columns)
 
     def load_fields(left: list[int]) -> None:
         fields = fields_of_versions(session, [current[o].version_id for o in left])
@@ -73,7 +74,7 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
         return stored_entry(row.key, row.name, row.fields, row.content_hash, source, ctx.ignore)
 
     matching = match_versions(
-        published, [_digest(record.published) for record in parsed.records],
+        published, [_published_digest(header, record.published) for record in parsed.records],
         old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold, load_old=load_fields,
     )
     old_entries, new_entries = matching.old_entries, matching.new_entries
@@ -83,7 +84,7 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     same = [*matching.identical, *(pair for pair in matching.pairs if old_entries[pair[0]].digest == new_entries[pair[1]].digest)]
     relinks = relinked(session, same, parsed.records, lambda o: current[o].version_id, lambda record: cited_urls(source, record))
     new_entries = {**{n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}, **new_entries}
-    load_fields([o for o, _ in relinks if current[o].fields is _NOT_LOADED])
+    load_fields([o for o, _ in relinks if current[o].fields is NOT_LOADED])
     changed += relinks
     for part in in_batches(changed, _WRITE_BATCH):
         _update(ctx, [(current[o], parsed.records[n], new_entries[n]) for o, n in part])
@@ -99,24 +100,41 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     put_listing(session, snapshot, order, {column: [record.cells.get(column, "") for record in parsed.records] for column in ctx.ignore}, now)
 
 
-def _listed_now(session: Session, source: SourceConfig, header: tuple[str, ...]) -> tuple[list[CurrentRow], list[bytes | None]]:
-    """The current rows without their fields, and a digest of each one's published text: most
-    rows pair by it alone, and only the fields of the rest are loaded again (``load_fields``)."""
-    rows: list[CurrentRow] = []
-    published: list[bytes | None] = []
-    for row in stream_current_rows(session, source.id):
-        published.append(_digest(stored_published(stored_fields(row.fields, source), header)))
-        rows.append(row._replace(fields=_NOT_LOADED))
-    return rows, published
+def _listed_now(session: Session, source: SourceConfig) -> tuple[list[CurrentRow], list[bytes]]:
+    """The current rows without their fields, and each one's published digest: most rows pair
+    by it alone, and only the fields of the rest are loaded (``load_fields``)."""
+    if source.column_aliases:
+        # A version stored under a column's old name is compared under its new one: from its fields.
+        read = [(row._replace(fields=NOT_LOADED), _fields_digest(stored_fields(row.fields, source))) for row in stream_current_rows(session, source.id)]
+        return [row for row, _ in read], [digest for _, digest in read]
+    stored = list(stream_listed(session, source.id))
+    # Versions stored before digests were (migration 0013) get theirs, once.
+    missing = [row.version_id for row, digest in stored if digest is None]
+    made: dict[int, bytes] = {}
+    if missing:
+        fields = fields_of_versions(session, missing)
+        made = {version_id: _fields_digest(fields[version_id]) for version_id in missing}
+        set_published_digests(session, list(made.items()))
+    return [row for row, _ in stored], [made[row.version_id] if digest is None else digest for row, digest in stored]
 
 
-def _digest(published: Published | None) -> bytes | None:
-    """A row's published text as 16 bytes, equal exactly when the texts are (a tuple's form,
-    a row with a tab in a cell, is told apart from any text)."""
-    if published is None:
-        return None
+@lru_cache(maxsize=64)
+def _columns_digest(columns: tuple[str, ...]) -> hashlib.blake2b:
+    return hashlib.blake2b(json.dumps(columns).encode() + b"\n", digest_size=16)
+
+
+def _published_digest(columns: tuple[str, ...], published: Published) -> bytes:
+    """A row's columns and text as published, in 16 bytes: equal exactly when both are (a
+    tuple's form, a row with a tab in a cell, is told apart from any text)."""
     data = b"s" + published.encode() if isinstance(published, str) else b"t" + json.dumps(published).encode()
-    return hashlib.blake2b(data, digest_size=16).digest()
+    digest = _columns_digest(columns).copy()
+    digest.update(data)
+    return digest.digest()
+
+
+def _fields_digest(fields: Mapping[str, str]) -> bytes:
+    """The published digest of a row stored with these fields (its text made again from them)."""
+    return _published_digest(tuple(fields), published_form(fields.values()))
 
 
 def _update(ctx: _Context, updates: list[tuple[CurrentRow, Record, Entry]]) -> None:
@@ -176,9 +194,9 @@ def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> list[int]:
 def _open_versions(ctx: _Context, items: list[tuple[int, Record, Entry]]) -> None:
     """A new current version of each measure (id), and the links it cites."""
     ids = new_ids(ctx.session, "measure_versions", len(items))
-    insert_rows(ctx.session, "measure_versions", [
+    insert_versions(ctx.session, [
         {"id": version_id, "measure_id": measure_id, "source_id": ctx.source.id, "fields": dict(record.cells), "content_hash": entry.digest,
-         "name": entry.name, "end_date": end_date_of(ctx.source, record), "valid_from_snapshot_id": ctx.snapshot.id, "valid_from": ctx.now}
+         "published_digest": _fields_digest(record.cells), "name": entry.name, "end_date": end_date_of(ctx.source, record), "valid_from_snapshot_id": ctx.snapshot.id, "valid_from": ctx.now}
         for version_id, (measure_id, record, entry) in zip(ids, items, strict=True)
     ])
     cite_links(ctx.session, [(version_id, cited_urls(ctx.source, record)) for version_id, (_, record, _) in zip(ids, items, strict=True)], ctx.now)

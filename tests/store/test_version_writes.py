@@ -1,4 +1,5 @@
-"""Bulk writes of a list's new version: ids taken before the rows are written never collide."""
+"""Bulk writes of a list's new version: ids taken before the rows are written never collide, and
+versions written in bulk are in the search index as others are."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from store.database import open_engine, session_factory
-from store.models import Measure, Snapshot, Source
-from store.version_writes import insert_rows, new_ids
+from store.models import Measure, MeasureVersion, Snapshot, Source
+from store.search import search_versions
+from store.version_writes import insert_rows, insert_versions, new_ids
 
 from tests.conftest import fresh_database
 
@@ -68,3 +70,29 @@ def test_ids_taken_by_two_open_transactions_on_postgresql_are_disjoint(tmp_path:
             second.begin()
             taken = new_ids(first, "measure_versions", 500), new_ids(second, "measure_versions", 500)
             assert len(set(taken[0]) | set(taken[1])) == 1000
+
+
+def test_versions_written_in_bulk_and_one_at_a_time_are_both_found_by_search(database_url):
+    sessions = session_factory(open_engine(database_url))
+    with sessions.begin() as session:
+        session.add(Source(id="a", title="a", url="file:///a.txt", format="text-table", created_at=NOW))
+        session.flush()
+        snapshot = Snapshot(source_id="a", fetched_at=NOW, status="baseline")
+        session.add(snapshot)
+        session.flush()
+        measures = new_ids(session, "measures", 3)
+        insert_rows(session, "measures", [
+            {"id": i, "source_id": "a", "key": f"k{i}", "name": f"施策{i}", "first_seen_snapshot_id": snapshot.id, "first_seen_at": NOW} for i in measures
+        ])
+        versions = new_ids(session, "measure_versions", 2)
+        insert_versions(session, [
+            {"id": v, "measure_id": m, "source_id": "a", "fields": {"施策": name}, "content_hash": "h", "name": name,
+             "valid_from_snapshot_id": snapshot.id, "valid_from": NOW}
+            for v, m, name in zip(versions, measures[:2], ["多摩の魅力発信プロジェクト", "島しょ山村地域への定住促進"], strict=True)
+        ])
+        # Any other writer (db copy, an ORM object) is indexed by the trigger, as before.
+        session.add(MeasureVersion(measure_id=measures[2], source_id="a", fields={"施策": "燃料電池バス導入促進事業"}, content_hash="h",
+                                   name="燃料電池バス導入促進事業", valid_from_snapshot_id=snapshot.id, valid_from=NOW))
+    with sessions() as session:
+        for term, measure in (("魅力発信", measures[0]), ("定住促進", measures[1]), ("燃料電池", measures[2]), ("多摩", measures[0])):
+            assert [m.id for m, _ in search_versions(session, [term], limit=10)] == [measure], term
