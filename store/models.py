@@ -132,6 +132,10 @@ class MeasureVersion(Base):
     )
 
 
+# The links that failed their last check or are dead: a few percent of them (store.overview.link_counts).
+_UNWELL = "consecutive_failures > 0 OR dead_since IS NOT NULL"
+
+
 class Link(Base):
     __tablename__ = "links"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -150,8 +154,10 @@ class Link(Base):
     moved_to: Mapped[str | None] = mapped_column(Text)
     body_sha256: Mapped[str | None] = mapped_column(String(64))
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # ix_links_due_host: what is due, and on which hosts, from the index alone (migration 0011).
-    __table_args__ = (Index("ix_links_due_host", "cited", "next_check_at", "host"), Index("ix_links_dead_since", "dead_since"))
+    # ix_links_due_host: what is due, and on which hosts, from the index alone (migration 0011);
+    # ix_links_unwell: the failing and the dead, that status counts (0014).
+    __table_args__ = (Index("ix_links_due_host", "cited", "next_check_at", "host"), Index("ix_links_dead_since", "dead_since"),
+                      Index("ix_links_unwell", "cited", "dead_since", sqlite_where=text(_UNWELL), postgresql_where=text(_UNWELL)))
 
 
 class LinkCheck(Base):

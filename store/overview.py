@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from store.batches import in_batches
-from store.link_state import failing
 from store.models import Delivery, Event, JobState, Link, Snapshot, Source
 from store.queries import GOOD_STATUSES
 
@@ -230,15 +229,16 @@ def recent_event_counts(session: Session, source_ids: Sequence[str], since: date
 
 
 def link_counts(session: Session) -> dict[str, int]:
-    """Links still cited, and of those the dead (``dead_since`` set) and the failing: one pass over ``links``."""
-    def counted(*where: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(case((and_(*where), 1), else_=0)), 0)
-
+    """Links still cited, and of those the dead (``dead_since`` set) and the failing (as
+    ``store.link_state.failing``). The cited are counted on ix_links_due_host (index only; it
+    grows with the links, 0.15-0.3 s at 1,000,000); the dead and the failing on ix_links_unwell,
+    which holds only the links that failed or died (a whole pass over ``links`` was 0.9 s on SQLite)."""
     cited = Link.cited.is_(True)
-    row = session.execute(select(
-        counted(cited), counted(cited, Link.dead_since.is_not(None)), counted(cited, failing()),
-    )).one()
-    return {"cited": int(row[0]), "dead": int(row[1]), "failing": int(row[2])}
+    total = session.scalar(select(func.count()).select_from(Link).where(cited)) or 0
+    # The index's own predicate, written as in store.models (SQLite uses a partial index only for the very same terms).
+    unwell = or_(Link.consecutive_failures > literal_column("0"), Link.dead_since.is_not(None))
+    row = session.execute(select(func.count(), func.count(Link.dead_since)).where(cited, unwell)).one()
+    return {"cited": int(total), "dead": int(row[1]), "failing": int(row[0]) - int(row[1])}
 
 
 class JobRow(NamedTuple):

@@ -1,0 +1,54 @@
+"""``status``'s link counts (store.overview.link_counts): the cited, and of those the dead and the
+failing, each once; the dead and the failing are read from migration 0014's small index of the
+links that failed or died, never from every row of ``links`` (0.9 s at 1,000,000 links on
+SQLite). SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from sqlalchemy import event
+
+from monitor.runtime.check import open_store
+from store.database import transaction
+from store.models import Link
+from store.overview import link_counts
+from tests.conftest import make_config
+
+NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+
+
+def _link(n: int, *, failures: int = 0, dead: bool = False, cited: bool = True) -> Link:
+    return Link(url=f"https://a.example.jp/{n}.html", host="a.example.jp", first_seen_at=NOW, cited=cited,
+                consecutive_failures=failures, dead_since=NOW if dead else None)
+
+
+def test_dead_and_failing_links_are_counted_from_their_own_index(database_url):
+    sessions = open_store(make_config(database_url))
+    with transaction(sessions) as session:
+        session.add_all([
+            _link(1), _link(2, failures=1), _link(3, failures=3, dead=True), _link(4, dead=True),  # dead with its failures forgiven
+            _link(5, failures=2, cited=False), _link(6, failures=3, dead=True, cited=False),
+        ])
+    engine = sessions.kw["bind"]
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with transaction(sessions) as session:
+            assert link_counts(session) == {"cited": 4, "dead": 2, "failing": 1}
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    sqlite = engine.dialect.name == "sqlite"
+    (unwell,) = [s for s in statements if "dead_since" in s[0]]
+    with engine.connect() as connection:
+        if not sqlite:  # on a table this small PostgreSQL would rightly read the table; off, it still must where no index serves
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            connection.exec_driver_sql("SET enable_bitmapscan = off")
+        plan = [" ".join(str(c) for c in row) for row in connection.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + unwell[0], unwell[1])]
+    reads = [line for line in plan if re.search(r"\b(SCAN|SEARCH) links\b|Scan\b.* on links", line)]
+    assert reads and all("ix_links_unwell" in line for line in reads), plan
