@@ -38,7 +38,7 @@ from store.database import SessionFactory, retry_when_locked, transaction
 from store.ending import Ending, ending_between
 from store.link_repairs import repairs_of
 from store.siblings import siblings_of
-from store.models import Event
+from store.models import Event, NotifierCursor
 from store.queries import source_titles
 
 from monitor.config.notifiers import NotifierConfig
@@ -135,8 +135,7 @@ def _start(session: Session, config: Config, notifier: NotifierConfig) -> store.
     return store.position_before(session, notifier.since_at(config.tz))
 
 
-def _after(session: Session, config: Config, notifier: NotifierConfig) -> store.Position:
-    cursor = store.read_cursor(session, notifier.id)
+def _after(session: Session, config: Config, notifier: NotifierConfig, cursor: NotifierCursor | None) -> store.Position:
     return store.position(cursor) if cursor else _start(session, config, notifier)
 
 
@@ -200,21 +199,22 @@ def _message(payload: dict[str, Any]) -> Message:
 
 
 def prepare_delivery(
-    config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, quiet: bool = False, mark_wait_s: float = MARK_WAIT_S,
+    config: Config, sessions: SessionFactory, now: datetime, notifier_id: str, *, quiet: bool = False, mark_wait_s: float | None = MARK_WAIT_S,
 ) -> tuple[int | None, bool]:
     """Write the next digest of a notifier as a pending delivery, in one transaction with the cursor move.
 
     ``quiet``: write an all-quiet digest when there is nothing to say (if the notifier asks
     for those; never while events wait behind an older transaction: they are news).
-    ``mark_wait_s``: how long to wait for such a transaction. Returns the new delivery's id (None: nothing to send, or another runner
+    ``mark_wait_s``: how long to wait for such a transaction; None: the caller has just waited
+    (and ``quiet`` says whether none was left). Returns the new delivery's id (None: nothing to send, or another runner
     wrote it first) and whether more events are waiting beyond :data:`MAX_EVENTS`.
     """
     notifier = config.notifier(notifier_id)
     try:
         with transaction(sessions) as session:
             cursor = store.read_cursor(session, notifier.id)
-            settled = _settle(session, notifier.id, mark_wait_s)
-            events, last, more = _read(session, notifier, store.position(cursor) if cursor else _start(session, config, notifier))
+            settled = mark_wait_s is None or _settle(session, notifier.id, cursor, mark_wait_s)
+            events, last, more = _read(session, notifier, _after(session, config, notifier, cursor))
             delivery_id = _write(session, config, notifier, events, now, quiet and notifier.all_quiet and settled)
             if not store.move_cursor(session, notifier.id, cursor, last, now):
                 raise _LostRace
@@ -308,17 +308,16 @@ def _record_failure(sessions: SessionFactory, now: datetime, delivery_id: int, n
 # --- the unit of work, and the passes that call it ------------------------------------------
 
 
-def _digest_due(session: Session, config: Config, notifier: NotifierConfig, now: datetime, after_run: bool) -> bool:
+def _digest_due(session: Session, config: Config, notifier: NotifierConfig, cursor: NotifierCursor | None, now: datetime, after_run: bool) -> bool:
     """Whether a digest is owed: a scheduled one by its schedule, an ``after_run`` one when there is news.
 
     A read only: the daemon's every-minute look at an idle notifier writes nothing.
     """
-    cursor = store.read_cursor(session, notifier.id)
     if notifier.schedule is not None:
         return is_due(notifier.schedule, cursor.updated_at if cursor else None, now, config.tz)
     if after_run and notifier.all_quiet:
         return True
-    after = _after(session, config, notifier)
+    after = _after(session, config, notifier, cursor)
     return _read(session, notifier, after)[1] != after
 
 
@@ -340,16 +339,17 @@ def deliver_notifier(
     # must not move a new notifier's start along with every look at it.
     _first_seen(config, sessions, notifier, now)
     with transaction(sessions) as session:
-        _settle(session, notifier.id, mark_wait_s)
-        due = _digest_due(session, config, notifier, now, after_run)
-        if due and settle_wave and wave_settling(session, config, notifier, now):
+        cursor = store.read_cursor(session, notifier.id)
+        settled = _settle(session, notifier.id, cursor, mark_wait_s)
+        due = _digest_due(session, config, notifier, cursor, now, after_run)
+        if due and settle_wave and wave_settling(session, config, notifier, cursor, now):
             log.info("notifier %s: lists still running, the digest waits %gs after the last one", notifier.id, notifier.settle_s)
             due = False
-    quiet = after_run if notifier.after_run else True
+    quiet = (after_run if notifier.after_run else True) and settled
     while due:
-        # Settled just above: waiting again would double the wait behind a long transaction.
+        # Settled just above, once for the pass: waiting again would double the wait behind a long transaction.
         delivery_id, due = retry_when_locked(
-            lambda: prepare_delivery(config, sessions, now, notifier.id, quiet=quiet, mark_wait_s=0), wait_s=config.database.busy_timeout_s,
+            lambda: prepare_delivery(config, sessions, now, notifier.id, quiet=quiet, mark_wait_s=None), wait_s=config.database.busy_timeout_s,
         )
         if delivery_id is not None:
             run.prepared.append(delivery_id)
@@ -364,7 +364,7 @@ def notifier_job(config: Config, sessions: SessionFactory, now: datetime, notifi
     return deliver_notifier(config, sessions, now, notifier_id, settle_wave=True)
 
 
-def wave_settling(session: Session, config: Config, notifier: NotifierConfig, now: datetime) -> bool:
+def wave_settling(session: Session, config: Config, notifier: NotifierConfig, cursor: NotifierCursor | None, now: datetime) -> bool:
     """Whether an after_run digest should wait: one of its lists started a run less than
     ``settle_s`` ago, and its oldest waiting event is younger than :data:`SETTLE_CAP` × ``settle_s``.
 
@@ -376,13 +376,13 @@ def wave_settling(session: Session, config: Config, notifier: NotifierConfig, no
     started = store.last_list_start(session, sources)
     if started is None or (now - started).total_seconds() >= notifier.settle_s:
         return False
-    oldest = store.events_after(session, _after(session, config, notifier), source_ids=sources, kinds=notifier.kinds, limit=1)
+    oldest = store.events_after(session, _after(session, config, notifier, cursor), source_ids=sources, kinds=notifier.kinds, limit=1)
     return not oldest or (now - oldest[0].created_at).total_seconds() < SETTLE_CAP * notifier.settle_s
 
 
-def _settle(session: Session, notifier_id: str, timeout_s: float) -> bool:
+def _settle(session: Session, notifier_id: str, cursor: NotifierCursor | None, timeout_s: float) -> bool:
     """Wait for older transactions still writing; False when events remain behind one."""
-    if store.wait_for_mark(session, store.position(store.read_cursor(session, notifier_id)), timeout_s):
+    if store.wait_for_mark(session, store.position(cursor), timeout_s):
         return True
     log.info("notifier %s: events behind a transaction still writing after %.0f s wait for the next digest", notifier_id, timeout_s)
     return False
@@ -444,8 +444,9 @@ def preview(config: Config, sessions: SessionFactory, now: datetime, notifier_id
     """The next digest of a notifier as it stands, and its message (None: nothing to send)."""
     notifier = config.notifier(notifier_id)
     with sessions() as session:
-        _settle(session, notifier.id, MARK_WAIT_S)
-        events, _, _ = _read(session, notifier, _after(session, config, notifier))
+        cursor = store.read_cursor(session, notifier.id)
+        _settle(session, notifier.id, cursor, MARK_WAIT_S)
+        events, _, _ = _read(session, notifier, _after(session, config, notifier, cursor))
         digest = _digest(session, config, notifier, events, now, notifier.all_quiet)
         session.rollback()
     return digest, render(digest, template_dir=notifier.template_dir) if digest.should_send else None

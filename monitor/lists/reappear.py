@@ -21,20 +21,18 @@ __all__ = ["Gone", "reappearing", "window_start"]
 
 @dataclass(frozen=True, slots=True)
 class Gone:
-    """An ended measure as a candidate: when it ended and its last version as an entry."""
+    """An ended measure as a candidate (ended since :func:`window_start`): its last version as an entry."""
 
     measure_id: int
-    ended_at: datetime
     entry: Entry
 
 
 def window_start(now: datetime, within_days: int) -> datetime:
-    """The earliest end that may still reappear by likeness."""
+    """The earliest end that may still reappear by likeness: the candidates are loaded from it on."""
     return now - timedelta(days=within_days)
 
 
-def reappearing(added: Mapping[int, Entry], gone: Sequence[Gone], now: datetime, within_days: int, threshold: float) -> dict[int, int]:
+def reappearing(added: Mapping[int, Entry], gone: Sequence[Gone], threshold: float) -> dict[int, int]:
     """Added entry (by its position) → id of the ended measure it is; one-to-one, the most alike first."""
-    start = window_start(now, within_days)
-    recent = {index: candidate.entry for index, candidate in enumerate(gone) if candidate.ended_at >= start}
-    return {n: gone[o].measure_id for o, n in pair_similar(recent, added, threshold)}
+    candidates = {index: candidate.entry for index, candidate in enumerate(gone)}
+    return {n: gone[o].measure_id for o, n in pair_similar(candidates, added, threshold)}

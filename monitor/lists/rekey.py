@@ -25,7 +25,7 @@ from store.source_admin import last_good_body, latest_versions
 from monitor.config import Config, SourceConfig
 from monitor.errors import ConfigError, ParseError
 from monitor.events import Rekeyed
-from monitor.lists.identity import ignored_columns, make_entry, row_number_columns, stored_published
+from monitor.lists.identity import ignored_columns, make_entry, stored_published
 from monitor.lists.parsers import Document
 from monitor.lists.pipeline import parse_source
 from monitor.lists.records import ParsedList, Record
@@ -60,7 +60,7 @@ def rekey_source(session: Session, config: Config, source: SourceConfig, now: da
         unpaired = sum(1 for version in listed if stored_published(version.fields, header) not in published)
     else:
         columns = list(listed[0].fields) if listed else []
-        ignore = list(source.ignore_columns) if source.ignore_columns is not None else row_number_columns(columns, [Record(dict(v.fields)) for v in listed])
+        ignore = ignored_columns(source, columns, [Record(dict(v.fields)) for v in listed])
         unpaired = 0
     keys_changed = names_changed = 0
     for measure, version in measures:

@@ -25,10 +25,10 @@ __all__ = ["Returning"]
 
 class Returning:
     def __init__(self, session: Session, source: SourceConfig, now: datetime, ignore: Sequence[str]) -> None:
-        self._session, self._source, self._now = session, source, now
+        self._session, self._source = session, source
         self._by_key = ended_measure_ids(session, source.id)
         rows = ended_since(session, source.id, window_start(now, source.reappear_within_days))
-        self._gone = [Gone(row.measure_id, row.ended_at, stored_entry(row.key, row.name, row.fields, row.content_hash, source, ignore))
+        self._gone = [Gone(row.measure_id, stored_entry(row.key, row.name, row.fields, row.content_hash, source, ignore))
                       for row in rows]
         self._taken: set[int] = set()
         self._fields: dict[int, dict[str, str]] = {}
@@ -39,7 +39,7 @@ class Returning:
         left = {index: entry for index, entry in enumerate(entries) if found[index] is None}
         gone = [candidate for candidate in self._gone if candidate.measure_id not in self._taken]
         if left and gone:
-            for index, measure_id in reappearing(left, gone, self._now, self._source.reappear_within_days, self._source.match_threshold).items():
+            for index, measure_id in reappearing(left, gone, self._source.match_threshold).items():
                 found[index] = measure_id
                 self._taken.add(measure_id)
         ids = [measure_id for measure_id in found if measure_id is not None]

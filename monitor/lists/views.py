@@ -13,7 +13,7 @@ from store.queries import measure_history, versions_at_snapshot
 from monitor.config import SourceConfig
 from monitor.lists.diff import field_changes
 from monitor.errors import ConfigError
-from monitor.lists.identity import row_number_columns
+from monitor.lists.identity import ignored_columns
 from monitor.lists.records import Record, normalize_cell
 from monitor.report import MeasureChange, SourceReport
 
@@ -76,7 +76,7 @@ def diff_snapshots(session: Session, source: SourceConfig, from_id: int, to_id: 
     old = {m.id: (m, v) for m, v in versions_at_snapshot(session, source.id, from_id)}
     new = {m.id: (m, v) for m, v in versions_at_snapshot(session, source.id, to_id)}
     columns = list(next(iter(new.values()))[1].fields) if new else []
-    ignore = source.ignore_columns if source.ignore_columns is not None else row_number_columns(columns, [Record(v.fields) for _, v in new.values()])
+    ignore = ignored_columns(source, columns, [Record(v.fields) for _, v in new.values()])
     report = SourceReport(id=source.id, status="diff", records=len(new), snapshot_id=to_id)
     for measure_id, (measure, version) in new.items():
         if measure_id not in old:

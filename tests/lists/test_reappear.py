@@ -32,23 +32,22 @@ def entry(name: str, dept: str) -> Entry:
     return Entry(f"{name} | {dept}", name, f"{dept} 市町村からの相談を一元的に受け付ける 03-5388-2443")
 
 
-def test_an_added_entry_like_one_ended_within_the_window_is_that_measure():
-    gone = [Gone(7, T0 - timedelta(days=30), entry(CONCIERGE, OLD_DEPT))]
+def test_an_added_entry_like_an_ended_one_is_that_measure():
+    gone = [Gone(7, entry(CONCIERGE, OLD_DEPT))]
     added = {0: entry("全く新しい補助事業", "産業労働局"), 1: entry(CONCIERGE, NEW_DEPT)}
-    assert reappearing(added, gone, T0, 400, 70.0) == {1: 7}
+    assert reappearing(added, gone, 70.0) == {1: 7}
 
 
-def test_an_end_older_than_the_window_or_an_unlike_entry_is_a_new_measure():
-    gone = [Gone(7, T0 - timedelta(days=401), entry(CONCIERGE, OLD_DEPT))]
-    assert reappearing({0: entry(CONCIERGE, NEW_DEPT)}, gone, T0, 400, 70.0) == {}
-    recent = [Gone(7, T0 - timedelta(days=1), entry(CONCIERGE, OLD_DEPT))]
-    assert reappearing({0: entry("燃料電池トラック実装支援事業", "環境局")}, recent, T0, 400, 70.0) == {}
+def test_an_unlike_entry_is_a_new_measure():
+    # An end older than the window is never a candidate: test_a_measure_back_after_the_window_is_added.
+    gone = [Gone(7, entry(CONCIERGE, OLD_DEPT))]
+    assert reappearing({0: entry("燃料電池トラック実装支援事業", "環境局")}, gone, 70.0) == {}
 
 
 def test_each_ended_measure_returns_once_the_most_alike_first():
-    gone = [Gone(7, T0 - timedelta(days=3), entry(CONCIERGE, OLD_DEPT))]
+    gone = [Gone(7, entry(CONCIERGE, OLD_DEPT))]
     added = {0: entry(CONCIERGE + "(多摩)", "総務局 自治体支援部 多摩振興課"), 1: entry(CONCIERGE, NEW_DEPT)}
-    assert reappearing(added, gone, T0, 400, 70.0) == {1: 7}
+    assert reappearing(added, gone, 70.0) == {1: 7}
 
 
 def publish(site, text: str) -> None:
