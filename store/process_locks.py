@@ -9,10 +9,13 @@ lock it held goes with it (the server's TCP keepalives, from ``dead_peer_s``, dr
 that vanished).
 
 A session may take its own advisory lock again (PostgreSQL counts it twice), so the names
-held here are kept in a set too: a second runner of the same unit in this process is busy.
+held here are kept too: a second runner of the same unit in this process is busy.
 Statements on the shared connection are short and serialised by a thread lock. When the
 connection fails (a server restart), the locks are gone with it: the connection is dropped,
-the names forgotten, and the next lock opens a new one.
+the names forgotten, and the next lock opens a new one. Each connection is a new generation,
+and a lock is given back by the :class:`HeldLock` its taking returned: a runner whose lock
+went with a dropped connection, giving it back late, cannot free the same name that another
+runner of this process took since on the new connection.
 """
 
 from __future__ import annotations
@@ -20,15 +23,25 @@ from __future__ import annotations
 import threading
 import weakref
 
+from dataclasses import dataclass
+
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from store.locks import advisory_key, who_holds
 
-__all__ = ["ProcessLocks", "process_locks"]
+__all__ = ["HeldLock", "ProcessLocks", "process_locks"]
 
 _KEEPERS: weakref.WeakKeyDictionary[Engine, ProcessLocks] = weakref.WeakKeyDictionary()
 _KEEPERS_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class HeldLock:
+    """A lock taken by :meth:`ProcessLocks.try_lock`, on the connection of ``generation``."""
+
+    name: str
+    generation: int
 
 
 class ProcessLocks:
@@ -40,10 +53,11 @@ class ProcessLocks:
         self._probe = str(max(1, int(dead_peer_s / 3)))
         self._guard = threading.Lock()
         self._connection: Connection | None = None
+        self._generation = 0  # of the connection now open (or the next one)
         self._held: set[str] = set()
 
-    def try_lock(self, name: str) -> str | None:
-        """Take ``name``: None when it is now held by this process, else who holds it."""
+    def try_lock(self, name: str) -> HeldLock | str:
+        """Take ``name``: the lock, now held by this process, or who holds it."""
         with self._guard:
             if name in self._held:
                 return f"this process ({self._who})"
@@ -51,22 +65,22 @@ class ProcessLocks:
             try:
                 if connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": advisory_key(name)}):
                     self._held.add(name)
-                    return None
+                    return HeldLock(name, self._generation)
                 return who_holds(connection, name)
             except SQLAlchemyError:
                 self._drop()
                 raise
 
-    def unlock(self, name: str) -> None:
-        """Give ``name`` back; if the connection cannot say so, it is dropped (and every lock with it)."""
+    def unlock(self, lock: HeldLock) -> None:
+        """Give ``lock`` back; if the connection cannot say so, it is dropped (and every lock with it)."""
         with self._guard:
-            if name not in self._held:
-                return  # lost with a connection that failed
-            self._held.discard(name)
+            if lock.generation != self._generation or lock.name not in self._held:
+                return  # lost with a connection that failed (the name may be another runner's since)
+            self._held.discard(lock.name)
             if self._connection is None:
                 return
             try:
-                self._connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": advisory_key(name)})
+                self._connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": advisory_key(lock.name)})
             except SQLAlchemyError:
                 self._drop()
                 return
@@ -99,6 +113,7 @@ class ProcessLocks:
             self._connection.close()
         self._connection = None
         self._held.clear()
+        self._generation += 1
 
 
 def process_locks(engine: Engine, who: str, dead_peer_s: float) -> ProcessLocks:

@@ -34,14 +34,13 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.exc import IntegrityError
 
 from store.compaction import compact_link_checks
-from store.database import SessionFactory, engine_of, transaction
+from store.database import SessionFactory, transaction
 from store.link_state import DueLink, due_hosts, due_links
-from store.locks import lock_name, new_holder, release, try_acquire
 from store.outage_window import recent_hosts
-from store.process_locks import process_locks
 
 from monitor.config import Config
 from monitor.links.checker import LinkCheckResult, Progress, check_links
+from monitor.links.host_locks import host_locks
 from monitor.config.links import LinkSettings
 from monitor.events import LinkOutcome, LinksOutage
 from monitor.links.record import record_batch, record_outage
@@ -73,7 +72,7 @@ def hosts_with_due_links(config: Config, sessions: SessionFactory, now: datetime
 def run_link_checks(config: Config, sessions: SessionFactory, now: datetime, *, progress: ProgressFactory | None = None,
                     resolver: Resolver | None = None) -> LinkReport:
     """Check every due link of every host not being checked by another runner right now."""
-    with _host_locks(config, sessions, hosts_with_due_links(config, sessions, now)) as hosts:
+    with host_locks(config, sessions, hosts_with_due_links(config, sessions, now)) as hosts:
         if not hosts:
             return LinkReport()
         return check_due_links(config, sessions, now, hosts=hosts, progress=progress, resolver=resolver)
@@ -100,7 +99,7 @@ def check_links_now(config: Config, sessions: SessionFactory, now: datetime, lin
 
     Returns the report and the links left unchecked because another runner holds their host.
     """
-    with _host_locks(config, sessions, sorted({link.host for link in links})) as hosts:
+    with host_locks(config, sessions, sorted({link.host for link in links})) as hosts:
         free = set(hosts)
         report = _check_these(config, sessions, now, [link for link in links if link.host in free], progress, resolver)
     return report, [link for link in links if link.host not in free]
@@ -247,26 +246,3 @@ def _run_clock(now: datetime) -> Callable[[], datetime]:
 @contextmanager
 def _no_progress(total: int) -> Iterator[Progress | None]:
     yield None
-
-
-@contextmanager
-def _host_locks(config: Config, sessions: SessionFactory, hosts: list[str]) -> Iterator[list[str]]:
-    """Take the run lock of each host that is free (the lock a worker's ``links:<host>`` unit takes); give them back at the end."""
-    holder = new_holder()
-    engine = engine_of(sessions)
-    if engine.dialect.name == "postgresql":
-        locks = process_locks(engine, holder.rsplit(":", 1)[0], config.worker.stalled_after_s)
-        taken = [host for host in hosts if locks.try_lock(lock_name("links", host)) is None]
-        give_back: Callable[[str], None] = lambda host: locks.unlock(lock_name("links", host))  # noqa: E731
-    else:
-        lease = timedelta(seconds=config.schedule.lock_lease_s)
-        # Leases are wall-clock times shared with other processes: never the logical `now`.
-        taken = [host for host in hosts if try_acquire(sessions, lock_name("links", host), holder, datetime.now(timezone.utc), lease) is None]
-        give_back = lambda host: release(sessions, lock_name("links", host), holder)  # noqa: E731
-    if len(taken) < len(hosts):
-        log.info("link checks: %d host(s) skipped, another runner is checking them", len(hosts) - len(taken))
-    try:
-        yield taken
-    finally:
-        for host in taken:
-            give_back(host)

@@ -33,7 +33,9 @@ database, which is both the store and the queue (procrastinate)::
   reconnects with backoff (quietly) and logs one line when it is back, and jobs it was
   running are found stalled and run again. What procrastinate and psycopg's pool would
   log about the same outage (tracebacks of failed side tasks and jobs, every failed
-  connection attempt) is left out: their records whose error is the database going away.
+  connection attempt) is left out: their records whose error is the database going away
+  (:mod:`monitor.runtime.outage`). Any other database error (a deadlock, a constraint) is
+  logged with its traceback.
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ import logging
 import os
 import signal
 import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -55,7 +56,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate import exceptions as queue_errors
 from procrastinate.worker import Worker
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from store.database import SessionFactory, open_engine, session_factory, transaction
 from store.errors import StoreError
@@ -63,8 +64,9 @@ from store.jobstate import job_states, start_ranks
 
 from monitor.config import Config, WorkerSettings
 from monitor.errors import ConfigError
-from monitor.runtime.host_batch import UnitBusy, run_links_job
+from monitor.runtime.host_batch import UnitBusy, run_links_job, settle_left_over
 from monitor.runtime.jobs import KINDS, job_id, run_job
+from monitor.runtime.outage import Outage, database_gone, quiet_outages
 from monitor.schedule import ScheduleSpec, due_if_started_before
 
 __all__ = [
@@ -83,8 +85,8 @@ RUN_TASK = "sesaku.run_unit"
 TICK_TASK = "sesaku.tick"
 CLEANUP_TASK = "sesaku.remove_old_jobs"
 CLEANUP_CRON = "23 * * * *"  # hourly, off the hour that other housekeeping likes
-# psycopg and the pool raise OperationalError (PoolTimeout is one) when the server is gone.
-_DATABASE_GONE = (queue_errors.ConnectorException, psycopg.Error, OSError)
+# What the queue's database may raise; whether it went away is monitor.runtime.outage's call.
+_DATABASE_ERRORS = (queue_errors.ConnectorException, psycopg.Error, OSError)
 
 
 def utc_now() -> datetime:
@@ -127,7 +129,7 @@ def apply_queue_schema(url: str) -> bool:
     try:
         app.open()
         app.schema_manager.apply_schema()
-    except _DATABASE_GONE as exc:
+    except _DATABASE_ERRORS as exc:
         raise StoreError(f"cannot create the job queue in {_safe(url)}: {_first_line(exc)}") from exc
     finally:
         app.close()
@@ -196,7 +198,7 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
     @app.task(name=RUN_TASK, queue=QUEUE, retry=retry, pass_context=True)
     async def run(context: JobContext, kind: str, key: str, due_at: str) -> str:
         if kind == "links" and context.job.id is not None:  # several hosts a job (monitor.runtime.host_batch)
-            return await run_links_job(app, config, sessions, (QUEUE, RUN_TASK), context.job.id, key, datetime.fromisoformat(due_at))
+            return await run_links_job(app, retry, config, sessions, (QUEUE, RUN_TASK), context.job.id, key, datetime.fromisoformat(due_at))
         return await asyncio.to_thread(run_unit, config, sessions, kind, key, datetime.fromisoformat(due_at))
 
     @app.periodic(cron=settings.tick, periodic_id="tick")
@@ -207,7 +209,10 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
         try:
             units = await asyncio.to_thread(due_units, config, sessions, utc_now())
             queued = await queue_missing(app, units)
-        except (*_DATABASE_GONE, SQLAlchemyError) as exc:
+        except (*_DATABASE_ERRORS, SQLAlchemyError) as exc:
+            if not database_gone(exc):
+                log.exception("tick failed (the next tick tries again): %s", _first_line(exc))
+                return f"failed: {_first_line(exc)}"
             log.debug("tick skipped, the database is unavailable: %s", _first_line(exc))
             return "skipped: database unavailable"
         return f"{len(units)} due, {queued} queued"
@@ -217,7 +222,9 @@ def build_app(config: Config, sessions: SessionFactory) -> App:
     async def remove_old(timestamp: int) -> str:
         try:
             return await remove_old_jobs(app, settings.keep_jobs_days)
-        except _DATABASE_GONE as exc:  # as for the tick: the next hour finds the same jobs
+        except _DATABASE_ERRORS as exc:  # as for the tick: the next hour finds the same jobs
+            if not database_gone(exc):
+                raise  # a failed job, with its traceback, as any other
             log.debug("removing old jobs skipped, the database is unavailable: %s", _first_line(exc))
             return "skipped: database unavailable"
 
@@ -289,15 +296,20 @@ async def requeue_stalled(app: App, stalled_after_s: float) -> list[str]:
     return done
 
 
-async def _requeue_stalled(app: App, settings: WorkerSettings, outage: _Outage) -> None:
-    """Every heartbeat: recover the jobs of workers that stopped beating (and notice an outage
-    that procrastinate's pool rides out without stopping its worker)."""
+async def _requeue_stalled(app: App, settings: WorkerSettings, outage: Outage) -> None:
+    """Every heartbeat: settle what a links job could not (monitor.runtime.host_batch), recover the
+    jobs of workers that stopped beating (and notice an outage that procrastinate's pool rides out
+    without stopping its worker)."""
     while True:
         await asyncio.sleep(settings.heartbeat_s)
         try:
+            await settle_left_over(app)
             recovered = await requeue_stalled(app, settings.stalled_after_s)
-        except (*_DATABASE_GONE, queue_errors.AppNotOpen) as exc:
-            outage.lost(f"database unavailable ({_first_line(exc)})")
+        except (*_DATABASE_ERRORS, queue_errors.AppNotOpen) as exc:
+            if isinstance(exc, queue_errors.AppNotOpen) or database_gone(exc):
+                outage.lost(f"database unavailable ({_first_line(exc)})")
+            else:
+                log.exception("the stalled-job sweep failed (tried again at the next heartbeat): %s", _first_line(exc))
             continue
         outage.back()
         for line in recovered:
@@ -358,108 +370,25 @@ async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, life.stop)
     name = f"{socket.gethostname()}:{os.getpid()}"
-    outage = _Outage(name, grace_s=config.worker.stalled_after_s)
-    _quiet_outages(outage)
+    outage = Outage(name, QUEUE, grace_s=config.worker.stalled_after_s)
+    quiet_outages(outage)
     while not life.stopping.is_set():
         try:
             await _one_session(config, sessions, concurrency, name, life, outage)
             if not life.stopping.is_set():
                 # procrastinate stops its worker when it loses the database (a side task failed).
                 outage.lost("lost the queue's connection")
-        except _DATABASE_GONE as exc:
-            outage.lost(f"database unavailable ({_first_line(exc)})")
+        except _DATABASE_ERRORS as exc:
+            if database_gone(exc):
+                outage.lost(f"database unavailable ({_first_line(exc)})")
+            else:
+                log.exception("worker %s: the queue failed (%s); starting again", name, _first_line(exc))
         if not life.stopping.is_set():
             await _sleep_unless(life.stopping, outage.next_delay())
     log.info("worker %s stopped", name)
 
 
-@dataclass
-class _Outage:
-    """One line when the database goes, one when it is back; the attempts between are quiet.
-
-    It is noticed by whatever meets it first: psycopg's pool failing to connect, the stalled-job
-    sweep, procrastinate's worker stopping. The last may come seconds after the sweep found the
-    database back (its listener failed during the outage): within ``grace_s`` of the end of an
-    outage, that is the same outage, and the reconnection after it is quiet too.
-    """
-
-    worker: str
-    grace_s: float
-    down_since: float | None = None
-    quiet: bool = False
-    ended_at: float = float("-inf")
-    delay: float = 0.5
-
-    def lost(self, why: str) -> None:
-        if self.down_since is not None:
-            log.debug("worker %s: still unavailable: %s", self.worker, why)
-            return
-        self.down_since = time.monotonic()
-        self.quiet = self.down_since - self.ended_at < self.grace_s
-        if self.quiet:
-            log.debug("worker %s: %s, after the outage just ended; reconnecting", self.worker, why)
-        else:
-            log.warning("worker %s: %s; reconnecting (one line when it is back)", self.worker, why)
-
-    def next_delay(self) -> float:
-        self.delay = min(self.delay * 2, 30.0)
-        return self.delay
-
-    def back(self) -> None:
-        if self.down_since is not None and not self.quiet:
-            log.warning("worker %s: the database is back after %.0fs; serving queue %r again", self.worker,
-                        time.monotonic() - self.down_since, QUEUE)
-        if self.down_since is not None:
-            self.ended_at = time.monotonic()
-        self.down_since, self.delay, self.quiet = None, 0.5, False
-
-    def serving(self, concurrency: int) -> None:
-        if self.down_since is None and self.ended_at == float("-inf"):
-            log.info("worker %s: serving queue %r with %d slots", self.worker, QUEUE, concurrency)
-        self.back()
-
-
-class _DatabaseGoneFilter(logging.Filter):
-    """Drops the records of procrastinate, psycopg and asyncio about a database that went away,
-    and tells ``outage`` (the worker says it once): psycopg's pool may ride an outage out by
-    reconnecting, and then its failed attempts are the only sign of it."""
-
-    def __init__(self, outage: _Outage) -> None:
-        super().__init__()
-        self.outage = outage
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # asyncio too: "Task exception was never retrieved" for a side task procrastinate dropped.
-        if not record.name.startswith(("procrastinate", "psycopg", "asyncio")):
-            return True
-        message = record.getMessage()
-        if record.name.startswith("psycopg") and record.levelno <= logging.WARNING:
-            # "error connecting in 'pool-1'", "discarding closed connection", "query cancellation
-            # interrupted (AdminShutdown)": psycopg warns of connections only, and these are the outage again
-            if "error connecting" in message:
-                self.outage.lost(f"database unavailable ({message.rsplit(': ', 1)[-1]})")
-            return False
-        error = record.exc_info[1] if record.exc_info else None
-        return not (_database_gone(error) or "Database error" in message)
-
-
-def _database_gone(error: BaseException | None) -> bool:
-    seen = 0
-    while error is not None and seen < 10:
-        if isinstance(error, (*_DATABASE_GONE, OperationalError)):
-            return True
-        error, seen = error.__cause__ or error.__context__, seen + 1
-    return False
-
-
-def _quiet_outages(outage: _Outage) -> None:
-    for handler in logging.getLogger().handlers:
-        for old in [f for f in handler.filters if isinstance(f, _DatabaseGoneFilter)]:
-            handler.removeFilter(old)
-        handler.addFilter(_DatabaseGoneFilter(outage))
-
-
-async def _one_session(config: Config, sessions: SessionFactory, concurrency: int, name: str, life: _Life, outage: _Outage) -> None:
+async def _one_session(config: Config, sessions: SessionFactory, concurrency: int, name: str, life: _Life, outage: Outage) -> None:
     """One connection to the queue: run procrastinate's worker until it stops or the database goes."""
     settings = config.worker
     app = build_app(config, sessions)

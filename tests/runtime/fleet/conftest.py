@@ -65,10 +65,11 @@ def fleet_url() -> Iterator[str]:
         drop_database(admin_url, url)
 
 
-def write_config(path: Path, url: str, sources: list[dict[str, Any]], *, every: str = "1h", lease_s: float = 900, **worker: Any) -> Path:
+def write_config(path: Path, url: str, sources: list[dict[str, Any]], *, every: str = "1h", lease_s: float = 900,
+                 http: dict[str, Any] | None = None, **worker: Any) -> Path:
     data = {
         "database": {"url": url},
-        "http": {"allow_private_addresses": True, "total_timeout_s": 20, "read_timeout_s": 15, "connect_timeout_s": 2},
+        "http": {"allow_private_addresses": True, "total_timeout_s": 20, "read_timeout_s": 15, "connect_timeout_s": 2, **(http or {})},
         "schedule": {"sources": {"every": every}, "lock_lease_s": lease_s},
         # The seed lists cite real sites, unreachable here: these tests are about the lists' jobs.
         "links": {"enabled": False},
@@ -116,6 +117,12 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     for worker in started:
         worker.kill()
         worker.process.wait(timeout=10)
+
+
+def serving(worker: WorkerProcess) -> None:
+    """Wait for ``worker`` to serve the queue: a loaded machine takes seconds to start one, which no
+    recovery bound should count."""
+    wait_until(lambda: "serving queue" in worker.output(), 60, "the worker to serve the queue", step=0.2)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, step: float = 0.1) -> Any:

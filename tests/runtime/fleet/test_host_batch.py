@@ -12,7 +12,7 @@ import yaml
 from monitor.demo.site import LoopbackSite, Route
 from store.database import open_engine, session_factory
 from store.locks import lock_name
-from store.process_locks import ProcessLocks
+from store.process_locks import HeldLock, ProcessLocks
 
 from .conftest import FAST_WORKER, scalar, wait_until
 from .test_worker_links import HTML, PAGE, cite
@@ -71,7 +71,8 @@ def test_a_host_locked_elsewhere_is_left_and_checked_once_it_is_free(tmp_path: P
     engine = open_engine(fleet_url)
     locked = slow_hosts[-1].base_url.split("//")[1].split(":")[0]
     other = ProcessLocks(engine, "a check beside the fleet", 10)  # as `sesaku-monitor check` holds a host it checks
-    assert other.try_lock(lock_name("links", locked)) is None
+    held = other.try_lock(lock_name("links", locked))
+    assert isinstance(held, HeldLock)
     try:
         worker = start_worker(_config(tmp_path, fleet_url))
         wait_until(lambda: scalar(fleet_url, "SELECT count(*) FROM link_checks") == HOSTS - 1, 60, "the free hosts checked", step=0.2)
@@ -82,8 +83,11 @@ def test_a_host_locked_elsewhere_is_left_and_checked_once_it_is_free(tmp_path: P
                       host=locked) == 0
         wait_until(lambda: scalar(fleet_url, LEFT) == 1, 10, "the locked host's job waiting")
     finally:
-        other.unlock(lock_name("links", locked))
-    wait_until(lambda: scalar(fleet_url, "SELECT count(*) FROM link_checks") == HOSTS, 30, "the freed host checked", step=0.2)
+        other.unlock(held)
+    try:
+        wait_until(lambda: scalar(fleet_url, "SELECT count(*) FROM link_checks") == HOSTS, 30, "the freed host checked", step=0.2)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{scalar(fleet_url, 'SELECT json_agg(j) FROM procrastinate_jobs j')}\n{worker.output()}") from None
     wait_until(lambda: scalar(fleet_url, LEFT) == 0, 10, "no links job left")
     assert scalar(fleet_url, "SELECT count(DISTINCT link_id) FROM link_checks") == HOSTS  # each link checked once
     engine.dispose()

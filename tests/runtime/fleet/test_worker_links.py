@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +28,7 @@ from monitor.runtime.worker import connections_needed
 from monitor.demo.site import LoopbackSite, Route
 from store.blobs import put_blob, put_blobs, sha256_of
 from store.database import SessionFactory, open_engine, session_factory, transaction
-from store.models import Blob, Link, LinkCheck
+from store.models import Blob, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 from tests.conftest import make_config
 
 from .conftest import FAST_WORKER, scalar, wait_until
@@ -46,11 +47,28 @@ HTML = "text/html; charset=utf-8"
 
 
 def cite(sessions: SessionFactory, sites: list[LoopbackSite], path: str) -> None:
+    """``path`` on each site, cited by an open version of a stored list (as a run leaves it), so that
+    the daily repair of the cited marks (the ``citations`` unit) keeps them checked."""
     now = datetime.now(timezone.utc)
+    source_id = f"cites-{uuid.uuid4().hex[:8]}"
     with transaction(sessions) as session:
+        session.add(Source(id=source_id, title="a list citing the test's pages", url="file:///list.txt", format="text", created_at=now))
+        session.flush()
+        snapshot = Snapshot(source_id=source_id, fetched_at=now, status="baseline")
+        session.add(snapshot)
+        session.flush()
+        measure = Measure(source_id=source_id, key="k", name="n", first_seen_snapshot_id=snapshot.id, first_seen_at=now)
+        session.add(measure)
+        session.flush()
+        version = MeasureVersion(measure_id=measure.id, source_id=source_id, fields={}, content_hash="h", name="n",
+                                 valid_from_snapshot_id=snapshot.id, valid_from=now)
+        session.add(version)
         for site in sites:
-            session.add(Link(url=site.url(path), host=urlsplit(site.base_url).hostname, first_seen_at=now, cited=True,
-                             consecutive_failures=0, next_check_at=None))
+            link = Link(url=site.url(path), host=urlsplit(site.base_url).hostname, first_seen_at=now, cited=True,
+                        consecutive_failures=0, next_check_at=None)
+            session.add(link)
+            session.flush()
+            session.add(MeasureLink(measure_version_id=version.id, link_id=link.id))
 
 
 @pytest.fixture

@@ -1,0 +1,122 @@
+"""The worker's log filter (monitor.runtime.outage) drops what the libraries log about the database
+going away (the worker says it once), and nothing else: a deadlock's or a constraint violation's
+traceback is kept. Every error here is raised by a real PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from procrastinate import exceptions as queue_errors
+
+from monitor.runtime.outage import Outage, quiet_outages
+from monitor.runtime.worker import queue_conninfo
+
+from .conftest import free_port
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def kept() -> Iterator[_Kept]:
+    """The worker's root handler with the outage filter on it, as `sesaku-monitor worker` sets it up."""
+    handler = _Kept()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    quiet_outages(Outage("test-worker", "sesaku", grace_s=2))
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+
+
+def _logged_by_procrastinate(error: BaseException) -> None:
+    """As procrastinate reports a failed job or side task: its ConnectorException, from the driver's error."""
+    try:
+        raise queue_errors.ConnectorException() from error
+    except queue_errors.ConnectorException:
+        logging.getLogger("procrastinate.worker").error("Job ended with status: Error", exc_info=True)
+
+
+def _unique_violation(url: str) -> BaseException:
+    with psycopg.connect(queue_conninfo(url)) as connection:
+        connection.execute("CREATE TEMP TABLE once (id int PRIMARY KEY)")
+        connection.execute("INSERT INTO once VALUES (1)")
+        try:
+            connection.execute("INSERT INTO once VALUES (1)")
+        except psycopg.Error as exc:
+            return exc
+    raise AssertionError("no unique violation")
+
+
+def _deadlock(url: str) -> BaseException:
+    """Two transactions each waiting for the other's row: PostgreSQL ends one of them."""
+    with psycopg.connect(queue_conninfo(url), autocommit=True) as setup:
+        setup.execute("CREATE TABLE pair (id int PRIMARY KEY)")
+        setup.execute("INSERT INTO pair VALUES (1), (2)")
+    first, second = psycopg.connect(queue_conninfo(url)), psycopg.connect(queue_conninfo(url))
+    errors: list[BaseException] = []
+    both_hold = threading.Barrier(2)
+
+    def cross(connection: psycopg.Connection, mine: int, theirs: int) -> None:
+        try:
+            connection.execute("UPDATE pair SET id = id WHERE id = %s", (mine,))
+            both_hold.wait()
+            connection.execute("UPDATE pair SET id = id WHERE id = %s", (theirs,))
+        except psycopg.Error as exc:
+            errors.append(exc)
+        finally:
+            connection.rollback()
+
+    threads = [threading.Thread(target=cross, args=(first, 1, 2)), threading.Thread(target=cross, args=(second, 2, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    first.close()
+    second.close()
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+def _terminated(url: str) -> BaseException:
+    """The server ends the session (what a restart does to every connection)."""
+    with psycopg.connect(queue_conninfo(url), autocommit=True) as connection:
+        try:
+            connection.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        except psycopg.Error as exc:
+            return exc
+    raise AssertionError("the session was not ended")
+
+
+def _refused() -> BaseException:
+    try:
+        psycopg.connect(f"postgresql://nobody@127.0.0.1:{free_port()}/none", connect_timeout=2)
+    except psycopg.Error as exc:
+        return exc
+    raise AssertionError("connected to a closed port")
+
+
+def test_a_deadlock_and_a_constraint_violation_are_logged_with_their_traceback(fleet_url: str, kept: _Kept) -> None:
+    deadlock, duplicate = _deadlock(fleet_url), _unique_violation(fleet_url)
+    assert isinstance(deadlock, psycopg.errors.DeadlockDetected)  # an OperationalError, and not an outage
+    _logged_by_procrastinate(deadlock)
+    _logged_by_procrastinate(duplicate)
+    assert [type(record.exc_info[1].__cause__) for record in kept.records if record.exc_info] == [
+        psycopg.errors.DeadlockDetected, psycopg.errors.UniqueViolation]
+
+
+def test_the_database_going_away_is_left_to_the_worker_s_one_line(fleet_url: str, kept: _Kept) -> None:
+    _logged_by_procrastinate(_terminated(fleet_url))
+    _logged_by_procrastinate(_refused())
+    assert kept.records == []
