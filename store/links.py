@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import CursorResult, Update, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
-from store.models import Link, MeasureLink, MeasureVersion, Snapshot
+from store.models import Link, MeasureLink, MeasureVersion, Snapshot, Source
 from store.version_writes import insert_rows, new_ids
 
-__all__ = ["cite_links", "cited_by_versions", "refresh_cited", "MAX_URL_LENGTH"]
+__all__ = ["cite_links", "cited_by_versions", "host_of", "reconcile_cited", "refresh_cited", "MAX_URL_LENGTH"]
 
 # Longer URLs are not worth checking and would not fit a PostgreSQL unique index.
 MAX_URL_LENGTH = 2000
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
+    """A URL's host as ``links.host`` keeps it (and a host's run lock names it)."""
     try:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:
@@ -47,7 +49,7 @@ def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]],
     unknown = [url for url in wanted if url not in ids]
     ids.update(zip(unknown, new_ids(session, "links", len(unknown)), strict=True))
     insert_rows(session, "links", [
-        {"id": ids[url], "url": url, "host": _host(url), "first_seen_at": now, "cited": True, "consecutive_failures": 0, "next_check_at": now}
+        {"id": ids[url], "url": url, "host": host_of(url), "first_seen_at": now, "cited": True, "consecutive_failures": 0, "next_check_at": now}
         for url in unknown
     ])
     insert_rows(session, "measure_links", [
@@ -57,28 +59,58 @@ def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]],
     ])
 
 
-def refresh_cited(session: Session, snapshot: Snapshot) -> None:
-    """A link no open measure version cites is no longer checked; its history stays.
-
-    Only the links of the versions ``snapshot`` closed can have lost their last citation, so
-    only those are looked at: a changed list costs its changed measures' links, not every link.
-    """
+def _uncite_closed() -> Update:
     closed = (
         select(MeasureLink.link_id)
         .join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
         # source_id and a set valid_to narrow ix_measure_versions_source_open to the source's closed versions.
-        .where(MeasureVersion.source_id == snapshot.source_id, MeasureVersion.valid_to.is_not(None),
-               MeasureVersion.valid_to_snapshot_id == snapshot.id)
+        .where(MeasureVersion.source_id == bindparam("source_id"), MeasureVersion.valid_to.is_not(None),
+               MeasureVersion.valid_to_snapshot_id == bindparam("snapshot_id"))
     )
     still_cited = exists(
         select(MeasureLink.link_id)
         .join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
         .where(MeasureLink.link_id == Link.id, MeasureVersion.valid_to_snapshot_id.is_(None))
     )
-    session.execute(
-        update(Link).where(Link.id.in_(closed), Link.cited.is_(True), ~still_cited).values(cited=False),
-        execution_options={"synchronize_session": False},
+    return update(Link).where(Link.id.in_(closed), Link.cited.is_(True), ~still_cited).values(cited=False)
+
+
+# Built once: in PostgreSQL the statement takes a quarter of a millisecond at 1M links (index
+# look-ups of the closed versions' few links), and building it again took ten times that.
+_UNCITE_CLOSED = _uncite_closed()
+
+
+def refresh_cited(session: Session, snapshot: Snapshot) -> None:
+    """A link no open measure version cites is no longer checked; its history stays.
+
+    Only the links of the versions ``snapshot`` closed can have lost their last citation, so
+    only those are looked at: a changed list costs its changed measures' links, not every link.
+    """
+    session.execute(_UNCITE_CLOSED, {"source_id": snapshot.source_id, "snapshot_id": snapshot.id},
+                    execution_options={"synchronize_session": False})
+
+
+def reconcile_cited(session: Session, now: datetime) -> tuple[int, int]:
+    """Recompute every link's ``cited`` from the open versions of the watched (not retired)
+    sources: (cited again, uncited). Two set-based statements, anti-joins over the whole table.
+
+    :func:`refresh_cited` keeps the flag right as lists change, but two PostgreSQL runs that
+    cite and uncite the same URL at once each see the other's citation uncommitted, and the
+    flag can end wrong: a link checked that nobody cites, or one cited and never checked. Run
+    daily (the ``citations`` job of monitor.runtime.jobs), this puts it right; a link cited
+    again is due at once, as :func:`cite_links` makes it."""
+    cited_by_watched = exists(
+        select(MeasureLink.link_id)
+        .join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
+        .join(Source, Source.id == MeasureVersion.source_id)
+        .where(MeasureLink.link_id == Link.id, MeasureVersion.valid_to_snapshot_id.is_(None), Source.retired_at.is_(None))
     )
+    statements = (update(Link).where(Link.cited.is_(False), cited_by_watched).values(cited=True, next_check_at=now),
+                  update(Link).where(Link.cited.is_(True), ~cited_by_watched).values(cited=False))
+    # Session.execute is typed for any statement; an UPDATE's result is a CursorResult (rowcount).
+    cited, uncited = (cast("CursorResult[Any]", session.execute(statement, execution_options={"synchronize_session": False})).rowcount
+                      for statement in statements)
+    return cited, uncited
 
 
 def cited_by_versions(session: Session, version_ids: Sequence[int]) -> dict[int, set[str]]:

@@ -22,7 +22,7 @@ from store.batches import in_batches
 from store.models import Delivery, Event, JobState, Link, Snapshot, Source
 from store.queries import GOOD_STATUSES
 
-__all__ = ["JobRow", "SourceRow", "SourceRun", "SourcesPage", "job_rows", "source_runs", "sources_page", "recent_event_counts", "link_counts", "job_counts", "delivery_counts"]
+__all__ = ["JobRow", "SourceRow", "SourceRun", "SourcesPage", "job_rows", "source_row", "source_runs", "sources_page", "recent_event_counts", "link_counts", "job_counts", "delivery_counts"]
 
 # A failing streak is counted with one OR of per-source ranges; this many sources per statement.
 _STREAK_BATCH = 200
@@ -212,6 +212,12 @@ def sources_page(session: Session, *, limit: int, offset: int = 0, after: tuple[
     rows = _rows(session, where, limit=limit + 1, offset=offset)
     total = session.scalar(select(func.count()).select_from(Source)) or 0
     return SourcesPage(rows=rows[:limit], total=total, has_next=len(rows) > limit)
+
+
+def source_row(session: Session, source_id: str) -> SourceRow | None:
+    """One source as a page of them shows it (a list's own page and ``/api/sources/{id}``)."""
+    rows = _rows(session, Source.id == source_id)
+    return rows[0] if rows else None
 
 
 def recent_event_counts(session: Session, source_ids: Sequence[str], since: datetime) -> dict[str, dict[str, int]]:

@@ -125,8 +125,8 @@ def source_titles(session: Session, ids: Iterable[str] | None = None) -> dict[st
 # Read queries of the web view. Each one narrows an indexed range (see tests/web/test_indexes.py):
 # the timeline by created_at, a measure's history by measure_id, a link's checks by link_id.
 __all__ += [
-    "timeline", "event_counts_since", "list_page", "list_size", "link_history", "links_of_versions",
-    "citing_versions", "dead_link_count", "dead_link_counts", "links_page", "last_edition",
+    "timeline", "list_page", "list_size", "link_history", "links_of_versions",
+    "citing_versions", "dead_link_counts", "links_page",
 ]
 
 
@@ -146,11 +146,6 @@ def timeline(
     if until is not None:
         query = query.where(Event.created_at < until)
     return list(session.scalars(query.order_by(Event.created_at.desc(), Event.id.desc()).limit(limit).offset(offset)))
-
-
-def event_counts_since(session: Session, source_id: str, since: datetime) -> dict[str, int]:
-    query = select(Event.kind, func.count()).where(Event.source_id == source_id, Event.created_at >= since).group_by(Event.kind)
-    return {kind: count for kind, count in session.execute(query)}
 
 
 def _listed(source_id: str, when: datetime | None) -> list:
@@ -214,16 +209,6 @@ def dead_link_counts(session: Session, source_ids: list[str] | None = None) -> d
     return found
 
 
-def dead_link_count(session: Session, source_id: str) -> int:
-    """How many dead links one source's current list cites: per dead link, does any current version of
-    the source cite it (EXISTS stops at the first), not a count over every citation of every dead link."""
-    cites = (
-        select(MeasureLink.link_id).join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
-        .where(MeasureLink.link_id == Link.id, MeasureVersion.source_id == source_id, MeasureVersion.valid_to.is_(None))
-    )
-    return session.scalar(select(func.count()).select_from(Link).where(Link.dead_since.is_not(None), cites.exists())) or 0
-
-
 def links_page(session: Session, *, state: str | None, limit: int, offset: int) -> list[Link]:
     """Links by state: ``dead`` (newest death first), ``failing``, ``ok``, or all (dead, then failing, then by id)."""
     query = select(Link)
@@ -236,9 +221,3 @@ def links_page(session: Session, *, state: str | None, limit: int, offset: int) 
     else:
         query = query.order_by(Link.dead_since.is_(None), Link.consecutive_failures == 0, Link.dead_since.desc(), Link.id)
     return list(session.scalars(query.limit(limit).offset(offset)))
-
-
-def last_edition(session: Session, source_id: str) -> str | None:
-    """The edition (令和N年4月1日時点 …) the newest snapshot that named one gave."""
-    query = select(Snapshot.edition).where(Snapshot.source_id == source_id, Snapshot.edition.is_not(None)).order_by(Snapshot.id.desc()).limit(1)
-    return session.scalar(query)

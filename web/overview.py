@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from store import queries
-from store.overview import SourceRow, recent_event_counts, sources_page
+from store.overview import sources_page
 
 from web.errors import BadRequest
-from web.schemas import Overview, SourcesPage, SourceSummary
-from web.views import RECENT, ChangeFilter, Reader
+from web.schemas import Overview, SourcesPage
+from web.views import ChangeFilter, Reader, source_summaries
 
 __all__ = ["CURSOR", "overview_page", "sources_api_page"]
 
@@ -25,25 +24,11 @@ _CURSOR = re.compile(CURSOR)
 LATEST = 20
 
 
-def _summaries(read: Reader, rows: list[SourceRow], now: datetime) -> list[SourceSummary]:
-    ids = [row.id for row in rows]
-    recent = recent_event_counts(read.session, ids, now - RECENT)
-    dead = queries.dead_link_counts(read.session, ids)
-    return [
-        SourceSummary(
-            id=row.id, title=row.title, url=row.url, retired=row.retired, last_run_at=row.last_run_at, last_status=row.last_status,
-            last_error=row.last_error, edition=row.edition, records=row.records, recent_changes=recent.get(row.id, {}),
-            dead_links=dead.get(row.id, 0),
-        )
-        for row in rows
-    ]
-
-
 def overview_page(read: Reader, page: int, now: datetime) -> Overview:
     """Page ``page`` of the lists (``web.page_size`` a page) and the latest events."""
     found = sources_page(read.session, limit=read.size, offset=(page - 1) * read.size)
     return Overview(
-        sources=_summaries(read, found.rows, now), latest=read.changes(ChangeFilter(), 1, size=LATEST).items,
+        sources=source_summaries(read.session, found.rows, now), latest=read.changes(ChangeFilter(), 1, size=LATEST).items,
         page=page, pages=max(1, -(-found.total // read.size)), total=found.total,
     )
 
@@ -64,6 +49,6 @@ def sources_api_page(read: Reader, now: datetime, *, page: int, limit: int | Non
     found = sources_page(read.session, limit=size, offset=0 if after else (page - 1) * size, after=after)
     last = found.rows[-1] if found.rows and found.has_next else None
     return SourcesPage(
-        items=_summaries(read, found.rows, now), total=found.total, page=page, limit=size, has_next=found.has_next,
+        items=source_summaries(read.session, found.rows, now), total=found.total, page=page, limit=size, has_next=found.has_next,
         next_cursor=f"{int(last.retired)}:{last.id}" if last else None,
     )

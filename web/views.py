@@ -6,7 +6,7 @@ through ``store.queries`` and raises ``NotFound`` for an id the store does not h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -16,6 +16,7 @@ from store import queries
 from store.batches import IN_LIST_SIZE, in_batches
 from store.listing import first_good_fetch, listing_at, versions_in_force
 from store.models import Event, Link, Measure, MeasureVersion, Source
+from store.overview import SourceRow, recent_event_counts, source_row
 
 from monitor.events import EventKind
 
@@ -26,7 +27,7 @@ from web.siblings import also_in
 from web.schemas import (ChangesPage, CheckView, CitedLink, CitingMeasure, EventView, FieldView, LinksPage, LinkSummary, LinkView,
                       ListedMeasure, MeasureView, SourceList, SourceSummary, VersionView)
 
-__all__ = ["ChangeFilter", "Reader", "day_start", "link_state"]
+__all__ = ["ChangeFilter", "Reader", "day_start", "link_state", "source_summaries"]
 
 RECENT = timedelta(days=30)
 
@@ -39,6 +40,22 @@ def day_start(day: date, tz: tzinfo, *, next_day: bool = False) -> datetime:
     """The first moment of ``day`` (or of the day after it) in the configured time zone."""
     day = min(max(day, FIRST_DAY), LAST_DAY)
     return datetime.combine(day + timedelta(days=1) if next_day else day, time(0), tzinfo=tz)
+
+
+def source_summaries(session: Session, rows: Sequence[SourceRow], now: datetime, *, counts: bool = True) -> list[SourceSummary]:
+    """The sources as the overview, the API and a list's page show them; with ``counts``, their
+    events of the last 30 days by kind and their dead links, one grouped query each for all ``rows``."""
+    ids = [row.id for row in rows]
+    recent = recent_event_counts(session, ids, now - RECENT) if counts else {}
+    dead = queries.dead_link_counts(session, ids) if counts else {}
+    return [
+        SourceSummary(
+            id=row.id, title=row.title, url=row.url, retired=row.retired, last_run_at=row.last_run_at, last_status=row.last_status,
+            last_error=row.last_error, edition=row.edition, records=row.records, recent_changes=recent.get(row.id, {}),
+            dead_links=dead.get(row.id, 0),
+        )
+        for row in rows
+    ]
 
 
 def link_state(link: Link) -> str:
@@ -83,19 +100,13 @@ class Reader:
             raise NotFound(self.t.format("no_source", value=source_id))
         return source
 
-    def _summary(self, source: Source, now: datetime, *, counts: bool = True) -> SourceSummary:
+    def _summary(self, source_id: str, now: datetime, *, counts: bool) -> SourceSummary:
         """The source's newest runs; with ``counts``, its recent events by kind and its dead links, which
         cost a scan of its recent events (the list page shows neither, the JSON API both)."""
-        last = queries.last_snapshot(self.session, source.id)
-        good = queries.last_good_snapshot(self.session, source.id)
-        return SourceSummary(
-            id=source.id, title=source.title, url=source.url, retired=source.retired_at is not None,
-            last_run_at=last.fetched_at if last else None, last_status=last.status if last else None,
-            last_error=last.error if last else None, edition=queries.last_edition(self.session, source.id),
-            records=good.record_count if good else None,
-            recent_changes=queries.event_counts_since(self.session, source.id, now - RECENT) if counts else {},
-            dead_links=queries.dead_link_count(self.session, source.id) if counts else 0,
-        )
+        row = source_row(self.session, source_id)
+        if row is None:
+            raise NotFound(self.t.format("no_source", value=source_id))
+        return source_summaries(self.session, [row], now, counts=counts)[0]
 
     def changes(self, filters: ChangeFilter, page: int, *, size: int | None = None) -> ChangesPage:
         size = size or self.size
@@ -116,7 +127,7 @@ class Reader:
         return self._events([event])[0]
 
     def source_list(self, source_id: str, as_of: date | None, page: int, now: datetime, *, counts: bool = True) -> SourceList:
-        source = self._source(source_id)
+        summary = self._summary(source_id, now, counts=counts)
         # "As of a day" is the list at the end of that day, local time.
         when = day_start(as_of, self.tz, next_day=True) - timedelta(microseconds=1) if as_of else None
         measures = self._published_page(source_id, when, page)
@@ -126,7 +137,7 @@ class Reader:
         for measure in measures:
             columns.extend(c for c in measure.fields if c not in columns)
         return SourceList(
-            source=self._summary(source, now, counts=counts), as_of=as_of,
+            source=summary, as_of=as_of,
             total=queries.list_size(self.session, source_id, when), page=page, has_next=has_next,
             columns=columns, measures=measures,
         )

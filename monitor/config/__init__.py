@@ -7,10 +7,8 @@ names the file and the key (``config.yaml: sources[1].format: unknown format 'xm
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from functools import cached_property
 import re
 from pathlib import Path
@@ -28,6 +26,7 @@ from monitor.secrets import Secrets, redact_known, remember
 from monitor.schedule import ScheduleSettings, ScheduleSpec, check_time_zone
 from monitor.config.kinds import LinkPart, PaginationSettings, SourceKind, check_kind
 from monitor.config.yaml_cache import load_yaml_cached
+from monitor.config.yaml_file import collector_paused
 
 __all__ = ["Config", "SourceConfig", "config_problems", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
 
@@ -381,18 +380,6 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: no such configuration file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    with _collector_paused():
+    with collector_paused():
         return parse_config(load_yaml_cached(raw, str(path)), str(path))
 
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Reading 18,000 sources makes a million objects and frees them only by reference count: the
-    cycle collector, run every 700 new objects, walked them all again and again (half the time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -16,7 +16,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.config import config_problems
-from monitor.config.yaml_file import load_yaml
+from monitor.config.yaml_file import collector_paused, load_yaml
 from monitor.errors import ConfigError
 
 __all__ = ["file_problems"]
@@ -36,9 +36,12 @@ def file_problems(path: str | Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         return [f"{where}: cannot read: {exc}"]
     try:
-        found = config_problems(load_yaml(text, where), where)
+        with collector_paused():
+            found = config_problems(load_yaml(text, where), where)
     except ConfigError as exc:  # bad YAML, past the reader's limits, or a ${VAR} not set
         return [str(exc)]
+    if not found:
+        return []
     # load_yaml accepted the text, so composing it again is bounded (aliases stay shared nodes).
     root = yaml.compose(text, Loader=yaml.CSafeLoader)  # libyaml: PyYAML's Python scanner took ~30 s at 18,000 sources
     placed = [(_line_of(root, _steps_of(loc, message)), key if loc else "", message) for loc, key, message in found]

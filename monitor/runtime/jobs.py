@@ -36,6 +36,7 @@ from notifiers.outbox import notifier_ids, notifier_job, notifier_tick, run_erro
 from store.database import SessionFactory, engine_of, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
+from store.links import reconcile_cited
 from store.locks import lock_name, new_holder, release, renew, try_acquire
 from store.process_locks import process_locks
 from store.source_admin import retired_ids
@@ -243,10 +244,25 @@ def _source_ids(config: Config, sessions: SessionFactory, now: datetime | None =
     return [source.id for source in config.sources if source.enabled and source.id not in retired]
 
 
+def _reconcile_citations(config: Config, sessions: SessionFactory, now: datetime, key: str) -> str:
+    """The daily repair of ``links.cited`` (store.links.reconcile_cited): what a race between two runs left wrong."""
+    with transaction(sessions) as session:
+        cited, uncited = reconcile_cited(session, now)
+    said = f"{cited} link(s) cited again, {uncited} no longer cited"
+    if cited or uncited:
+        log.info("citations: %s (their cited mark was wrong)", said)
+    return said
+
+
+# Once a day, wherever links are checked; one unit for the whole store, key "links".
+CITATIONS_DAILY = ScheduleSpec(every=timedelta(days=1))
+
 register(JobKind("source", _run_source, keys=_source_ids, schedule=_source_schedule, error_of=_source_error))
 register(JobKind("links", check_host_links, keys=hosts_with_due_links, schedule=lambda config, host: config.schedule.links))
 register(JobKind("notifier", notifier_job, keys=lambda config, sessions, now=None: notifier_ids(config, sessions), schedule=notifier_tick,
                  error_of=run_error))
+register(JobKind("citations", _reconcile_citations, keys=lambda config, sessions, now=None: ["links"] if config.links.enabled else [],
+                 schedule=lambda config, key: CITATIONS_DAILY))
 
 
 def run_source_job(config: Config, sessions: SessionFactory, now: datetime, source_id: str, *, wait_s: float = 0.0) -> JobRun:

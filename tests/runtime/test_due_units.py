@@ -57,7 +57,7 @@ def test_the_tick_finds_what_is_due_by_its_own_now(database_url):
         due = {unit.name for unit in due_units(config, sessions, NOW)}
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    assert due == {"source:owed", "source:never", "source:cron-owed", "links:due.example.jp"}
+    assert due == {"source:owed", "source:never", "source:cron-owed", "links:due.example.jp", "citations:links"}
     # job_state: the recent starts only, by their start time.
     (state_read,) = [statement for statement in reads if "job_state" in statement]
     assert "last_started_at >=" in state_read and "last_error" not in state_read
