@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from monitor.config import Config, parse_config
@@ -69,6 +69,32 @@ def fresh_database(kind: str, folder: Path, prefix: str = "sesaku_test") -> Iter
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def statements_run(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The (statement, parameters) ``engine`` runs inside the block, for a test to count or explain."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+def query_plan(engine: Engine, statement: str, parameters: Any) -> list[str]:
+    """The lines of the plan the database picks for ``statement`` (SQLite's EXPLAIN QUERY PLAN)."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if not sqlite:  # on a table this small PostgreSQL would rightly read the table; off, it still must where no index serves
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            connection.exec_driver_sql("SET enable_bitmapscan = off")
+        rows = connection.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)
+        return [" ".join(str(c) for c in row) for row in rows]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

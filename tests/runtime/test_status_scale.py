@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from sqlalchemy import event
 
 from monitor.cli import cli
 from monitor.runtime.check import open_store
@@ -20,7 +19,7 @@ from monitor.runtime.status import EVERY_ROW_UP_TO, read_status
 from monitor.runtime.worker import apply_queue_schema
 from store.database import transaction
 from store.models import JobState, Link
-from tests.conftest import make_config
+from tests.conftest import make_config, statements_run
 from tests.web.test_overview import NOW, _fill
 
 
@@ -38,18 +37,10 @@ def test_status_reads_sixty_lists_in_the_queries_of_six(database_url):
     sessions = open_store(config)
     _fill(sessions, 6)
     engine = sessions.kw["bind"]
-    statements: list[str] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        statements.append(statement)
 
     def read(config):  # noqa: ANN001, ANN202
-        statements.clear()
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
+        with statements_run(engine) as statements:
             return read_status(config, sessions, NOW), len(statements)
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
 
     few, few_queries = read(config)
     _fill(sessions, 54, start=6)

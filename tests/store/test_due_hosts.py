@@ -8,13 +8,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event
-
 from monitor.runtime.check import open_store
 from store.database import transaction
 from store.link_state import due_hosts
 from store.models import Link
-from tests.conftest import make_config
+from tests.conftest import make_config, query_plan, statements_run
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 
@@ -31,24 +29,11 @@ def test_due_hosts_are_read_from_the_index_alone(database_url):
             _link(4, "c.example.jp", NOW + timedelta(minutes=1)), _link(5, "d.example.jp", None, cited=False),
         ])
     engine = sessions.kw["bind"]
-    statements: list[tuple[str, object]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with transaction(sessions) as session:
-            assert due_hosts(session, NOW) == ["a.example.jp", "b.example.jp"]
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    with statements_run(engine) as statements, transaction(sessions) as session:
+        assert due_hosts(session, NOW) == ["a.example.jp", "b.example.jp"]
     sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as connection:
-        if not sqlite:  # on a table this small PostgreSQL would rightly read the table; off, it still must where no index serves
-            connection.exec_driver_sql("SET enable_seqscan = off")
-            connection.exec_driver_sql("SET enable_bitmapscan = off")
-        ((statement, parameters),) = [s for s in statements if "links" in s[0]]
-        plan = [" ".join(str(c) for c in row) for row in connection.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + statement, parameters)]
+    ((statement, parameters),) = [s for s in statements if "links" in s[0]]
+    plan = query_plan(engine, statement, parameters)
     reads = [line for line in plan if re.search(r"\b(SCAN|SEARCH) links\b|Scan\b.* on links", line)]
     only_index = r"USING COVERING INDEX ix_links_due_host" if sqlite else r"Index Only Scan using ix_links_due_host"
     assert reads and all(re.search(only_index, line) for line in reads), plan

@@ -8,13 +8,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from sqlalchemy import event
-
 from monitor.runtime.check import open_store
 from store.database import transaction
 from store.models import Link
 from store.overview import link_counts
-from tests.conftest import make_config
+from tests.conftest import make_config, query_plan, statements_run
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 
@@ -32,23 +30,9 @@ def test_dead_and_failing_links_are_counted_from_their_own_index(database_url):
             _link(5, failures=2, cited=False), _link(6, failures=3, dead=True, cited=False),
         ])
     engine = sessions.kw["bind"]
-    statements: list[tuple[str, object]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with transaction(sessions) as session:
-            assert link_counts(session) == {"cited": 4, "dead": 2, "failing": 1}
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    sqlite = engine.dialect.name == "sqlite"
+    with statements_run(engine) as statements, transaction(sessions) as session:
+        assert link_counts(session) == {"cited": 4, "dead": 2, "failing": 1}
     (unwell,) = [s for s in statements if "dead_since" in s[0]]
-    with engine.connect() as connection:
-        if not sqlite:  # on a table this small PostgreSQL would rightly read the table; off, it still must where no index serves
-            connection.exec_driver_sql("SET enable_seqscan = off")
-            connection.exec_driver_sql("SET enable_bitmapscan = off")
-        plan = [" ".join(str(c) for c in row) for row in connection.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + unwell[0], unwell[1])]
+    plan = query_plan(engine, *unwell)
     reads = [line for line in plan if re.search(r"\b(SCAN|SEARCH) links\b|Scan\b.* on links", line)]
     assert reads and all("ix_links_unwell" in line for line in reads), plan

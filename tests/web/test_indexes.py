@@ -15,28 +15,19 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from web.labels import labels_for
 from web.overview import overview_page, sources_api_page
 from web.views import ChangeFilter, Reader
 
+from tests.conftest import statements_run
+
 WATCHED = ("events", "measure_versions", "link_checks")
 
 
 def _captured(db: Any, read: Callable[[Reader], Any]) -> list[tuple[str, Any]]:
-    engine = db.sessions.kw["bind"]
-    statements: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with db.sessions() as session:
-            read(Reader(session, labels_for("ja"), db.config.tz, 50))
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    with statements_run(db.sessions.kw["bind"]) as statements, db.sessions() as session:
+        read(Reader(session, labels_for("ja"), db.config.tz, 50))
     return statements
 
 

@@ -11,12 +11,11 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from monitor.runtime.check import open_store
 from store.database import SessionFactory, transaction
 from store.models import Event, Link, Measure, MeasureLink, MeasureVersion, Snapshot, Source
-from tests.conftest import make_config
+from tests.conftest import make_config, statements_run
 from tests.web.conftest import serving
 from web import create_app
 
@@ -105,18 +104,10 @@ def test_the_overview_page_has_pages(database_url):
 def test_a_page_costs_the_same_queries_for_6_lists_as_for_60(database_url, path):
     with _served(database_url, 6, 50) as (client, _, sessions):
         engine = sessions.kw["bind"]
-        statements: list[str] = []
-
-        def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-            statements.append(statement)
 
         def count() -> int:
-            statements.clear()
-            event.listen(engine, "before_cursor_execute", capture)
-            try:
+            with statements_run(engine) as statements:
                 assert client.get(path).status_code == 200
-            finally:
-                event.remove(engine, "before_cursor_execute", capture)
             return len(statements)
 
         few = count()
@@ -127,17 +118,9 @@ def test_a_page_costs_the_same_queries_for_6_lists_as_for_60(database_url, path)
 def test_the_overview_reads_only_the_titles_of_the_events_it_shows(database_url):
     # At 18,000 lists, loading every title to name 20 events was half of the time of `/` (bench/scale.py).
     with _served(database_url, 60, 10) as (client, ids, sessions):
-        engine = sessions.kw["bind"]
-        statements: list[str] = []
-
-        def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-            statements.append(" ".join(statement.split()))
-
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
+        with statements_run(sessions.kw["bind"]) as run:
             page = client.get("/")
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
+        statements = [" ".join(statement.split()) for statement, _ in run]
         assert page.status_code == 200 and "一覧 0" in page.text
         whole = [s for s in statements if "FROM sources" in s and "sources.title" in s and " WHERE " not in s and " LIMIT " not in s]
         assert whole == [], f"a statement read every list's title: {whole}"
