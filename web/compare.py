@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from monitor.events import ChangedFields, FieldChange as StoredChange, Renamed, read_payload
 from store.batches import in_batches
-from store.compare import KINDS, Compared, Window, compared, generation, kinds, stored_changes
+from store.compare import KINDS, Compared, Step, Window, compared, generation, kinds, stored_changes
 from store.models import Event, Source
 
 from web.api import ERRORS, MAX_LIMIT
@@ -84,7 +84,7 @@ class Comparison(BaseModel):
     changed: list[ComparedMeasure]
 
 
-def fold(events: Iterable[Event]) -> tuple[dict[str, StoredChange], tuple[str, str] | None]:
+def fold(events: Iterable[Step | Event]) -> tuple[dict[str, StoredChange], tuple[str, str] | None]:
     """The stored steps of one measure, oldest first, as one step: each column's first old and last
     new text (dropped when they are the same), and the first old and last new name if it was renamed."""
     first_old: dict[str, str] = {}
