@@ -4,7 +4,10 @@
 hosts with an ok check in the last ``LIVE_DAYS`` days, asks ``repair.candidates`` what to try,
 checks the candidate URLs with the link checker (netguard, per-host politeness, soft-404
 probe), and stores those that answer with a healthy page, best first, with the snapshot
-after them. Bounded: ``links.repair_max_links`` links, ``PER_LINK`` live candidates each, and
+after them. A candidate's host is asked only under its run lock (``links:<host>``, as every
+runner that checks it takes it), so politeness holds across the fleet: a host another runner
+holds is not probed this time (its candidates are not shown), and the hosts the caller
+already holds (``held``: those its pass checks) are probed under its locks. Bounded: ``links.repair_max_links`` links, ``PER_LINK`` live candidates each, and
 ``links.repair_budget_s`` of wall time; a candidate not checked in time is not shown.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -23,10 +26,12 @@ from store.blobs import blob_time, get_blob, put_blob
 from store.database import SessionFactory, transaction
 from store.link_repairs import Repair, live_hosts, replace_repairs
 from store.link_state import links_by_id
+from store.links import host_of
 
 from monitor.config import Config
 from monitor.events import LinkOutcome
 from monitor.links.checker import LinkCheckResult, check_links
+from monitor.links.host_locks import host_locks
 from monitor.links.outcome import HEALTHY
 from monitor.links.page_text import page_text
 from monitor.links.repair import BrokenLink, Candidate, Reason, candidates
@@ -40,7 +45,7 @@ PER_LINK = 4
 
 
 def suggest_repairs(config: Config, sessions: SessionFactory, now: datetime, link_ids: Iterable[int], *,
-                    resolver: Resolver | None = None) -> dict[int, list[Repair]]:
+                    held: Collection[str] = (), resolver: Resolver | None = None) -> dict[int, list[Repair]]:
     """Check the candidates of ``link_ids`` (dead or moved links) live; store and return what answered."""
     settings = config.links
     ids = list(dict.fromkeys(link_ids))[: settings.repair_max_links]
@@ -53,7 +58,7 @@ def suggest_repairs(config: Config, sessions: SessionFactory, now: datetime, lin
     wanted = {link.id: _bounded(candidates(BrokenLink(link.url, link.moved_to, link.body_sha256 is not None and link.dead_since is not None),
                                            live, settings.successor_hosts)) for link in links}
     urls = [c.url for found in wanted.values() for c in found if c.reason is not Reason.SNAPSHOT]
-    results = asyncio.run(_checked(urls, config, now, resolver)) if urls else {}
+    results = _checked_under_locks(urls, config, sessions, now, set(held), resolver) if urls else {}
     repairs = {link_id: _answered(found, results, now) for link_id, found in wanted.items()}
     bodies = {link.id: link.body_sha256 for link in links}
     with transaction(sessions) as session:
@@ -77,6 +82,16 @@ def _with_text(session: Session, repair: Repair, body_sha256: str | None, now: d
 def _bounded(found: list[Candidate]) -> list[Candidate]:
     live = [c for c in found if c.reason is not Reason.SNAPSHOT][:PER_LINK]
     return live + [c for c in found if c.reason is Reason.SNAPSHOT]
+
+
+def _checked_under_locks(urls: list[str], config: Config, sessions: SessionFactory, now: datetime, held: set[str],
+                         resolver: Resolver | None) -> dict[str, LinkCheckResult]:
+    """Check the ``urls`` whose host is in ``held`` or whose run lock is free now, under those locks."""
+    others = sorted({host_of(url) for url in urls} - held)
+    with host_locks(config, sessions, others, why="repair suggestions") as taken:
+        free = held | set(taken)
+        asked = [url for url in urls if host_of(url) in free]
+        return asyncio.run(_checked(asked, config, now, resolver)) if asked else {}
 
 
 async def _checked(urls: list[str], config: Config, now: datetime, resolver: Resolver | None) -> dict[str, LinkCheckResult]:

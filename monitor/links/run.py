@@ -89,7 +89,9 @@ def check_due_links(config: Config, sessions: SessionFactory, now: datetime, *, 
     report = _check_these(config, sessions, now, due, progress, resolver)
     ids = {link.url: link.id for link in due}
     # After the checks, not among them: a new death is recorded whether or not its repair answers.
-    suggest_repairs(config, sessions, now, [ids[entry.url] for entry in (*report.dead, *report.moved)], resolver=resolver)
+    # Probed under the hosts' run locks: those of ``hosts`` are the caller's (held for this pass).
+    suggest_repairs(config, sessions, now, [ids[entry.url] for entry in (*report.dead, *report.moved)], held=hosts or (),
+                    resolver=resolver)
     return report
 
 
