@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,6 +16,7 @@ from monitor.runtime.check import open_store, run_check
 from tests.conftest import make_config, source_entry
 from tests.versions import set_cell
 from tests.web.conftest import LONG_NAME, NAME, PHONE, PHONE_NAME, T0, WebDB, _publish, app_for, clock, serving
+from store.compare import kinds
 from web.export import csv_bytes, csv_chunks
 
 FIRST, THIRD = "2026-04-01", "2026-04-03"
@@ -125,3 +126,21 @@ def test_a_list_run_again_is_compared_afresh(tmp_path: Path) -> None:
             run_check(config, sessions, clock=clock(T0 + timedelta(days=2)))
             after = client.get("/api/sources/tama/compare", params=params).json()
     assert after["counts"]["changed"] == 2  # the second edit, made after the first look
+
+
+def test_comparing_never_scans_the_big_tables(web_db: WebDB) -> None:
+    """The classification and a page's reads go through indexes on both backends; on SQLite the
+    classification reads its versions from the index alone (migration 0012)."""
+    from tests.web.test_indexes import _captured, _full_scans
+    from web.compare import compare, window_of
+
+    first, last = date(2026, 4, 1), date(2026, 4, 3)
+    classify = _captured(web_db, lambda read: kinds(read.session, window_of(read, "tama", first, last)[1]))
+    assert _full_scans(web_db, classify) == []
+    if web_db.url.startswith("sqlite"):
+        with web_db.sessions() as session:
+            plan = " ".join(str(row) for statement, parameters in classify if "GROUP BY" in statement
+                            for row in session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+        assert "COVERING INDEX ix_measure_versions_source_span" in plan and "COVERING INDEX ix_events_measure_kind" in plan
+    for kind in (None, "changed", "renamed"):
+        assert _full_scans(web_db, _captured(web_db, lambda read: compare(read, "tama", first, last, kind=kind, limit=1))) == [], kind
