@@ -1,6 +1,6 @@
 """Web view latency on a big database, ours beside Datasette, on loopback only.
 
-    /work/venv/bin/python bench/web.py [--measures 100000] [--links 50000] [--checks 30] [--requests 200]
+    /work/venv/bin/python bench/web.py [--measures 100000] [--links 50000] [--checks 30] [--requests 200] [--only compare]
 
 Builds a SQLite file (schema by Alembic, rows bulk-inserted through SQLAlchemy core): two
 sources, ``--measures`` measures with 3 versions each (2 ``changed`` events per measure),
@@ -13,9 +13,11 @@ Search and export are timed beside Datasette's nearest equivalents: its ``_searc
 same FTS5 trigram table (``measure_search``, which migration 0004 fills), a ``name__contains``
 LIKE scan, and a streamed CSV of one list's current versions (``--export-requests`` times,
 since a list of 50,000 rows takes seconds). Compare and the ending pages likewise: one list between
-its first and last day (every measure changed twice) beside the SQL a Datasette user would write
-for it (versions in force on each day, joined; Datasette stops at its 1,000-row limit, so its
-figure is for less work), and the measures ending within 90 days (every 10th current version
+its first and last day (every measure changed twice: the summary and first page, a random page of
+the changed, the JSON's first page and a random cursor, the whole CSV streamed; ``first ms`` is
+the request that classifies the list, before the server keeps it) beside the SQL a Datasette user
+would write for it (versions in force on each day, joined; Datasette stops at its 1,000-row
+limit, so its figure is for less work), and the measures ending within 90 days (every 10th current version
 has an end date in the next two years) beside Datasette's ``end_date__lte`` filter.
 """
 
@@ -34,7 +36,7 @@ import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import httpx
@@ -154,20 +156,33 @@ def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def _percentiles(client: httpx.Client, make_path: Any, requests: int) -> tuple[float, float, int]:
-    for _ in range(min(5, requests)):
-        client.get(make_path())
-    times, sizes = [], []
-    for _ in range(requests):
-        path = make_path()
-        started = time.perf_counter()
-        answer = client.get(path)
-        times.append((time.perf_counter() - started) * 1000)
+class Timing(NamedTuple):
+    first: float  # the first request, before any warm-up: what a cold cache costs
+    p50: float
+    p95: float
+    first_byte: float  # p50 of the time to the first byte of the body (a streamed export's)
+    size: int
+
+
+def _timed(client: httpx.Client, path: str) -> tuple[float, float, int]:
+    started = time.perf_counter()
+    with client.stream("GET", path) as answer:
         if answer.status_code != 200:
             raise RuntimeError(f"{path}: HTTP {answer.status_code}")
-        sizes.append(len(answer.content))
-    cuts = statistics.quantiles(times, n=100)
-    return cuts[49], cuts[94], int(statistics.mean(sizes))
+        chunks = answer.iter_raw()
+        size = len(next(chunks, b""))
+        first_byte = time.perf_counter() - started
+        size += sum(len(chunk) for chunk in chunks)
+    return (time.perf_counter() - started) * 1000, first_byte * 1000, size
+
+
+def _percentiles(client: httpx.Client, make_path: Any, requests: int) -> Timing:
+    first = _timed(client, make_path())[0]
+    for _ in range(min(4, requests)):
+        _timed(client, make_path())
+    runs = [_timed(client, make_path()) for _ in range(requests)]
+    cuts = statistics.quantiles([run[0] for run in runs], n=100)
+    return Timing(first, cuts[49], cuts[94], statistics.median(run[1] for run in runs), int(statistics.mean(run[2] for run in runs)))
 
 
 def main() -> None:
@@ -177,6 +192,7 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=30)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--export-requests", type=int, default=5)
+    parser.add_argument("--only", default="", help="time only the paths whose label holds this text, e.g. compare")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sesaku-bench-web-"))
     database = work / "bench.db"
@@ -214,6 +230,7 @@ def main() -> None:
     ]
     first, last = T0.date().isoformat(), (T0 + 2 * DAY).date().isoformat()
     soon = (date.today() + timedelta(days=90)).isoformat()
+    between, pages = f"from={first}&to={last}", max(1, args.measures // 2 // 200)
     in_force = "valid_from < :day and (valid_to is null or valid_to >= :day)"
     compare_sql = (f"select n.measure_id, o.fields as old, n.fields as new from "
                    f"(select * from measure_versions where source_id = '{SOURCES[0]}' and {in_force.replace(':day', repr(first + ' 23:59:59'))}) o join "
@@ -223,12 +240,15 @@ def main() -> None:
         ("ours", "/ending (90 days)", lambda: "/ending"),
         ("ours", "/api/ending (90 days)", lambda: "/api/ending"),
         ("datasette", "/bench/measure_versions?end_date__lte=…&valid_to__isnull=1", lambda: f"/bench/measure_versions?end_date__lte={soon}&valid_to__isnull=1&_sort=end_date"),
+        # Compare: the first request classifies the whole list (the "first ms" column), later pages reuse that.
+        ("ours", f"/sources/{SOURCES[0]}/compare (first → last day)", lambda: f"/sources/{SOURCES[0]}/compare?{between}"),
+        ("ours", f"/sources/{SOURCES[0]}/compare?kind=changed&page={{random}}", lambda: f"/sources/{SOURCES[0]}/compare?{between}&kind=changed&page={rng.randint(1, pages)}"),
+        ("ours", f"/api/sources/{SOURCES[0]}/compare", lambda: f"/api/sources/{SOURCES[0]}/compare?{between}"),
+        ("ours", f"/api/sources/{SOURCES[0]}/compare?cursor={{random}}", lambda: f"/api/sources/{SOURCES[0]}/compare?{between}&cursor=changed:{2 * rng.randint(1, args.measures // 2)}"),
     ]
     exports = [
-        ("ours", f"/sources/{SOURCES[0]}/compare (first → last day)", lambda: f"/sources/{SOURCES[0]}/compare?from={first}&to={last}"),
-        ("ours", f"/api/sources/{SOURCES[0]}/compare", lambda: f"/api/sources/{SOURCES[0]}/compare?from={first}&to={last}"),
-        ("ours", f"/sources/{SOURCES[0]}/compare.csv", lambda: f"/sources/{SOURCES[0]}/compare.csv?from={first}&to={last}"),
-        ("datasette", "/bench.json?sql=(versions on two days, joined)", lambda: "/bench.json?" + urlencode({"sql": compare_sql})),
+        ("ours", f"/sources/{SOURCES[0]}/compare.csv (whole, streamed)", lambda: f"/sources/{SOURCES[0]}/compare.csv?{between}"),
+        ("datasette", "/bench.json?sql=(compare: versions on two days, joined)", lambda: "/bench.json?" + urlencode({"sql": compare_sql})),
         ("ours", "/calendar.ics (every end date)", lambda: "/calendar.ics"),
         ("ours", f"/sources/{SOURCES[0]}/calendar.ics", lambda: f"/sources/{SOURCES[0]}/calendar.ics"),
         ("ours", f"/sources/{SOURCES[0]}.csv ({args.measures // 2:,} rows)", lambda: f"/sources/{SOURCES[0]}.csv"),
@@ -241,11 +261,13 @@ def main() -> None:
         bases = {"ours": f"http://127.0.0.1:{ours}", "datasette": f"http://127.0.0.1:{theirs}"}
         _wait(bases["ours"] + "/api/sources", processes[0])
         _wait(bases["datasette"] + "/-/versions.json", processes[1])
-        print(f"\n{'server':<10} {'path':<60} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>10}")
+        print(f"\n{'server':<10} {'path':<60} {'first ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'1st byte':>9} {'bytes':>10}")
         for (server, label, make_path), requests in [*((case, args.requests) for case in cases), *((case, args.export_requests) for case in exports)]:
+            if args.only and args.only not in label:
+                continue
             with httpx.Client(base_url=bases[server], timeout=120) as client:
-                p50, p95, size = _percentiles(client, make_path, requests)
-            print(f"{server:<10} {label:<60} {p50:8.1f} {p95:8.1f} {size:10,}")
+                t = _percentiles(client, make_path, requests)
+            print(f"{server:<10} {label:<60} {t.first:9.1f} {t.p50:8.1f} {t.p95:8.1f} {t.first_byte:9.1f} {t.size:10,}")
     finally:
         for process in processes:
             process.terminate()
