@@ -44,6 +44,7 @@ from monitor.config.links import LinkSettings
 from monitor.errors import MonitorError
 from monitor.links.run import check_due_links
 from monitor.runtime.jobs import job_id
+from monitor.runtime.outage import database_gone
 
 __all__ = ["UnitBusy", "hosts_per_job", "run_hosts", "run_links_job", "settle_left_over"]
 
@@ -196,8 +197,9 @@ async def _settle(app: App, plan: _Settlement) -> None:
         await _apply(app, plan)
     except Exception as exc:  # noqa: BLE001 (whatever the queue's database raised: tried again, not lost)
         _LEFT_OVER.append(plan)
-        log.warning("links jobs %s: could not be settled (%s); tried again at the next heartbeat",
-                    ", ".join(map(str, plan.jobs)), _one_line(exc))
+        # An outage is said once, by the worker (monitor.runtime.outage); anything else here is news.
+        (log.debug if database_gone(exc) else log.warning)(
+            "links jobs %s: could not be settled (%s); tried again at the next heartbeat", ", ".join(map(str, plan.jobs)), _one_line(exc))
 
 
 async def settle_left_over(app: App) -> int:
