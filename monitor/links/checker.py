@@ -45,11 +45,11 @@ other partition go past that host's ``per_host`` cap, and politeness comes befor
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import secrets
 import ssl
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -367,11 +367,18 @@ class _Checker:
         )
 
 
-@functools.cache
+_TLS_LOCK = threading.Lock()
+_TLS: dict[bool, ssl.SSLContext] = {}
+
+
 def _tls_context(verify: bool) -> ssl.SSLContext:
     """One TLS context per process: loading the CA bundle costs ~0.1 s of CPU, and a worker runs
-    a checker per host job (it was most of a worker's CPU per check)."""
-    return httpx.create_ssl_context(verify=verify)
+    a checker per host job (it was most of a worker's CPU per check). Under a lock: the links jobs
+    a worker starts together, each in its own thread, all missed a plain cache and each built one."""
+    with _TLS_LOCK:
+        if verify not in _TLS:
+            _TLS[verify] = httpx.create_ssl_context(verify=verify)
+        return _TLS[verify]
 
 
 def _host_of(url: str) -> str:

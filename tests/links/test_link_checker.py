@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import httpx
 import pytest
 
 from monitor.lists.cells import normalize_url
+from monitor.links import checker
 from monitor.links.checker import check_links, terminal_progress
 from monitor.events import LinkOutcome as O
 from monitor.links.outcome import permanent_move
@@ -40,6 +44,25 @@ def test_ok_page_carries_its_body_and_hash(link_site: LinkSite) -> None:
     assert result.body_sha256 and result.content_type == "text/html; charset=utf-8"
     assert result.final_url == result.url and result.redirect_chain == ()
     assert result.checked_at.tzinfo is not None
+
+
+def test_passes_started_together_load_the_ca_bundle_once(link_site: LinkSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fleet worker starts its links jobs together, each pass in a thread of its own: they share
+    one TLS context, built once (loading the CA bundle is ~0.1 s of CPU each time)."""
+    built: list[dict[str, Any]] = []
+    create = httpx.create_ssl_context
+
+    def slow_create(**options: Any) -> Any:
+        built.append(options)
+        time.sleep(0.1)  # as slow as the real one on a busy machine: the threads meet here
+        return create(**options)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", slow_create)
+    monkeypatch.setattr(checker, "_TLS", {})
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: check_one(link_site.url(0, "/ok.html")), range(4)))
+    assert [result.outcome for result in results] == [O.OK] * 4
+    assert len(built) == 1
 
 
 def test_failing_pages_keep_no_body(link_site: LinkSite) -> None:
