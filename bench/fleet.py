@@ -26,7 +26,9 @@ the workers' start to the last check, and the steady rate between the 10th and 9
 percentile of ``checked_at``), that rate against the politeness limit (every host at its
 interval), the highest concurrency any host saw (it must never exceed the cap), the load
 average while it ran, the database's size per check, the workers' CPU per check from the
-moment each serves the queue (target ≤ 1.5 ms; with their start-up too in the notes) and the most PostgreSQL connections the fleet held (``pg_stat_activity``). Needs SESAKU_TEST_POSTGRES_URL (or
+moment each serves the queue (target ≤ 1.5 ms; with their start-up too in the notes) and the most PostgreSQL connections the fleet held (``pg_stat_activity``); and
+where the start-up went: when each worker served the queue, the first check, and the checks
+made in each second from the workers' start. Needs SESAKU_TEST_POSTGRES_URL (or
 --admin-url), a role that may create databases: the throwaway databases are dropped at the end.
 """
 
@@ -250,6 +252,7 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
     connections = 0
     serving: dict[int, float] = {}  # pid → its CPU seconds when it began serving the queue (start-up done)
     serving_cpu = 0.0
+    serving_at: list[float] = []  # seconds from the start until each worker served the queue (to the bench's 0.5 s look)
     try:
         with engine.connect() as connection:
             deadline = started + args.timeout
@@ -257,6 +260,7 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
                 for process, log in zip(processes, logs):
                     if process.pid not in serving and "serving queue" in log.read_text(encoding="utf-8", errors="replace"):
                         serving[process.pid] = process_cpu_seconds(process.pid)
+                        serving_at.append(time.monotonic() - started)
                 done = connection.scalar(text("SELECT count(*) FROM link_checks"))
                 # The workers' connections (the bench's own one excepted), at their highest.
                 held = connection.scalar(text("SELECT count(*) - 1 FROM pg_stat_activity WHERE datname = current_database()"))
@@ -287,6 +291,9 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
             " percentile_cont(0.1) WITHIN GROUP (ORDER BY extract(epoch FROM checked_at)),"
             " percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM checked_at)),"
             " count(*) FILTER (WHERE outcome <> 'ok') FROM link_checks")).one()
+        # Checks per second from the workers' start: where the start-up goes.
+        offsets = [float(x) for x in connection.scalars(text(
+            "SELECT extract(epoch FROM checked_at - CAST(:start AS timestamptz)) FROM link_checks"), {"start": started_wall})]
         spans = [(last_at - first_at).total_seconds() for first_at, last_at in connection.execute(text(
             "SELECT min(c.checked_at), max(c.checked_at) FROM link_checks c JOIN links l ON l.id = c.link_id GROUP BY l.host"))]
         failed_jobs = connection.scalar(text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'"))
@@ -313,9 +320,18 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
         "host_rate": (args.urls - 1) / (sorted(spans)[len(spans) // 2] or 1e-9) if spans else 0.0,
         "hosts_at_once": sum(spans) / span if spans and span else 0.0,
         "worker_cpu_ms": 1000 * serving_cpu / max(checks, 1), "worker_cpu_all_ms": 1000 * worker_cpu / max(checks, 1), "machine_cpu_ms": 1000 * machine_cpu / max(checks, 1),
+        "serving_at": serving_at, "first_check": min(offsets, default=float("nan")), "timeline": _per_second(offsets),
         "failed_jobs": failed_jobs, "units": link_units, "connections": connections, "db_bytes": sizes[0], "checks_bytes": sizes[1],
         "links_bytes": sizes[2], "blobs_bytes": sizes[3], "logs_with_tracebacks": errors,
     }
+
+
+def _per_second(offsets: list[float]) -> list[int]:
+    """How many checks were made in each second of the run, from the workers' start."""
+    counts = [0] * (int(max(offsets, default=-1)) + 1)
+    for offset in offsets:
+        counts[max(0, int(offset))] += 1
+    return counts
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -415,6 +431,8 @@ def main() -> None:
                   f"whole machine {row['machine_cpu_ms']:.1f} ms; PostgreSQL connections held at most {row['connections']} "
                   f"({row['connections'] / row['workers']:.0f} a worker); link_checks {mb(row['checks_bytes'])}, "
                   f"links {mb(row['links_bytes'])}, blobs {mb(row['blobs_bytes'])}")
+            print(f"    start-up: serving the queue after {', '.join(f'{s:.1f}' for s in sorted(row['serving_at']))} s, "
+                  f"first check after {row['first_check']:.1f} s; checks in each second: {' '.join(map(str, row['timeline']))}")
     finally:
         for name in reversed(made):
             drop_database(admin, name)
