@@ -15,14 +15,10 @@ without it (measure-id order, as before migration 0008). Prints p50/p95 in ms.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import timezone
 from pathlib import Path
 
@@ -31,29 +27,12 @@ from sqlalchemy import select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import bench_web, times  # noqa: E402
 from store.database import open_engine, session_factory  # noqa: E402
 from store.listing import put_listing  # noqa: E402
 from store.models import MeasureVersion, Snapshot  # noqa: E402
 from web.labels import labels_for  # noqa: E402
 from web.views import Reader  # noqa: E402
-
-
-def _bench_web():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bench_web", Path(__file__).with_name("web.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _times(action: Callable[[], object], requests: int) -> str:
-    samples = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return f"p50 {statistics.median(samples):7.1f} ms  p95 {samples[int(len(samples) * 0.95) - 1]:7.1f} ms"
 
 
 def _served(web, database: Path, source: str, requests: int) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +58,7 @@ def main() -> None:
     parser.add_argument("--measures", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    web = _bench_web()
+    web = bench_web()
     source = web.SOURCES[0]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
@@ -98,11 +77,11 @@ def main() -> None:
                 read = Reader(session, labels_for("ja"), timezone.utc, 50)
                 now = snapshot.fetched_at
                 print(f"{label}:")
-                print(f"  page 1, rows only {_times(lambda: read.published_rows(source, None, 0, 51), args.requests)}")
-                print(f"  a random page     {_times(lambda: read.published_rows(source, None, random.randint(0, pages - 1) * 50, 51), args.requests)}")
-                print(f"  the whole page    {_times(lambda: read.source_list(source, None, 1, now, counts=False), max(args.requests // 10, 3))}")
-                print(f"  with its counts   {_times(lambda: read.source_list(source, None, 1, now), max(args.requests // 10, 3))}")
-                print(f"  every row (export){_times(lambda: read.published_rows(source, None), 3)}")
+                print(f"  page 1, rows only {times(lambda: read.published_rows(source, None, 0, 51), args.requests)}")
+                print(f"  a random page     {times(lambda: read.published_rows(source, None, random.randint(0, pages - 1) * 50, 51), args.requests)}")
+                print(f"  the whole page    {times(lambda: read.source_list(source, None, 1, now, counts=False), max(args.requests // 10, 3))}")
+                print(f"  with its counts   {times(lambda: read.source_list(source, None, 1, now), max(args.requests // 10, 3))}")
+                print(f"  every row (export){times(lambda: read.published_rows(source, None), 3)}")
             with sessions.begin() as session:
                 session.execute(update(Snapshot).values(listing_sha256=None))
 

@@ -12,39 +12,18 @@ Prints p50/p95 in ms.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import random
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import bench_web, times  # noqa: E402
 from store.database import open_engine, session_factory  # noqa: E402
 from store.siblings import siblings_of  # noqa: E402
-
-
-def _bench_web():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bench_web", Path(__file__).with_name("web.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _times(action: Callable[[], object], requests: int) -> str:
-    samples = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return f"p50 {statistics.median(samples):7.2f} ms  p95 {samples[int(len(samples) * 0.95) - 1]:7.2f} ms"
 
 
 def main() -> None:
@@ -52,7 +31,7 @@ def main() -> None:
     parser.add_argument("--measures", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    web = _bench_web()
+    web = bench_web()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
         web.build(path, args.measures, 100, 1)
@@ -68,8 +47,8 @@ def main() -> None:
             with sessions.begin() as session:
                 found = siblings_of(session, paired[:50])
                 print(f"{label}: {sum(map(len, found.values()))} of 50 paired measures found their sibling", file=sys.stderr)
-                one = _times(lambda: siblings_of(session, [pick.choice(paired)]), args.requests)
-                page = _times(lambda: siblings_of(session, [pick.randrange(1, args.measures) for _ in range(20)]), args.requests)
+                one = times(lambda: siblings_of(session, [pick.choice(paired)]), args.requests, digits=2)
+                page = times(lambda: siblings_of(session, [pick.randrange(1, args.measures) for _ in range(20)]), args.requests, digits=2)
             print(f"{label}\n  one measure page   {one}\n  20 search hits     {page}")
             with engine.begin() as connection:
                 connection.execute(text("DROP INDEX IF EXISTS ix_measure_versions_name_prefix"))
