@@ -72,7 +72,10 @@ def _uncite_closed() -> Update:
         .join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
         .where(MeasureLink.link_id == Link.id, MeasureVersion.valid_to_snapshot_id.is_(None))
     )
-    return update(Link).where(Link.id.in_(closed), Link.cited.is_(True), ~still_cited).values(cited=False)
+    # No "cited is true" beside the ids: SQLite would then read every cited link through
+    # ix_links_due_host (0.5 s at 1M links) instead of looking up the few ids; a link already
+    # uncited is merely written uncited again.
+    return update(Link).where(Link.id.in_(closed), ~still_cited).values(cited=False)
 
 
 # Built once: in PostgreSQL the statement takes a quarter of a millisecond at 1M links (index
