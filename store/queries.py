@@ -16,7 +16,7 @@ from store.models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVe
 __all__ = [
     "GOOD_STATUSES", "CurrentRow", "last_snapshot", "last_good_snapshot",
     "expiring_versions", "ended_measure_ids", "versions_at_snapshot",
-    "list_as_of", "measure_history", "snapshots_of", "events_after", "source_titles",
+    "measure_history", "snapshots_of", "events_after", "source_titles",
 ]
 
 # A snapshot that moved (or confirmed) the baseline; failed and suspect ones never do.
@@ -73,16 +73,6 @@ def versions_at_snapshot(session: Session, source_id: str, snapshot_id: int) -> 
         MeasureVersion.source_id == source_id,
         MeasureVersion.valid_from_snapshot_id <= snapshot_id,
         or_(MeasureVersion.valid_to_snapshot_id.is_(None), MeasureVersion.valid_to_snapshot_id > snapshot_id),
-    )
-    return [tuple(row) for row in session.execute(_with_measure(query))]
-
-
-def list_as_of(session: Session, source_id: str, when: datetime) -> list[tuple[Measure, MeasureVersion]]:
-    """The list as it stood at ``when``."""
-    query = select(Measure, MeasureVersion).where(
-        MeasureVersion.source_id == source_id,
-        MeasureVersion.valid_from <= when,
-        or_(MeasureVersion.valid_to.is_(None), MeasureVersion.valid_to > when),
     )
     return [tuple(row) for row in session.execute(_with_measure(query))]
 

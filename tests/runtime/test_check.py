@@ -14,7 +14,7 @@ from monitor.demo.site import Route
 from monitor.lists.views import diff_snapshots, history_of
 from store.database import transaction
 from store.models import Blob, Event, Link, Measure, MeasureVersion, Snapshot
-from store.queries import list_as_of
+from store.queries import list_size
 from tests.conftest import NATIONWIDE, TAMA, make_config, seed_text, source_entry
 from tests.versions import derive, insert_row, move_row, page_break_before, remove_row, set_cell
 
@@ -191,9 +191,9 @@ def test_list_as_it_stood_on_a_date(tama, site):
     publish(site, "/tama.txt", derive(seed_text(TAMA), remove_row(NAME, "市街地再開発事業")))
     run_check(config, sessions, clock=clock(T0 + timedelta(days=30)))
     with transaction(sessions) as session:
-        before = list_as_of(session, "tama", T0 + timedelta(days=1))
-        after = list_as_of(session, "tama", T0 + timedelta(days=31))
-    assert len(before) == 44 and len(after) == 43
+        before = list_size(session, "tama", T0 + timedelta(days=1))
+        after = list_size(session, "tama", T0 + timedelta(days=31))
+    assert before == 44 and after == 43
 
 
 def test_a_measure_that_ends_and_comes_back_reappears_as_itself(site, tama):
