@@ -1,62 +1,77 @@
-"""The listed measures of one source as a stream of plain rows, and the fields of a few of them.
+"""The listed measures of one source: a stream of ids and digests, and the whole rows of a few.
 
-A run pairs most rows of a new version with their old selves by published text alone, so it
-needs every current row's fields only once, to read that text, and keeps the fields of the
-few rows left over: streamed, a 100,000-row list is never held twice in memory.
+A run pairs most rows of a new version with their old selves by a digest of the text they
+were published as (``measure_versions.published_digest``), so of every listed row it needs
+only its ids and that digest; the key, name and fields of the few rows left over are read
+afterwards (:func:`current_rows_of`). At 100,000 rows, holding every row's key, name and
+content hash as well was 50 MB.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, Select, select, text
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Measure, MeasureVersion
 from store.queries import CurrentRow
 
-__all__ = ["NOT_LOADED", "stream_current_rows", "stream_listed", "fields_of_versions"]
+__all__ = ["Listed", "current_rows_of", "stream_current_rows", "stream_listed"]
 
 # Rows fetched from the database at a time while streaming.
 _STREAM_BATCH = 2000
-# The fields of a streamed row that were not read (a run reads those of the few rows it needs).
-NOT_LOADED: dict[str, str] = {}
 
 
-def _current(session: Session, source_id: str, *columns: Any) -> Iterable[Any]:
+class Listed(NamedTuple):
+    """One measure listed now: what pairing by published text needs of it."""
+
+    measure_id: int
+    version_id: int
+    published_digest: bytes | None  # None for a version stored before migration 0013
+
+
+def _plan_for_all_rows(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Streaming is a server-side cursor there, which PostgreSQL plans for its first rows
         # (cursor_tuple_fraction 0.1): a nested loop that took minutes per fetch at 100,000
         # rows. The whole result is wanted, so plan for all of it (for this transaction only).
         session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
-    query = (
-        select(Measure.id, MeasureVersion.id, Measure.key, MeasureVersion.name, *columns, MeasureVersion.content_hash)
+
+
+def _open(source_id: str) -> list[ColumnElement[bool]]:
+    return [MeasureVersion.source_id == source_id, MeasureVersion.valid_to_snapshot_id.is_(None)]
+
+
+def stream_listed(session: Session, source_id: str) -> Iterator[Listed]:
+    """Every measure listed now, in measure id order: its ids and published digest."""
+    _plan_for_all_rows(session)
+    query = select(MeasureVersion.measure_id, MeasureVersion.id, MeasureVersion.published_digest).where(*_open(source_id))
+    for row in session.execute(query.order_by(MeasureVersion.measure_id).execution_options(yield_per=_STREAM_BATCH)):
+        yield Listed(*row)
+
+
+def _rows() -> Select[int, int, str, str, dict[str, str], str]:
+    return (
+        select(Measure.id, MeasureVersion.id, Measure.key, MeasureVersion.name, MeasureVersion.fields, MeasureVersion.content_hash)
         .join(Measure, Measure.id == MeasureVersion.measure_id)
-        .where(MeasureVersion.source_id == source_id, MeasureVersion.valid_to_snapshot_id.is_(None))
-        .order_by(MeasureVersion.measure_id)
     )
-    return session.execute(query.execution_options(yield_per=_STREAM_BATCH))
 
 
 def stream_current_rows(session: Session, source_id: str) -> Iterator[CurrentRow]:
-    """Every measure listed now, in measure id order, one plain row at a time."""
-    for row in _current(session, source_id, MeasureVersion.fields):
+    """Every measure listed now, in measure id order, one whole plain row at a time."""
+    _plan_for_all_rows(session)
+    query = _rows().where(*_open(source_id)).order_by(MeasureVersion.measure_id)
+    for row in session.execute(query.execution_options(yield_per=_STREAM_BATCH)):
         yield CurrentRow(*row)
 
 
-def stream_listed(session: Session, source_id: str) -> Iterator[tuple[CurrentRow, bytes | None]]:
-    """Every measure listed now, in measure id order, with its version's published digest and
-    without its fields (``NOT_LOADED``): decoding 100,000 rows of JSON was most of a run's reading."""
-    for measure_id, version_id, key, name, digest, content_hash in _current(session, source_id, MeasureVersion.published_digest):
-        yield CurrentRow(measure_id, version_id, key, name, NOT_LOADED, content_hash), digest
-
-
-def fields_of_versions(session: Session, version_ids: Iterable[int]) -> dict[int, dict[str, str]]:
-    """Version id → its fields, in batches small enough for any database."""
-    found: dict[int, dict[str, str]] = {}
+def current_rows_of(session: Session, version_ids: Iterable[int]) -> dict[int, CurrentRow]:
+    """Version id → its whole plain row, in batches small enough for any database."""
+    found: dict[int, CurrentRow] = {}
     for batch in in_batches(list(version_ids), IN_LIST_SIZE):
-        for version_id, fields in session.execute(select(MeasureVersion.id, MeasureVersion.fields).where(MeasureVersion.id.in_(batch))):
-            found[version_id] = fields
+        for row in session.execute(_rows().where(MeasureVersion.id.in_(batch))):
+            found[row[1]] = CurrentRow(*row)
     return found

@@ -22,7 +22,7 @@ from store.batches import in_batches
 from store.links import cite_links
 from store.models import Event, Snapshot
 from store.listing import put_listing
-from store.current import NOT_LOADED, fields_of_versions, stream_current_rows, stream_listed
+from store.current import Listed, current_rows_of, stream_current_rows, stream_listed
 from store.queries import CurrentRow, expiring_versions
 from store.version_writes import close_versions, end_measures, insert_rows, insert_versions, new_ids, rename_measures, set_published_digests
 
@@ -61,13 +61,14 @@ class _Context:
 def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snapshot: Snapshot, now: datetime, report: SourceReport, *, baseline: bool) -> None:
     """Match ``parsed`` against the current list and write what changed, and the list's published order."""
     ctx = _Context(session, source, snapshot, now, ignored_columns(source, parsed.columns, parsed.records), baseline, report)
-    current, published = _listed_now(session, source)
+    listed, published = _listed_now(session, source)
     header = tuple(parsed.columns)
+    current: dict[int, CurrentRow] = {}  # the whole rows of the old rows not paired by their text
 
-    def load_fields(left: list[int]) -> None:
-        fields = fields_of_versions(session, [current[o].version_id for o in left])
-        for o in left:
-            current[o] = current[o]._replace(fields=fields[current[o].version_id])
+    def load_rows(left: list[int]) -> None:
+        wanted = [o for o in left if o not in current]
+        rows = current_rows_of(session, [listed[o].version_id for o in wanted])
+        current.update((o, rows[listed[o].version_id]) for o in wanted)
 
     def old_entry(o: int) -> Entry:
         row = current[o]
@@ -75,16 +76,16 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
 
     matching = match_versions(
         published, [_published_digest(header, record.published) for record in parsed.records],
-        old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold, load_old=load_fields,
+        old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold, load_old=load_rows,
     )
     old_entries, new_entries = matching.old_entries, matching.new_entries
     # Rows published identically (matching.identical) cannot have changed.
     changed = [(o, n) for o, n in matching.pairs if old_entries[o].digest != new_entries[n].digest]
     # Same text, other links behind it: a new version all the same, so the new URLs are cited.
     same = [*matching.identical, *(pair for pair in matching.pairs if old_entries[pair[0]].digest == new_entries[pair[1]].digest)]
-    relinks = relinked(session, same, parsed.records, lambda o: current[o].version_id, lambda record: cited_urls(source, record))
+    relinks = relinked(session, same, parsed.records, lambda o: listed[o].version_id, lambda record: cited_urls(source, record))
     new_entries = {**{n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}, **new_entries}
-    load_fields([o for o, _ in relinks if current[o].fields is NOT_LOADED])
+    load_rows([o for o, _ in relinks])
     changed += relinks
     for part in in_batches(changed, _WRITE_BATCH):
         _update(ctx, [(current[o], parsed.records[n], new_entries[n]) for o, n in part])
@@ -92,7 +93,7 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
         _end(ctx, [current[o] for o in ended])
     order = [0] * len(parsed.records)
     for o, n in (*matching.identical, *matching.pairs):
-        order[n] = current[o].measure_id
+        order[n] = listed[o].measure_id
     for added in in_batches(matching.added, _WRITE_BATCH):
         for n, measure_id in zip(added, _add(ctx, [(parsed.records[n], new_entries[n]) for n in added]), strict=True):
             order[n] = measure_id
@@ -100,22 +101,22 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     put_listing(session, snapshot, order, {column: [record.cells.get(column, "") for record in parsed.records] for column in ctx.ignore}, now)
 
 
-def _listed_now(session: Session, source: SourceConfig) -> tuple[list[CurrentRow], list[bytes]]:
-    """The current rows without their fields, and each one's published digest: most rows pair
-    by it alone, and only the fields of the rest are loaded (``load_fields``)."""
+def _listed_now(session: Session, source: SourceConfig) -> tuple[list[Listed], list[bytes]]:
+    """The current rows' ids, and each one's published digest: most rows pair by it alone,
+    and only the rest are read whole (``load_rows``)."""
     if source.column_aliases:
         # A version stored under a column's old name is compared under its new one: from its fields.
-        read = [(row._replace(fields=NOT_LOADED), _fields_digest(stored_fields(row.fields, source))) for row in stream_current_rows(session, source.id)]
+        rows = stream_current_rows(session, source.id)
+        read = [(Listed(row.measure_id, row.version_id, None), _fields_digest(stored_fields(row.fields, source))) for row in rows]
         return [row for row, _ in read], [digest for _, digest in read]
-    stored = list(stream_listed(session, source.id))
+    listed = list(stream_listed(session, source.id))
     # Versions stored before digests were (migration 0013) get theirs, once.
-    missing = [row.version_id for row, digest in stored if digest is None]
+    missing = [row.version_id for row in listed if row.published_digest is None]
     made: dict[int, bytes] = {}
     if missing:
-        fields = fields_of_versions(session, missing)
-        made = {version_id: _fields_digest(fields[version_id]) for version_id in missing}
+        made = {version_id: _fields_digest(row.fields) for version_id, row in current_rows_of(session, missing).items()}
         set_published_digests(session, list(made.items()))
-    return [row for row, _ in stored], [made[row.version_id] if digest is None else digest for row, digest in stored]
+    return listed, [made[row.version_id] if row.published_digest is None else row.published_digest for row in listed]
 
 
 @lru_cache(maxsize=64)
