@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import CursorResult, Update, bindparam, exists, select, update
+from sqlalchemy import ColumnElement, CursorResult, Update, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
@@ -95,21 +95,30 @@ def refresh_cited(session: Session, snapshot: Snapshot) -> None:
 
 def reconcile_cited(session: Session, now: datetime) -> tuple[int, int]:
     """Recompute every link's ``cited`` from the open versions of the watched (not retired)
-    sources: (cited again, uncited). Two set-based statements, anti-joins over the whole table.
+    sources: (cited again, uncited). Two set-based statements over the whole table.
 
     :func:`refresh_cited` keeps the flag right as lists change, but two PostgreSQL runs that
     cite and uncite the same URL at once each see the other's citation uncommitted, and the
     flag can end wrong: a link checked that nobody cites, or one cited and never checked. Run
     daily (the ``citations`` job of monitor.runtime.jobs), this puts it right; a link cited
     again is due at once, as :func:`cite_links` makes it."""
-    cited_by_watched = exists(
+    watched = (
         select(MeasureLink.link_id)
         .join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)
         .join(Source, Source.id == MeasureVersion.source_id)
-        .where(MeasureLink.link_id == Link.id, MeasureVersion.valid_to_snapshot_id.is_(None), Source.retired_at.is_(None))
+        .where(MeasureVersion.valid_to_snapshot_id.is_(None), Source.retired_at.is_(None))
     )
+    cited_by_watched = exists(watched.where(MeasureLink.link_id == Link.id))
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite builds the set once for NOT IN; NOT EXISTS ran the join again for every link
+        # (10.6 s of CPU at 1M links, 2.7 s this way).
+        stray: ColumnElement[bool] = Link.id.not_in(watched)
+    else:
+        # PostgreSQL hashes both sides of NOT EXISTS; a NOT IN too big for work_mem would be
+        # looked up link by link.
+        stray = ~cited_by_watched
     statements = (update(Link).where(Link.cited.is_(False), cited_by_watched).values(cited=True, next_check_at=now),
-                  update(Link).where(Link.cited.is_(True), ~cited_by_watched).values(cited=False))
+                  update(Link).where(Link.cited.is_(True), stray).values(cited=False))
     # Session.execute is typed for any statement; an UPDATE's result is a CursorResult (rowcount).
     cited, uncited = (cast("CursorResult[Any]", session.execute(statement, execution_options={"synchronize_session": False})).rowcount
                       for statement in statements)
