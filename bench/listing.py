@@ -46,8 +46,8 @@ def _served(web, database: Path, source: str, requests: int) -> None:  # type: i
         web._wait(base + "/", server)
         with httpx.Client(base_url=base, timeout=60) as client:
             for path in (f"/sources/{source}", f"/api/sources/{source}"):
-                p50, p95, size = web._percentiles(client, lambda: path, requests)
-                print(f"served GET {path:<24} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  ({size:,} bytes)")
+                timing = web._percentiles(client, lambda: path, requests)
+                print(f"served GET {path:<24} p50 {timing.p50:7.1f} ms  p95 {timing.p95:7.1f} ms  ({timing.size:,} bytes)")
     finally:
         server.terminate()
         server.wait(timeout=30)
