@@ -44,12 +44,16 @@ class Outage:
     ended_at: float = float("-inf")
     delay: float = 0.5
 
-    def lost(self, why: str) -> None:
+    def lost(self, why: str, session_began: float | None = None) -> None:
+        """The database is gone (``session_began``: when the queue session that just stopped began)."""
         if self.down_since is not None:
             log.debug("worker %s: still unavailable: %s", self.worker, why)
             return
         self.down_since = time.monotonic()
-        self.quiet = self.down_since - self.ended_at < self.grace_s
+        # A session that began before the last outage ended rode it out, and stops now for what
+        # failed then (its listener): however long it took to notice (seconds, under load), the same outage.
+        straggler = session_began is not None and session_began < self.ended_at
+        self.quiet = straggler or self.down_since - self.ended_at < self.grace_s
         if self.quiet:
             log.debug("worker %s: %s, after the outage just ended; reconnecting", self.worker, why)
         else:

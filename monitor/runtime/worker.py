@@ -46,14 +46,16 @@ import logging
 import os
 import signal
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import croniter
 import psycopg
-from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
+from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision, RetryStrategy
 from procrastinate import exceptions as queue_errors
+from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,7 +73,7 @@ from monitor.schedule import ScheduleSpec, due_if_started_before
 
 __all__ = [
     "QUEUE", "DueUnit", "UnitBusy", "require_postgres", "queue_conninfo", "apply_queue_schema", "queue_schema_present",
-    "build_app", "connections_needed", "due_units", "queue_missing", "remove_old_jobs", "requeue_stalled", "run_unit", "run_worker",
+    "build_app", "connections_needed", "due_units", "job_retry", "queue_missing", "remove_old_jobs", "requeue_stalled", "run_unit", "run_worker",
     "store_connections",
 ]
 
@@ -188,12 +190,27 @@ def run_unit(config: Config, sessions: SessionFactory, kind: str, key: str, due_
     return f"{name}: {run.status}" + (f" ({run.error})" if run.error else "")
 
 
+class _NoRetry(BaseRetryStrategy):
+    """``worker.retries: 0`` (procrastinate's max_attempts of 0 means no limit)."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        return None
+
+
+def job_retry(settings: WorkerSettings) -> BaseRetryStrategy:
+    """A job that raised runs again ``worker.retries`` times (procrastinate's max_attempts counts
+    the runs after the first), after ``retry_backoff_s`` to the power of the attempt."""
+    if settings.retries == 0:
+        return _NoRetry()
+    return RetryStrategy(max_attempts=settings.retries, exponential_wait=settings.retry_backoff_s)
+
+
 def build_app(config: Config, sessions: SessionFactory) -> App:
     """A procrastinate app whose two tasks close over this configuration and store."""
     settings = config.worker
     _check_tick(settings.tick)
     app = App(connector=PsycopgConnector(conninfo=queue_conninfo(config.database.url), min_size=2, max_size=QUEUE_CONNECTIONS))
-    retry = RetryStrategy(max_attempts=settings.retries + 1, exponential_wait=settings.retry_backoff_s)
+    retry = job_retry(settings)
 
     @app.task(name=RUN_TASK, queue=QUEUE, retry=retry, pass_context=True)
     async def run(context: JobContext, kind: str, key: str, due_at: str) -> str:
@@ -373,11 +390,12 @@ async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> 
     outage = Outage(name, QUEUE, grace_s=config.worker.stalled_after_s)
     quiet_outages(outage)
     while not life.stopping.is_set():
+        began = time.monotonic()
         try:
             await _one_session(config, sessions, concurrency, name, life, outage)
             if not life.stopping.is_set():
                 # procrastinate stops its worker when it loses the database (a side task failed).
-                outage.lost("lost the queue's connection")
+                outage.lost("lost the queue's connection", session_began=began)
         except _DATABASE_ERRORS as exc:
             if database_gone(exc):
                 outage.lost(f"database unavailable ({_first_line(exc)})")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -120,3 +121,23 @@ def test_the_database_going_away_is_left_to_the_worker_s_one_line(fleet_url: str
     _logged_by_procrastinate(_terminated(fleet_url))
     _logged_by_procrastinate(_refused())
     assert kept.records == []
+
+
+def test_a_session_that_rode_an_outage_out_stopping_late_is_that_outage(caplog: pytest.LogCaptureFixture) -> None:
+    # procrastinate's worker stops for its listener that failed in the outage, seconds after the
+    # sweep found the database back (past the grace, under load): not a second outage in the log.
+    outage = Outage("test-worker", "sesaku", grace_s=0.05)
+    rode_it_out = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="sesaku_monitor.worker"):
+        outage.lost("database unavailable (the database system is shutting down)")
+        outage.back()
+        time.sleep(0.1)
+        outage.lost("lost the queue's connection", session_began=rode_it_out)
+        outage.back()  # reconnected: a new session
+        began_after = time.monotonic()
+        time.sleep(0.1)
+        outage.lost("lost the queue's connection", session_began=began_after)  # a session begun since: a new outage
+    said = [record.getMessage().split(": ", 1)[1] for record in caplog.records]
+    assert said == ["database unavailable (the database system is shutting down); reconnecting (one line when it is back)",
+                    "the database is back after 0s; serving queue 'sesaku' again",
+                    "lost the queue's connection; reconnecting (one line when it is back)"]

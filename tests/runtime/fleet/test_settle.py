@@ -17,10 +17,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from procrastinate import App, PsycopgConnector, RetryStrategy
+from procrastinate import App, PsycopgConnector
 
 from monitor.runtime.host_batch import _claim, _plan, _settle, settle_left_over
-from monitor.runtime.worker import QUEUE, RUN_TASK, queue_conninfo
+from monitor.config import WorkerSettings
+from monitor.runtime.worker import QUEUE, RUN_TASK, job_retry, queue_conninfo
 
 WHERE = (QUEUE, RUN_TASK)
 DUE = "2026-01-01T00:00:00+00:00"
@@ -57,7 +58,7 @@ def test_claims_not_settled_while_the_database_is_up_are_settled_at_the_next_hea
             await _job(app, "done.example")
             await _job(app, "raised.example")
             claimed = await _claim(app, WHERE, main, 5)
-            retry = RetryStrategy(max_attempts=4, exponential_wait=2)
+            retry = job_retry(WorkerSettings(retries=4, retry_backoff_s=2))
             plan = _plan(retry, claimed, {"raised.example": RuntimeError("the pass raised")})
             async with app.connector.pool.connection():  # every queue connection busy: settling times out
                 await _settle(app, plan)
@@ -74,7 +75,7 @@ def test_claims_not_settled_while_the_database_is_up_are_settled_at_the_next_hea
 
 
 def test_a_claimed_host_that_keeps_failing_is_retried_with_backoff_then_failed(fleet_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    retry = RetryStrategy(max_attempts=2, exponential_wait=1)  # as worker.retries: 1, worker.retry_backoff_s: 1
+    retry = job_retry(WorkerSettings(retries=2, retry_backoff_s=1))  # run again twice, after 1 s each
 
     async def fail_once(app: App, main: int) -> int:
         claimed = await _claim(app, WHERE, main, 5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -125,6 +126,9 @@ def test_workers_survive_a_postgresql_restart(tmp_path: Path, throwaway_cluster,
     except AssertionError as exc:
         raise AssertionError("\n=====\n".join([str(exc), *(worker.output() for worker in workers)])) from None
     for worker in workers:
+        # Another worker may have run every source before this one is back (its reconnection waits
+        # with backoff): the outage's lines are complete once it says so.
+        wait_until(lambda: "is back" in worker.output(), 60, "the worker to say the database is back", step=0.5)
         assert worker.process.poll() is None, worker.output()
         # The restart is one line when the database goes and one when it is back: no traceback,
         # no line per failed attempt, nothing from procrastinate's or psycopg's pool about it.
@@ -147,7 +151,11 @@ def test_workers_survive_a_postgresql_restart(tmp_path: Path, throwaway_cluster,
     assert scalar(url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'") == 0
     for worker in workers:
         worker.kill(signal.SIGTERM)
-        worker.process.wait(timeout=30)
+    for worker in workers:
+        try:
+            worker.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"a worker did not stop within 30 s of SIGTERM\n{worker.output()}") from None
     drop_database(throwaway_cluster.admin_url, url)
 
 
