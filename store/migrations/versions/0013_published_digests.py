@@ -44,10 +44,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # On SQLite the batch rebuilds measure_versions, and its trigger goes with the old table.
-    with op.batch_alter_table("measure_versions") as batch:
-        batch.drop_column("published_digest")
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TRIGGER IF EXISTS measure_versions_search")
-        op.execute(_trigger(""))
-        op.drop_table("measure_search_deferred")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_column("measure_versions", "published_digest")
+        return
+    op.execute("DROP TRIGGER measure_versions_search")
+    op.execute(_trigger(""))
+    op.drop_table("measure_search_deferred")
+    # SQLite's own DROP COLUMN (3.35): a batch would rebuild the table other tables refer to.
+    op.execute("ALTER TABLE measure_versions DROP COLUMN published_digest")
