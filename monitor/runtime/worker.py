@@ -317,7 +317,10 @@ async def _requeue_stalled(app: App, settings: WorkerSettings, outage: Outage) -
     """Every heartbeat: settle what a links job could not (monitor.runtime.host_batch), recover the
     jobs of workers that stopped beating (and notice an outage that procrastinate's pool rides out
     without stopping its worker)."""
-    while True:
+    task = asyncio.current_task()
+    # Asked to end (the session is over) means ended, even if a library below swallowed the
+    # CancelledError: seen after a PostgreSQL restart, the sweep beat on and SIGTERM never ended the worker.
+    while task is None or not task.cancelling():
         await asyncio.sleep(settings.heartbeat_s)
         try:
             await settle_left_over(app)
