@@ -7,17 +7,35 @@ from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, CursorResult, Update, bindparam, exists, select, update
+from sqlalchemy import ColumnElement, CursorResult, Update, bindparam, exists, select, text, update
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
+from store.locks import advisory_key
 from store.models import Link, MeasureLink, MeasureVersion, Snapshot, Source
 from store.version_writes import insert_rows, new_ids
 
-__all__ = ["cite_links", "cited_by_versions", "host_of", "reconcile_cited", "refresh_cited", "MAX_URL_LENGTH"]
+__all__ = ["cite_links", "cited_by_versions", "hold_citations", "host_of", "reconcile_cited", "refresh_cited", "MAX_URL_LENGTH"]
 
 # Longer URLs are not worth checking and would not fit a PostgreSQL unique index.
 MAX_URL_LENGTH = 2000
+
+# Not a unit's name: a unit's run lock is a session advisory lock on advisory_key(unit name).
+_CITATIONS_KEY = advisory_key("links.cited writers")
+
+
+def hold_citations(session: Session, *, exclusive: bool = False) -> None:
+    """On PostgreSQL, hold until the transaction ends the lock that keeps the daily reconcile
+    (exclusive) apart from the transactions that mark links cited or uncited (shared).
+
+    A run that cites a link already marked cited writes no links row, so the reconcile's
+    anti-join, reading the committed citations only, would uncite that link under it; the
+    reconcile waits instead for the runs already citing, and runs that cite meanwhile wait
+    for it (seconds, once a day). Taken before a transaction's first links write, so a run
+    waiting for it holds no links row the reconcile needs. SQLite has one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        take = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        session.execute(text(f"SELECT {take}(:key)"), {"key": _CITATIONS_KEY})
 
 
 def host_of(url: str) -> str:
@@ -36,6 +54,7 @@ def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]],
     becomes cited (and due) again. Plain rows throughout: a 100,000-row baseline cites tens of
     thousands of links, too many to build as ORM objects.
     """
+    hold_citations(session)
     wanted = list(dict.fromkeys(url for _, urls in citations for url in urls if len(url) <= MAX_URL_LENGTH))
     ids: dict[str, int] = {}
     uncited: list[int] = []
@@ -89,6 +108,7 @@ def refresh_cited(session: Session, snapshot: Snapshot) -> None:
     Only the links of the versions ``snapshot`` closed can have lost their last citation, so
     only those are looked at: a changed list costs its changed measures' links, not every link.
     """
+    hold_citations(session)
     session.execute(_UNCITE_CLOSED, {"source_id": snapshot.source_id, "snapshot_id": snapshot.id},
                     execution_options={"synchronize_session": False})
 
@@ -101,7 +121,9 @@ def reconcile_cited(session: Session, now: datetime) -> tuple[int, int]:
     cite and uncite the same URL at once each see the other's citation uncommitted, and the
     flag can end wrong: a link checked that nobody cites, or one cited and never checked. Run
     daily (the ``citations`` job of monitor.runtime.jobs), this puts it right; a link cited
-    again is due at once, as :func:`cite_links` makes it."""
+    again is due at once, as :func:`cite_links` makes it. Under :func:`hold_citations`, so a
+    run citing meanwhile is never uncited by it."""
+    hold_citations(session, exclusive=True)
     watched = (
         select(MeasureLink.link_id)
         .join(MeasureVersion, MeasureVersion.id == MeasureLink.measure_version_id)

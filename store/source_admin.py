@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from store.blobs import get_blob
+from store.links import hold_citations
 from store.models import Link, Measure, MeasureLink, MeasureVersion, Snapshot, Source
 from store.queries import GOOD_STATUSES
 
@@ -72,6 +73,7 @@ def set_retired(session: Session, source_id: str, when: datetime | None) -> None
     Its links follow: a link cited by no open version of a watched source is no longer cited
     (so no longer checked, never ``link_dead`` for a list nobody watches), and cited again when
     the source comes back."""
+    hold_citations(session)
     session.execute(update(Source).where(Source.id == source_id).values(retired_at=when))
     session.flush()
     mine = _cited_by(Source.id == source_id)
