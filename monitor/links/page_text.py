@@ -11,8 +11,6 @@ from __future__ import annotations
 import difflib
 import warnings
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
-
 __all__ = ["page_text", "text_change"]
 
 # Not text a reader sees; scripts often embed per-request tokens and timestamps.
@@ -27,6 +25,8 @@ def page_text(body: bytes) -> str:
     The encoding is found the way a browser would (BOM, ``<meta charset>``, then guessing),
     since a stored snapshot keeps no Content-Type.
     """
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning  # only a page snapshot's check reads markup
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)  # a short plain-text body
         soup = BeautifulSoup(body, "lxml")

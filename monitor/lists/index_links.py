@@ -20,12 +20,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit
-
-from bs4 import BeautifulSoup, Tag
 
 from monitor.config.kinds import LinkPart
 from monitor.lists.records import normalize_text
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 __all__ = ["DEFAULT_CONTEXT", "IndexLink", "LinkPart", "edition_free", "index_links", "note_free"]
 
@@ -77,6 +79,8 @@ def index_links(html: str, base_url: str, link_pattern: str, id_pattern: str | N
     ``id_pattern`` in the first part it matches (text, title, item, heading), else from the
     title, dates of edition removed.
     """
+    from bs4 import BeautifulSoup  # only an index page needs it: a CKAN source and `status` do not
+
     pattern, ids = re.compile(link_pattern), re.compile(id_pattern) if id_pattern else None
     found: list[IndexLink] = []
     for anchor in BeautifulSoup(html, "lxml").find_all("a", href=True):
@@ -96,6 +100,8 @@ def _parts(anchor: Tag, url: str, context: Sequence[LinkPart]) -> dict[str, str]
 
 
 def _labels(anchor: Tag) -> str:
+    from bs4 import Tag
+
     image = anchor.find("img", alt=True)
     labels = [anchor.get("title"), anchor.get("aria-label"), image.get("alt") if isinstance(image, Tag) else None]
     return " ".join(label for label in labels if isinstance(label, str))

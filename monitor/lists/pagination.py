@@ -23,8 +23,6 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage, MIMEPart
 from urllib.parse import urljoin, urlsplit
 
-from bs4 import BeautifulSoup
-
 from monitor.config import HttpSettings, SourceConfig
 from monitor.lists.encoding import decode_text
 from monitor.errors import FetchError, ParseError
@@ -93,6 +91,8 @@ def next_page_url(page: Document, selector: str) -> str | None:
         text, _ = decode_text(page.body, page.content_type, page.url)
     except ParseError:
         return None  # not a text page; the parser says what is wrong with it
+    from bs4 import BeautifulSoup  # only a paginated list needs it, not every run of the pipeline
+
     soup = BeautifulSoup(text, "lxml")
     for element in soup.select(selector):
         href = str(element.get("href") or "").strip()

@@ -32,7 +32,6 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from notifiers.outbox import notifier_ids, notifier_job, notifier_tick, run_error
 from store.database import SessionFactory, engine_of, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
@@ -44,7 +43,6 @@ from store.source_admin import retired_ids
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.links.run import check_host_links, hosts_with_due_links
-from monitor.lists.pipeline import run_source
 from monitor.report import SourceReport
 from monitor.schedule import ScheduleSpec
 
@@ -225,7 +223,14 @@ def _give_back(config: Config, sessions: SessionFactory, name: str, holder: str)
         log.warning("job %s: could not release its run lock: %s", name, exc)
 
 
+# The list pipeline (parsers, BeautifulSoup) and the notifiers (digest, rendering, senders) are
+# imported by the first job that needs them, not by every process that imports the kinds: a
+# worker serves links jobs before it has paid for the other wings, `status` never pays.
+
+
 def _run_source(config: Config, sessions: SessionFactory, now: datetime, source_id: str) -> SourceReport:
+    from monitor.lists.pipeline import run_source
+
     return run_source(config, config.source(source_id), sessions, now)
 
 
@@ -254,13 +259,36 @@ def _reconcile_citations(config: Config, sessions: SessionFactory, now: datetime
     return said
 
 
+def _notifier_job(config: Config, sessions: SessionFactory, now: datetime, notifier_id: str) -> Any:
+    from notifiers.outbox import notifier_job
+
+    return notifier_job(config, sessions, now, notifier_id)
+
+
+def _notifier_ids(config: Config, sessions: SessionFactory, now: datetime | None = None) -> list[str]:
+    from notifiers.outbox import notifier_ids
+
+    return notifier_ids(config, sessions)
+
+
+def _notifier_tick(config: Config, notifier_id: str) -> ScheduleSpec:
+    from notifiers.outbox import notifier_tick
+
+    return notifier_tick(config, notifier_id)
+
+
+def _notifier_error(run: Any) -> str | None:
+    from notifiers.outbox import run_error
+
+    return run_error(run)
+
+
 # Once a day, wherever links are checked; one unit for the whole store, key "links".
 CITATIONS_DAILY = ScheduleSpec(every=timedelta(days=1))
 
 register(JobKind("source", _run_source, keys=_source_ids, schedule=_source_schedule, error_of=_source_error))
 register(JobKind("links", check_host_links, keys=hosts_with_due_links, schedule=lambda config, host: config.schedule.links))
-register(JobKind("notifier", notifier_job, keys=lambda config, sessions, now=None: notifier_ids(config, sessions), schedule=notifier_tick,
-                 error_of=run_error))
+register(JobKind("notifier", _notifier_job, keys=_notifier_ids, schedule=_notifier_tick, error_of=_notifier_error))
 register(JobKind("citations", _reconcile_citations, keys=lambda config, sessions, now=None: ["links"] if config.links.enabled else [],
                  schedule=lambda config, key: CITATIONS_DAILY))
 
