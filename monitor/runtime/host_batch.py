@@ -155,7 +155,9 @@ def _plan(retry: BaseRetryStrategy, claimed: Sequence[_Claimed], failures: Mappi
     """Each claimed job whose host has no failure is finished; the others are retried with
     ``retry``'s backoff while it allows, then failed (the unit runs again at its next period).
     A busy host (another runner is checking it) is no failure of its own: it waits the first
-    retry's time, and its attempts are not counted."""
+    retry's time, and its attempts are not counted; where jobs are not retried (``retries: 0``)
+    it is finished, as the runner holding it checks its due links (put back at once, every
+    links job fetched meanwhile would claim it and put it back again)."""
     plan = _Settlement([], [], [])
     for other in claimed:
         failure = failures.get(other.key)
@@ -164,9 +166,10 @@ def _plan(retry: BaseRetryStrategy, claimed: Sequence[_Claimed], failures: Mappi
             continue
         busy = isinstance(failure, UnitBusy)
         decision = retry.get_retry_decision(exception=failure, job=other.job.evolve(attempts=0) if busy else other.job)
-        if decision is not None or busy:
-            at = decision.retry_at if decision is not None else None
-            plan.again.append((other.id, at or datetime.now(timezone.utc), 0 if busy else 1))
+        if busy and decision is None:
+            plan.finish.append(other.id)
+        elif decision is not None:
+            plan.again.append((other.id, decision.retry_at or datetime.now(timezone.utc), 0 if busy else 1))
         else:
             attempts = other.job.attempts + 1
             plan.fail.append((other.id, f"{job_id('links', other.key)}: failed after {attempts} attempt(s) ({_one_line(failure)}); "

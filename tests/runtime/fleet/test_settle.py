@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from procrastinate import App, PsycopgConnector
 
-from monitor.runtime.host_batch import _claim, _plan, _settle, settle_left_over
+from monitor.runtime.host_batch import UnitBusy, _claim, _plan, _settle, settle_left_over
 from monitor.config import WorkerSettings
 from monitor.runtime.worker import QUEUE, RUN_TASK, job_retry, queue_conninfo
 
@@ -100,3 +100,19 @@ def test_a_claimed_host_that_keeps_failing_is_retried_with_backoff_then_failed(f
     assert rows["flaky.example"]["status"] == "failed" and rows["flaky.example"]["attempts"] == 3
     lines = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
     assert lines == ["links:flaky.example: failed after 3 attempt(s) (RuntimeError: the pass raised); it runs again at its next period"]
+
+
+def test_a_busy_claimed_host_is_not_put_back_at_once_where_jobs_are_not_retried(fleet_url: str) -> None:
+    retry = job_retry(WorkerSettings(retries=0))
+
+    async def scenario() -> tuple[int, int, dict[str, dict[str, Any]]]:
+        async with queue(fleet_url) as (app, main):
+            await _job(app, "busy.example")
+            claimed = await _claim(app, WHERE, main, 5)
+            await _settle(app, _plan(retry, claimed, {"busy.example": UnitBusy("links:busy.example: another runner holds it")}))
+            # The next links job fetched: the host its runner is checking is not taken up again.
+            return len(claimed), len(await _claim(app, WHERE, main, 5)), await _rows(app)
+
+    first, again, rows = asyncio.run(scenario())
+    assert (first, again) == (1, 0)
+    assert "busy.example" not in rows  # finished, not failed: the runner holding it checks it
