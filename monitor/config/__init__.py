@@ -193,6 +193,8 @@ class WorkerSettings(_Strict):
     heartbeat_s: float = Field(10.0, gt=0)
     # A worker silent this long is dead: its jobs are run again by another.
     stalled_after_s: float = Field(60.0, gt=0)
+    # After SIGTERM the running jobs get this long; then the worker exits 1, naming what it left.
+    shutdown_grace_s: float = Field(30.0, gt=0)
     # Failed, cancelled and aborted jobs are kept this long for a look (`status`), then removed
     # (hourly); succeeded jobs leave the queue at once. 0: never removed.
     keep_jobs_days: int = Field(7, ge=0, le=3650)

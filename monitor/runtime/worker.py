@@ -21,7 +21,10 @@ database, which is both the store and the queue (procrastinate)::
   exponential backoff; one that ran and recorded a failed fetch is not (it is a result).
 * A unit whose work already succeeded since it was found due is skipped: a duplicate or a
   retry after a crash between commit and acknowledgement writes nothing twice.
-* SIGTERM/SIGINT: no new jobs; the running ones finish (their HTTP timeouts bound them).
+* SIGTERM/SIGINT: no new jobs; the running ones get ``worker.shutdown_grace_s`` to finish,
+  then procrastinate aborts them (retried later) and the process exits 1 with one line naming
+  what it left and what it was waiting on (:mod:`monitor.runtime.stopping`), whatever is stuck.
+  SIGUSR1 prints every thread's stack (faulthandler), for a look at a worker that seems stuck.
   A worker killed outright stops beating, and its run locks die with its connections; every
   worker looks for such jobs each heartbeat and, in one statement, closes each and queues
   its unit again, unless the unit is already waiting (the tick queued its next run): then
@@ -41,6 +44,7 @@ database, which is both the store and the queue (procrastinate)::
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import gc
 import logging
 import os
@@ -69,6 +73,7 @@ from monitor.errors import ConfigError
 from monitor.runtime.host_batch import UnitBusy, run_links_job, settle_left_over
 from monitor.runtime.jobs import KINDS, job_id, run_job
 from monitor.runtime.outage import Outage, database_gone, quiet_outages
+from monitor.runtime.stopping import Deadline, InFlight
 from monitor.schedule import ScheduleSpec, due_if_started_before
 
 __all__ = [
@@ -205,18 +210,21 @@ def job_retry(settings: WorkerSettings) -> BaseRetryStrategy:
     return RetryStrategy(max_attempts=settings.retries, exponential_wait=settings.retry_backoff_s)
 
 
-def build_app(config: Config, sessions: SessionFactory) -> App:
-    """A procrastinate app whose two tasks close over this configuration and store."""
+def build_app(config: Config, sessions: SessionFactory, in_flight: InFlight | None = None) -> App:
+    """A procrastinate app whose two tasks close over this configuration and store (and say
+    which units run in ``in_flight``)."""
     settings = config.worker
     _check_tick(settings.tick)
     app = App(connector=PsycopgConnector(conninfo=queue_conninfo(config.database.url), min_size=2, max_size=QUEUE_CONNECTIONS))
     retry = job_retry(settings)
+    running = in_flight or InFlight()
 
     @app.task(name=RUN_TASK, queue=QUEUE, retry=retry, pass_context=True)
     async def run(context: JobContext, kind: str, key: str, due_at: str) -> str:
-        if kind == "links" and context.job.id is not None:  # several hosts a job (monitor.runtime.host_batch)
-            return await run_links_job(app, retry, config, sessions, (QUEUE, RUN_TASK), context.job.id, key, datetime.fromisoformat(due_at))
-        return await asyncio.to_thread(run_unit, config, sessions, kind, key, datetime.fromisoformat(due_at))
+        with running.holding(context.job.id or 0, job_id(kind, key)):
+            if kind == "links" and context.job.id is not None:  # several hosts a job (monitor.runtime.host_batch)
+                return await run_links_job(app, retry, config, sessions, (QUEUE, RUN_TASK), context.job.id, key, datetime.fromisoformat(due_at))
+            return await asyncio.to_thread(run_unit, config, sessions, kind, key, datetime.fromisoformat(due_at))
 
     @app.periodic(cron=settings.tick, periodic_id="tick")
     @app.task(name=TICK_TASK, queue=QUEUE, queueing_lock="tick", lock="tick")
@@ -338,16 +346,21 @@ async def _requeue_stalled(app: App, settings: WorkerSettings, outage: Outage) -
 
 @dataclass
 class _Life:
-    """What the signal handlers change: the stop request and the worker to tell."""
+    """What the signal handlers change: the stop request, the worker to tell, the deadline to arm."""
 
     stopping: asyncio.Event
+    deadline: Deadline
     worker: Worker | None = None
 
     def stop(self) -> None:
         if not self.stopping.is_set():
-            log.info("stop asked: finishing the running jobs, taking no new ones")
+            log.info("stop asked: finishing the running jobs (for up to %gs), taking no new ones", self.deadline.grace_s)
+            self.deadline.arm()
         self.stopping.set()
         if self.worker is not None:
+            # procrastinate waits for its running jobs this long, then aborts them (to be retried);
+            # only when asked to stop: a session ended by an outage lets its jobs run on.
+            self.worker.shutdown_graceful_timeout = self.deadline.grace_s
             self.worker.stop()
 
 
@@ -362,6 +375,7 @@ def run_worker(config: Config, *, concurrency: int | None = None) -> None:
     # The configuration lives as long as the process (250,000 objects at 18,000 lists): out of the
     # collector's full passes, which walked it again (a quarter of a second of the first tick).
     gc.freeze()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack on stderr
     try:
         asyncio.run(_serve(config, session_factory(engine), slots))
     finally:
@@ -381,21 +395,23 @@ def connections_needed(slots: int) -> int:
 
 
 async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> None:
-    life = _Life(asyncio.Event())
     loop = asyncio.get_running_loop()
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    in_flight = InFlight()
+    deadline = Deadline(name, config.worker.shutdown_grace_s, in_flight, loop)
+    life = _Life(asyncio.Event(), deadline)
     # procrastinate runs a sync task in the loop's default thread pool, which asyncio sizes
     # from the CPUs (min(32, cpus + 4)): 6 on two CPUs, however many slots were asked for.
     # A unit mostly waits on the network: one thread per slot, and one for the tick's query.
     loop.set_default_executor(ThreadPoolExecutor(max_workers=concurrency + 1, thread_name_prefix="sesaku-job"))
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, life.stop)
-    name = f"{socket.gethostname()}:{os.getpid()}"
     outage = Outage(name, QUEUE, grace_s=config.worker.stalled_after_s)
     quiet_outages(outage)
     while not life.stopping.is_set():
         began = time.monotonic()
         try:
-            await _one_session(config, sessions, concurrency, name, life, outage)
+            await _one_session(config, sessions, concurrency, name, life, outage, in_flight)
             if not life.stopping.is_set():
                 # procrastinate stops its worker when it loses the database (a side task failed).
                 outage.lost("lost the queue's connection", session_began=began)
@@ -406,13 +422,17 @@ async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> 
                 log.exception("worker %s: the queue failed (%s); starting again", name, _first_line(exc))
         if not life.stopping.is_set():
             await _sleep_unless(life.stopping, outage.next_delay())
+    if in_flight.names():  # aborted at the grace, their threads may run on: exiting would wait for them
+        deadline.give_up(from_timer=False)
+    deadline.disarm()
     log.info("worker %s stopped", name)
 
 
-async def _one_session(config: Config, sessions: SessionFactory, concurrency: int, name: str, life: _Life, outage: Outage) -> None:
+async def _one_session(config: Config, sessions: SessionFactory, concurrency: int, name: str, life: _Life, outage: Outage,
+                       in_flight: InFlight) -> None:
     """One connection to the queue: run procrastinate's worker until it stops or the database goes."""
     settings = config.worker
-    app = build_app(config, sessions)
+    app = build_app(config, sessions, in_flight)
     async with app.open_async():
         worker = Worker(
             app, queues=[QUEUE], name=name, concurrency=concurrency, install_signal_handlers=False,

@@ -108,6 +108,24 @@ def test_sigterm_lets_the_running_job_finish(tmp_path: Path, fleet_url: str, sit
     assert scalar(fleet_url, "SELECT count(*) FROM procrastinate_workers") == 0
 
 
+def test_sigterm_gives_a_stuck_job_the_grace_then_exits_1_naming_it(tmp_path: Path, fleet_url: str, site: LoopbackSite, start_worker) -> None:
+    # The list answers after a minute and the HTTP timeouts allow two: only the grace ends the job.
+    config = write_config(tmp_path / "config.yaml", fleet_url, [source_entry("tama", publish(site, delay_s=60.0))],
+                          http={"total_timeout_s": 120, "read_timeout_s": 120}, shutdown_grace_s=2, stalled_after_s=30)
+    worker = start_worker(config)
+    wait_until(lambda: site.hits(LIST) >= 1, 40, "the worker to fetch the list")
+    worker.kill(signal.SIGTERM)
+    stopped = time.monotonic()
+    assert worker.process.wait(timeout=30) == 1, worker.output()
+    assert time.monotonic() - stopped < 20, worker.output()
+    left = [line for line in worker.output().splitlines() if "not stopped within worker.shutdown_grace_s (2s)" in line]
+    assert len(left) == 1 and "(source:tama)" in left[0] and " ERROR " in left[0], worker.output()
+    # Aborted at the grace, the job waits in the queue for its retry (procrastinate's, before any
+    # worker's sweep could take it as stalled): nothing is lost, nothing half-written.
+    assert scalar(fleet_url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND lock = 'source:tama'") == 1
+    assert snapshots(fleet_url) == 0
+
+
 def test_workers_survive_a_postgresql_restart(tmp_path: Path, throwaway_cluster, site: LoopbackSite, start_worker) -> None:
     url = create_database(throwaway_cluster.admin_url)
     period = 3.0
@@ -127,8 +145,9 @@ def test_workers_survive_a_postgresql_restart(tmp_path: Path, throwaway_cluster,
         raise AssertionError("\n=====\n".join([str(exc), *(worker.output() for worker in workers)])) from None
     for worker in workers:
         # Another worker may have run every source before this one is back (its reconnection waits
-        # with backoff): the outage's lines are complete once it says so.
-        wait_until(lambda: "is back" in worker.output(), 60, "the worker to say the database is back", step=0.5)
+        # with backoff): the outage's lines are complete once it says so ("is back" alone is in the
+        # first line too: "reconnecting (one line when it is back)").
+        wait_until(lambda: "the database is back" in worker.output(), 60, "the worker to say the database is back", step=0.5)
         assert worker.process.poll() is None, worker.output()
         # The restart is one line when the database goes and one when it is back: no traceback,
         # no line per failed attempt, nothing from procrastinate's or psycopg's pool about it.
