@@ -58,13 +58,16 @@ class InFlight:
 
 
 def awaited_by(loop: asyncio.AbstractEventLoop) -> list[str]:
-    """What each pending task of ``loop`` waits on: the innermost coroutine it awaits (safe from another thread)."""
+    """What each pending task of ``loop`` waits on: the chain of coroutines it awaits, outermost
+    first (read from another thread: the loop may be stuck, and all_tasks copes with that)."""
     found = set()
     for task in asyncio.all_tasks(loop):
+        chain: list[str] = []
         coro: Any = task.get_coro()
-        while getattr(coro, "cr_await", None) is not None and hasattr(coro.cr_await, "cr_code"):
+        while coro is not None and hasattr(coro, "cr_code"):
+            chain.append(coro.__qualname__)
             coro = coro.cr_await
-        found.add(f"{task.get_name()} in {getattr(coro, '__qualname__', type(coro).__name__)}")
+        found.add(f"{task.get_name()} in {' > '.join(chain) or repr(coro)}")
     return sorted(found)
 
 
@@ -88,10 +91,11 @@ class Deadline:
 
     def give_up(self, *, from_timer: bool = True) -> NoReturn:
         """One line naming the jobs left (and, from the timer, what the event loop waits on), then exit 1 at once."""
-        left = ", ".join(self.in_flight.names()) or "no job"
+        names = self.in_flight.names()
+        left = f"leaving {', '.join(names)} to the queue (its writes roll back)" if names else "no job was running"
         waiting = f"; waiting on: {'; '.join(awaited_by(self.loop))}" if from_timer else ""
-        log.error("worker %s: not stopped within worker.shutdown_grace_s (%gs) of the stop request; leaving %s to the queue "
-                  "(its writes roll back)%s; exiting with status %d", self.worker, self.grace_s, left, waiting, EXIT_LEFT_WORK)
+        log.error("worker %s: not stopped within worker.shutdown_grace_s (%gs) of the stop request; %s%s; exiting with status %d",
+                  self.worker, self.grace_s, left, waiting, EXIT_LEFT_WORK)
         for handler in logging.getLogger().handlers:
             handler.flush()
         os._exit(EXIT_LEFT_WORK)
