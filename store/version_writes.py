@@ -9,11 +9,12 @@ in the session goes stale.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Dialect, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
@@ -47,9 +48,34 @@ def new_ids(session: Session, table_name: str, count: int) -> list[int]:
 
 
 def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
-    """One executemany; every row has the same keys."""
-    if rows:
-        session.execute(insert(_table(table_name)), list(rows))
+    """One executemany; every row has the same keys.
+
+    The statement is compiled once per table and columns, and each value goes through its
+    column type's bind processor only (store.models.UTCDateTime, JSON) before the driver's
+    own executemany: SQLAlchemy's executemany built every row's parameters anew, a third of a
+    100,000-row baseline's inserts."""
+    if not rows:
+        return
+    connection = session.connection()
+    statement, keys, processors = _prepared(connection.dialect, table_name, tuple(rows[0]))
+    if connection.dialect.positional:
+        params: list[Any] = [tuple(row[key] if process is None else process(row[key]) for key, process in zip(keys, processors)) for row in rows]
+    else:
+        params = [{key: row[key] if process is None else process(row[key]) for key, process in zip(keys, processors)} for row in rows]
+    connection.exec_driver_sql(statement, params)
+
+
+_Processor = Callable[[Any], Any] | None
+
+
+@lru_cache(maxsize=128)
+def _prepared(dialect: Dialect, table_name: str, columns: tuple[str, ...]) -> tuple[str, tuple[str, ...], tuple[_Processor, ...]]:
+    """The INSERT of these columns in the dialect's own SQL, its parameters' names in order,
+    and each one's bind processor (None where the driver takes the value as it is)."""
+    compiled = insert(_table(table_name)).compile(dialect=dialect, column_keys=list(columns))
+    keys = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+    processors = tuple(compiled.binds[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys)
+    return compiled.string, keys, processors
 
 
 def insert_versions(session: Session, rows: Sequence[Row]) -> None:

@@ -25,7 +25,7 @@ from monitor.errors import ParseError
 if TYPE_CHECKING:
     from monitor.lists.parsers import Document
 
-__all__ = ["Decoded", "decode", "decode_text", "declared_charset", "as_utf8", "is_binary"]
+__all__ = ["Decoded", "decode", "decode_text", "declared_charset", "as_utf8", "document_text", "is_binary"]
 
 log = logging.getLogger("sesaku_monitor.encoding")
 
@@ -102,20 +102,30 @@ def decode_text(body: bytes, content_type: str = "", where: str = "document", en
     return decoded.text, decoded.encoding
 
 
-def as_utf8(document: Document) -> tuple[Document, list[str]]:
-    """A text document re-encoded as UTF-8 and labelled so, with the warnings reading it gave.
+def as_utf8(document: Document) -> tuple[Document, list[str], str | None]:
+    """A text document re-encoded as UTF-8 and labelled so, with the warnings reading it gave
+    and the encoding it was read in (None for a binary one).
 
     Parsers then read every text list the same way, whatever the server or the source's
     ``encoding:`` said; a PDF or a workbook is returned as it is.
     """
     if is_binary(document.body):
-        return document, []
+        return document, [], None
     decoded = decode(document.body, document.content_type, document.url or "document", document.encoding)
     mime = _HEADER_CHARSET.sub("", document.content_type).strip(" ;") or "text/plain"
     if decoded.warning:
         log.warning("%s", decoded.warning)
-    utf8 = dataclasses.replace(document, body=decoded.text.encode("utf-8"), content_type=f"{mime}; charset=utf-8", encoding=None)
-    return utf8, [decoded.warning] if decoded.warning else []
+    # A body read as UTF-8 without a byte replaced is its text's UTF-8 already: not encoded again.
+    body = document.body if decoded.encoding == "utf-8" and decoded.warning is None else decoded.text.encode("utf-8")
+    utf8 = dataclasses.replace(document, body=body, content_type=f"{mime}; charset=utf-8", encoding=None, text=decoded.text)
+    return utf8, [decoded.warning] if decoded.warning else [], decoded.encoding
+
+
+def document_text(document: Document, where: str) -> str:
+    """A text document's text: as :func:`as_utf8` read it, or read now."""
+    if document.text is not None:
+        return document.text
+    return decode_text(document.body, document.content_type, where)[0]
 
 
 def _strict(body: bytes, encoding: str) -> str | None:

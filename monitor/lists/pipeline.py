@@ -162,7 +162,7 @@ def _store(session: Session, config: Config, source: SourceConfig, baseline: Bas
     document = Document(body=fetched.body, url=fetched.url, content_type=fetched.content_type, max_bytes=config.http.max_bytes, encoding=source.encoding)
     try:
         parsed = _parse(document, config, source)
-        snapshot.encoding = _encoding_of(document)
+        snapshot.encoding = _encoding_of(document, parsed)
     except ParseError as exc:
         return _suspect(session, source, baseline, snapshot, now, str(exc)), list(baseline.lists)
     renames: list[ColumnRenamed] = []
@@ -201,7 +201,11 @@ def _count(parsed: Parsed) -> int:
     return len(parsed.links) if isinstance(parsed, FoundLists) else len(parsed.records)
 
 
-def _encoding_of(document: Document) -> str | None:
+def _encoding_of(document: Document, parsed: Parsed | None = None) -> str | None:
+    # The parser read the body already (a 35 MB list is not decoded again); a list merged from
+    # pages or answers was read page by page, so its document is read here.
+    if isinstance(parsed, ParsedList) and parsed.encoding is not None:
+        return parsed.encoding
     if document.body[:4] in (b"%PDF", b"PK\x03\x04"):
         return None
     try:

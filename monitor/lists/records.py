@@ -105,7 +105,8 @@ class ParsedList:
     ``warnings`` are problems that lost nothing (a short row padded); ``errors`` are problems
     that make the document untrustworthy (the snapshot becomes ``suspect``). ``title`` is the
     document's title line; ``edition`` and ``as_of`` are read from it where it says
-    (「令和4年4月1日時点」).
+    (「令和4年4月1日時点」). ``encoding`` is the one its text was read in (None for a PDF or a
+    workbook, and for a list merged from several documents).
     """
 
     columns: list[str]
@@ -115,3 +116,4 @@ class ParsedList:
     as_of: date | None = None
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    encoding: str | None = field(default=None, compare=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from monitor.lists.encoding import decode_text
+from monitor.lists.encoding import document_text
 from monitor.errors import ParseError
 from monitor.lists.records import ParsedList
 from monitor.config.formats import DelimitedOptions
@@ -17,7 +17,7 @@ from monitor.lists.parsers.text_table import looks_like_html
 def _parser(delimiter: str):
     def parse(document: Document, options: DelimitedOptions) -> ParsedList:
         where = document.url or "document"
-        text, _ = decode_text(document.body, document.content_type, where)
+        text = document_text(document, where)
         if looks_like_html(text):
             raise ParseError(f"{where}: got an HTML page where a delimited list was expected")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

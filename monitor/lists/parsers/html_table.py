@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from monitor.lists.cells import read_edition
-from monitor.lists.encoding import decode_text
+from monitor.lists.encoding import document_text
 from monitor.errors import ParseError
 from monitor.lists.records import ParsedList, normalize_text
 from monitor.config.formats import HtmlTableOptions
@@ -89,7 +89,7 @@ def _int(value: object) -> int:
 
 def parse(document: Document, options: HtmlTableOptions) -> ParsedList:
     where = document.url or "document"
-    text, _ = decode_text(document.body, document.content_type, where)
+    text = document_text(document, where)
     soup = parse_html(text)
     table = pick_table(soup, options, where)
     parsed = rows_to_list(table_rows(table, document.url), where=where, header_contains=options.header_contains)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from monitor.lists.encoding import decode_text
+from monitor.lists.encoding import document_text
 from monitor.errors import ParseError
 from monitor.lists.records import ParsedList
 from monitor.config.formats import TextTableOptions
@@ -20,7 +20,7 @@ def looks_like_html(text: str) -> bool:
 
 def parse(document: Document, options: TextTableOptions) -> ParsedList:
     where = document.url or "document"
-    text, _ = decode_text(document.body, document.content_type, where)
+    text = document_text(document, where)
     if looks_like_html(text):
         raise ParseError(f"{where}: got an HTML page where a tab-separated list was expected")
     if "\r" in text:
