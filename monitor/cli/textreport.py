@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import tzinfo
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from store.models import Snapshot
-
 from monitor.inert import visible
 from monitor.localtime import local_time
 from monitor.report import MeasureChange, NotifierReport, RunReport, SourceReport
-from monitor.lists.views import MeasureHistory
+
+if TYPE_CHECKING:
+    # Only named in signatures: `status`, which imports literal() from here, reads no history.
+    from store.models import Snapshot
+
+    from monitor.lists.views import MeasureHistory
 
 __all__ = ["literal", "print_run_report", "print_source_changes", "print_history", "print_snapshots"]
 
