@@ -321,15 +321,17 @@ async def requeue_stalled(app: App, stalled_after_s: float) -> list[str]:
     return done
 
 
-async def _requeue_stalled(app: App, settings: WorkerSettings, outage: Outage) -> None:
-    """Every heartbeat: settle what a links job could not (monitor.runtime.host_batch), recover the
-    jobs of workers that stopped beating (and notice an outage that procrastinate's pool rides out
-    without stopping its worker)."""
-    task = asyncio.current_task()
-    # Asked to end (the session is over) means ended, even if a library below swallowed the
-    # CancelledError: seen after a PostgreSQL restart, the sweep beat on and SIGTERM never ended the worker.
-    while task is None or not task.cancelling():
-        await asyncio.sleep(settings.heartbeat_s)
+async def _requeue_stalled(app: App, settings: WorkerSettings, outage: Outage, session_over: asyncio.Event) -> None:
+    """Every heartbeat until ``session_over``: settle what a links job could not (monitor.runtime.host_batch),
+    recover the jobs of workers that stopped beating (and notice an outage that procrastinate's pool
+    rides out without stopping its worker)."""
+    # The session's end is an event this loop looks at, besides the cancellation: after a PostgreSQL
+    # restart a cancellation swallowed below (psycopg cancelling its query on a dead connection) left
+    # the sweep beating on, and the session, awaiting it, never ended.
+    while not session_over.is_set():
+        await _sleep_unless(session_over, settings.heartbeat_s)
+        if session_over.is_set():
+            return
         try:
             await settle_left_over(app)
             recovered = await requeue_stalled(app, settings.stalled_after_s)
@@ -444,12 +446,14 @@ async def _one_session(config: Config, sessions: SessionFactory, concurrency: in
         life.worker = worker
         if life.stopping.is_set():
             return  # asked to stop while connecting: procrastinate would forget it
-        requeue = asyncio.create_task(_requeue_stalled(app, settings, outage), name="requeue-stalled")
+        session_over = asyncio.Event()
+        requeue = asyncio.create_task(_requeue_stalled(app, settings, outage, session_over), name="requeue-stalled")
         outage.serving(concurrency)
         try:
             await worker.run()
         finally:
             life.worker = None
+            session_over.set()
             requeue.cancel()
             # Awaited, so that its last error (the app closing under a query) is taken, not logged by asyncio.
             await asyncio.gather(requeue, return_exceptions=True)
