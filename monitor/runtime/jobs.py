@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -45,6 +45,9 @@ from monitor.errors import ConfigError
 from monitor.links.run import check_host_links, hosts_with_due_links
 from monitor.report import SourceReport
 from monitor.schedule import ScheduleSpec
+
+if TYPE_CHECKING:
+    from notifiers.outbox import DeliveryRun
 
 __all__ = ["JobKind", "JobRun", "KINDS", "register", "get_kind", "job_id", "run_job", "run_source_job", "source_report"]
 
@@ -259,7 +262,7 @@ def _reconcile_citations(config: Config, sessions: SessionFactory, now: datetime
     return said
 
 
-def _notifier_job(config: Config, sessions: SessionFactory, now: datetime, notifier_id: str) -> Any:
+def _notifier_job(config: Config, sessions: SessionFactory, now: datetime, notifier_id: str) -> DeliveryRun:
     from notifiers.outbox import notifier_job
 
     return notifier_job(config, sessions, now, notifier_id)
@@ -277,7 +280,7 @@ def _notifier_tick(config: Config, notifier_id: str) -> ScheduleSpec:
     return notifier_tick(config, notifier_id)
 
 
-def _notifier_error(run: Any) -> str | None:
+def _notifier_error(run: DeliveryRun) -> str | None:
     from notifiers.outbox import run_error
 
     return run_error(run)
