@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Dialect, Table, bindparam, func, insert, select, text, update
@@ -59,13 +60,33 @@ def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
     connection = session.connection()
     statement, keys, processors = _prepared(connection.dialect, table_name, tuple(rows[0]))
     if connection.dialect.positional:
-        params: list[Any] = [tuple(row[key] if process is None else process(row[key]) for key, process in zip(keys, processors)) for row in rows]
+        values = itemgetter(*keys)
+        params: list[Any] = [list(values(row)) if len(keys) > 1 else [values(row)] for row in rows]
+        slots: Sequence[Any] = range(len(keys))
     else:
-        params = [{key: row[key] if process is None else process(row[key]) for key, process in zip(keys, processors)} for row in rows]
-    connection.exec_driver_sql(statement, params)
+        params, slots = [dict(row) for row in rows], keys
+    for slot, process in zip(slots, processors):
+        if process is not None:
+            _process_column(params, slot, process)
+    connection.exec_driver_sql(statement, [tuple(values) for values in params] if connection.dialect.positional else params)
 
 
 _Processor = Callable[[Any], Any] | None
+
+
+def _process_column(params: list[Any], slot: Any, process: Callable[[Any], Any]) -> None:
+    """One column's values through its bind processor; a value the same as the row before's
+    (every row's ``now``) is processed once."""
+    last: object = _NOTHING
+    done: Any = None
+    for row in params:
+        value = row[slot]
+        if value is not last:
+            last, done = value, process(value)
+        row[slot] = done
+
+
+_NOTHING = object()
 
 
 @lru_cache(maxsize=128)

@@ -180,8 +180,9 @@ def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> list[int]:
     for measure_id, measure, (record, entry) in zip(ids, back, adds, strict=True):
         change = MeasureChange(measure_id, entry.key, entry.name)
         if measure is None:
-            change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
-            _event(ctx, Added(measure_id, entry.key, entry.name, dict(change.fields)), change, ctx.report.added)
+            if not ctx.baseline:  # a baseline reports no additions: its 100,000 rows' cells are not read again
+                change.fields = {column: value for column, value in record.cells.items() if normalize_cell(value)}
+                _event(ctx, Added(measure_id, entry.key, entry.name, dict(change.fields)), change, ctx.report.added)
             continue
         # Returning loaded the few measures that come back as objects: they are changed as such.
         measure.ended_at = None
@@ -205,13 +206,14 @@ def _open_versions(ctx: _Context, items: list[tuple[int, Record, Entry]]) -> Non
 
 def cited_urls(source: SourceConfig, record: Record) -> list[str]:
     """Every URL a row cites: in any cell's text, and behind any cell (HTML href, Excel link)."""
-    urls: list[str] = []
-    columns = source.url_columns + [c for c in record.cells if c not in source.url_columns]
+    urls: dict[str, None] = {}  # in order, without duplicates
+    cells, links = record.cells, record.links
+    columns = source.url_columns + [c for c in cells if c not in source.url_columns]
     for column in columns:
-        for url in [*extract_urls(record.cells.get(column, "")), *record.links.get(column, [])]:
-            if url not in urls:
-                urls.append(url)
-    return urls
+        urls.update(dict.fromkeys(extract_urls(cells.get(column, ""))))
+        if links:
+            urls.update(dict.fromkeys(links.get(column, ())))
+    return list(urls)
 
 
 def end_date_of(source: SourceConfig, record: Record) -> date | None:
