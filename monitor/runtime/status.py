@@ -128,10 +128,10 @@ def print_status(console: Console, status: Status, tz: tzinfo, *, every: bool = 
     if status.daemon is not None:
         console.print(Text.assemble(("daemon", "bold"), f": {status.daemon.describe()}"))
     console.print(_summary(status))
-    if len(shown) > EVERY_ROW_UP_TO:
-        console.print(_aligned(status, shown, tz))
-    elif shown:
-        console.print(_table(status, shown, tz))
+    if shown:
+        rows = _rows(status, shown, tz)
+        boxed = len(shown) <= EVERY_ROW_UP_TO and console.width >= _boxed_width(rows)
+        console.print(_table(rows, shown) if boxed else _aligned(rows, shown))
     if not whole:
         console.print(f"{len(status.sources) - len(shown):,} more need nothing: `sesaku-monitor status --all` lists every one")
     for label, ids in (("retired (kept, not run)", status.retired), ("not in config (kept, not run)", status.not_in_config)):
@@ -169,23 +169,31 @@ def _cells(source: SourceStatus, retired: set[str], tz: tzinfo) -> list[Text]:
             Text(str(source.consecutive_failures)), Text(next_run)]
 
 
-def _table(status: Status, sources: list[SourceStatus], tz: tzinfo) -> Table:
-    table = Table(title="Sources", title_justify="left")
-    table.add_column(_COLUMNS[0], overflow="fold")
-    table.add_column(_COLUMNS[1], overflow="fold")
-    for column in _COLUMNS[2:]:
-        table.add_column(column, no_wrap=True)
+def _rows(status: Status, sources: list[SourceStatus], tz: tzinfo) -> list[list[Text]]:
     retired = set(status.retired)
-    for source in sources:
-        table.add_row(*_cells(source, retired, tz), style="red" if source.consecutive_failures else "")
+    return [_cells(source, retired, tz) for source in sources]
+
+
+def _boxed_width(rows: list[list[Text]]) -> int:
+    """Columns a boxed table needs to show every cell on one line (a border and two spaces a column):
+    narrower (80 columns: cron mail, a pipe), rich folded the ids three letters a line."""
+    widths = [max([len(name)] + [row[n].cell_len for row in rows]) for n, name in enumerate(_COLUMNS)]
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def _table(rows: list[list[Text]], sources: list[SourceStatus]) -> Table:
+    table = Table(title="Sources", title_justify="left")
+    for column in _COLUMNS:
+        table.add_column(column, no_wrap=True)
+    for row, source in zip(rows, sources):
+        table.add_row(*row, style="red" if source.consecutive_failures else "")
     return table
 
 
-def _aligned(status: Status, sources: list[SourceStatus], tz: tzinfo) -> Text:
-    """Many rows as plain aligned columns, one line each, in one Text: rich's Table spent 13 s of
-    CPU laying out 18,000 rows (`status --all`), this well under a second."""
-    retired = set(status.retired)
-    rows = [[Text(name, style="bold") for name in _COLUMNS]] + [_cells(source, retired, tz) for source in sources]
+def _aligned(rows: list[list[Text]], sources: list[SourceStatus]) -> Text:
+    """Plain aligned columns, one line a source, in one Text: for many rows (rich's Table spent 13 s
+    of CPU laying out 18,000, `status --all`) and where a boxed table does not fit the width."""
+    rows = [[Text(name, style="bold") for name in _COLUMNS]] + rows
     widths = [max(row[n].cell_len for row in rows) for n in range(len(_COLUMNS))]
     styles = [""] + ["red" if source.consecutive_failures else "" for source in sources]
     lines = []

@@ -89,3 +89,21 @@ def test_every_listing_takes_format_json_and_text(tmp_path, site, database_url):
         as_text = run(*command, "--format", "text", cwd=tmp_path, env=NARROW)
         assert as_text.returncode == 0 and not as_text.stdout.lstrip().startswith(("{", "[")), (command, as_text.stdout)
     assert run("status", "--format", "yaml", cwd=tmp_path).returncode == 2
+
+
+def test_status_at_80_columns_shows_each_source_on_one_line(tmp_path, site, database_url):
+    """Where a boxed table does not fit, rich folded the ids three letters a line ('tok', 'yo-', …):
+    a line a source, grep-able, with its id whole beside its result."""
+    publish(site, "/tama.txt", seed_text(TAMA))
+    ids = ["tokyo-nationwide-collaboration", "tokyo-tama-strategy-2-local-measures"]
+    config = {"database": {"url": database_url}, "http": {"allow_private_addresses": True},
+              "sources": [source_entry(source_id, site.url("/tama.txt")) for source_id in ids]}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    run("check", "--no-links", cwd=tmp_path)
+    shown = run("status", cwd=tmp_path, env=NARROW)
+    assert shown.returncode == 0, shown.stderr
+    for source_id in ids:
+        (line,) = [line for line in shown.stdout.splitlines() if source_id in line]
+        assert re.search(r"\bchanged\b|\bunchanged\b|\bbaseline\b|\bok\b", line), shown.stdout
+    wide = run("status", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert "┃ source" in wide.stdout and all(f"│ {source_id}" in wide.stdout for source_id in ids), wide.stdout
