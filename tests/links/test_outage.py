@@ -13,12 +13,20 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from monitor.links.run import check_host_links
+from store.links import host_of
 from tests.links.health import T0, monitored
 from tests.links.site import LinkSite, _unused_port
 
 H = timedelta(hours=1)
 DAY_BEFORE = T0 - 25 * H  # checked then, healthy links are due again at T0
 PORT = _unused_port("127.0.0.40")
+
+
+def host_by_host(world, hosts: list[str], rounds: tuple) -> None:
+    """Each round, one links job a host a minute apart, as the daemon and the fleet run them."""
+    for round_start in rounds:
+        for minute, host in enumerate(hosts):
+            check_host_links(world.config, world.sessions, round_start + minute * timedelta(minutes=1), host)
 
 
 def refusing(count: int, first: int = 40) -> list[str]:
@@ -134,10 +142,8 @@ def test_one_host_at_a_time_as_the_daemon_runs_them_sees_the_outage_too(database
     urls = refusing(6)
     world.cite(*urls)
     answered_first(world, urls, DAY_BEFORE)
-    hosts = [link_site.url(1, "/").split("/")[2].split(":")[0], *(url.split("/")[2].split(":")[0] for url in urls)]
-    for round_start in (T0, T0 + 2 * H, T0 + 4 * H, T0 + 6 * H):  # each failing link is due again every 2 h
-        for minute, host in enumerate(hosts):
-            check_host_links(world.config, world.sessions, round_start + minute * timedelta(minutes=1), host)
+    hosts = [host_of(url) for url in (link_site.url(1, "/"), *urls)]
+    host_by_host(world, hosts, (T0, T0 + 2 * H, T0 + 4 * H, T0 + 6 * H))  # each failing link is due again every 2 h
     assert world.events("link_dead") == []
     # The first hosts' failures counted before the outage was visible are undone once it is.
     assert [world.link(url).consecutive_failures for url in urls] == [0, 0, 0, 0, 0, 0]
@@ -151,9 +157,8 @@ def test_one_host_failing_alone_among_answering_hosts_is_counted(database_url, s
     (url,) = refusing(1)
     world.cite(url, link_site.url(0, "/ok.html"), link_site.url(2, "/ok.html"))
     world.run(T0, links=False)
-    for round_start in (T0, T0 + 2 * H):
-        for minute, host in enumerate(sorted({u.split("/")[2].split(":")[0] for u in (url, link_site.url(0, "/"), link_site.url(1, "/"), link_site.url(2, "/"))})):
-            check_host_links(world.config, world.sessions, round_start + minute * timedelta(minutes=1), host)
+    hosts = sorted({host_of(u) for u in (url, link_site.url(0, "/"), link_site.url(1, "/"), link_site.url(2, "/"))})
+    host_by_host(world, hosts, (T0, T0 + 2 * H))
     assert [entry for entry in world.events("link_dead")] and world.events("links_outage") == []
 
 
