@@ -15,7 +15,8 @@ the sibling probe, webhooks — is sent by a ``GuardedClient``, and so passes th
   cannot slip past; its sockets are plain asyncio streams (``monitor.asyncio_backend``,
   lighter than httpcore's AnyIO default). ``HostPools``, the httpx transport under every
   ``GuardedClient``, opens every connection through it.
-* ``read_capped(response, cap)`` — a body is read, decompressed, up to its cap and no further.
+* ``read_capped(response, cap)`` — a body is read, decompressed, up to its cap and no further,
+  each compression layer inflating no more than the cap leaves (``monitor.inflate``).
 
 A ``GuardedClient`` never follows a redirect itself: a caller that follows one asks
 ``redirect_target`` for the next hop and sends again, so every hop is checked like the first
@@ -28,14 +29,15 @@ Policy (``AddressPolicy``):
 address                                                default    allow_private_addresses
 =====================================================  =========  ===========================
 public (``is_global``)                                 allowed    allowed
-loopback, RFC 1918, ULA, CGNAT, other non-global       refused    allowed
+loopback, RFC 1918, ULA, site-local, CGNAT, other     refused    allowed
 link-local (169.254/16 — cloud metadata —, fe80::/10)  refused    **refused**
 multicast, unspecified, reserved                       refused    **refused**
 =====================================================  =========  ===========================
 
 ``allow_private_addresses`` exists for tests and demos on loopback or a LAN; no published list
 has a reason to cite a link-local or metadata address, so that range stays shut whatever the
-configuration says. A name that resolves to several addresses is refused if any one of them
+configuration says. An IPv4-mapped or 6to4 (``2002::/16``) IPv6 address is judged by the IPv4
+address it carries. A name that resolves to several addresses is refused if any one of them
 is, because an attacker's DNS can hand out the bad one on the next lookup.
 
 Names under the reserved ``.invalid`` TLD (RFC 6761 §6.4) fail without any lookup.
@@ -61,6 +63,7 @@ import httpx
 
 from monitor.asyncio_backend import AsyncioBackend
 from monitor.errors import FetchError
+from monitor.inflate import CappedDecoder
 
 __all__ = [
     "AddressPolicy",
@@ -82,6 +85,7 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 """``(host, port) -> addresses``; raises ``UnresolvableHost`` when the name does not resolve."""
 
 _SCHEMES = frozenset({"http", "https"})
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")  # Python < 3.13 counts it as global
 # After IDNA encoding a host is ASCII letters, digits, hyphens and dots (or an IP literal);
 # anything else (a space, a percent sign) means the URL was mangled on its way into the list.
 _HOSTNAME = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$")
@@ -107,8 +111,11 @@ class AddressPolicy:
 
     def refusal(self, address: IPAddress) -> str | None:
         """Why ``address`` is refused, or None when it is allowed."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        if isinstance(address, ipaddress.IPv6Address):
+            if address in _SITE_LOCAL:  # deprecated (RFC 3879) but still routed inside sites
+                return None if self.allow_private_addresses else "private address"
+            # A 6to4 address carries an IPv4 one that a host with a 6to4 route reaches.
+            address = address.ipv4_mapped or address.sixtofour or address
         if address.is_link_local:
             return "link-local address"
         if address.is_loopback:  # before is_reserved: Python counts ::1 among ::/8, reserved
@@ -124,13 +131,15 @@ def parse_target(url: str) -> httpx.URL:
     """The URL as httpx will send it; raises ``UnsupportedURL`` unless it is fetchable http(s)."""
     try:
         parsed = httpx.URL(url.strip())
+        host = parsed.host  # decoded lazily: a bad A-label ("xn--") raises idna's error here
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
         raise UnsupportedURL(f"unparseable URL: {exc}") from exc
     if parsed.scheme not in _SCHEMES:
         raise UnsupportedURL(f"unsupported scheme {parsed.scheme or '(none)'!r}")
-    host = parsed.host
     if not host:
         raise UnsupportedURL("URL has no host")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise UnsupportedURL(f"port {parsed.port} is out of range")
     if _ip_literal(host) is None and not _HOSTNAME.match(parsed.raw_host.decode("ascii", "replace")):
         raise UnsupportedURL(f"malformed host {host!r}")
     return parsed
@@ -401,16 +410,16 @@ class GuardedClient:
 
 
 async def read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
-    """The decoded body up to ``cap`` bytes, and whether more was left unread (a gzip bomb stops here)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        if size + len(chunk) > cap:
-            chunks.append(chunk[: cap - size])
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
+    """The decoded body up to ``cap`` bytes, and whether more was left unread (a gzip bomb stops here).
+
+    Decoded by ``monitor.inflate``, never by httpx, whose decoders inflate a chunk whole.
+    """
+    decoder = CappedDecoder(response.headers.get_list("content-encoding", split_commas=True), cap)
+    async for chunk in response.aiter_raw():
+        decoder.feed(chunk)
+        if decoder.over:
+            return decoder.body(), True
+    return decoder.body(), False
 
 
 def _ip_literal(host: str) -> IPAddress | None:
