@@ -1,10 +1,11 @@
-"""Run locks, so that two runners of one unit of work (``source:tama``) never overlap.
+"""Run locks, so that two runners of one unit of work (``source:tama``) never overlap: their
+names, and what each backend keeps of them. Take one by :func:`store.process_locks.take_run_lock`.
 
-PostgreSQL (the fleet): a session advisory lock held on a connection of its own for as
-long as the unit runs (:func:`try_session_lock`). The database knows who is alive: a runner
-killed anywhere, on any machine, in any PID namespace, or killed and not yet reaped, closes
-its connection (the kernel does) and the lock goes with it; a machine that vanished is
-dropped by the server's TCP keepalives, set on that connection from ``stalled_after_s``.
+PostgreSQL (the fleet): a session advisory lock on :func:`advisory_key` of the name, held on
+this process's lock connection for as long as the unit runs (:mod:`store.process_locks`). The
+database knows who is alive: a runner killed anywhere, on any machine, in any PID namespace, or
+killed and not yet reaped, closes its connection (the kernel does) and the lock goes with it; a
+machine that vanished is dropped by the server's TCP keepalives, set on that connection.
 
 SQLite (one machine): a lease row per unit in ``run_locks``. A runner takes the lease on a
 name for a while, does its work, and gives it back. A lease left by a runner that died is
@@ -22,20 +23,16 @@ import os
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, delete, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import CursorResult, delete, update
+from sqlalchemy.exc import IntegrityError
 
 from store.database import SessionFactory, transaction
 from store.models import RunLock
 
-__all__ = [
-    "lock_name", "new_holder", "try_acquire", "renew", "release", "holder_is_gone",
-    "SessionLock", "advisory_key", "try_session_lock", "release_session_lock", "who_holds",
-]
+__all__ = ["lock_name", "new_holder", "try_acquire", "renew", "release", "holder_is_gone", "advisory_key"]
 
 _live_tokens: set[str] = set()
 _live_guard = threading.Lock()
@@ -126,69 +123,9 @@ def release(sessions: SessionFactory, name: str, holder: str) -> None:
         session.execute(delete(RunLock).where(RunLock.name == name, RunLock.holder == holder), execution_options={"synchronize_session": False})
 
 
-# --- PostgreSQL: session advisory locks ------------------------------------------------------
-
-_WHO_HOLDS = """
-SELECT coalesce(nullif(a.application_name, ''), 'a session') || ' (backend ' || l.pid || ')'
-  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
- WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-   AND l.classid::bigint = (CAST(:key AS bigint) >> 32) & 4294967295 AND l.objid::bigint = CAST(:key AS bigint) & 4294967295
- LIMIT 1
-"""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionLock:
-    """A held advisory lock: released by :func:`release_session_lock`, or by the connection's end."""
-
-    name: str
-    key: int
-    connection: Connection
+# --- PostgreSQL: advisory locks (store.process_locks holds them) ----------------------------
 
 
 def advisory_key(name: str) -> int:
     """The signed 64-bit key PostgreSQL's advisory locks take, the same for ``name`` in every process."""
     return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
-
-
-def try_session_lock(engine: Engine, name: str, holder: str, dead_peer_s: float) -> SessionLock | str:
-    """Take the advisory lock on ``name`` on a connection of its own: the lock, or who holds it.
-
-    ``dead_peer_s`` bounds how long the server keeps the lock of a peer that vanished without
-    closing its socket (a machine powered off): its keepalives give up after about that long.
-    """
-    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    key = advisory_key(name)
-    try:
-        probe = max(1, int(dead_peer_s / 3))
-        # application_name shows who holds a unit in pg_stat_activity (and in the busy message).
-        connection.execute(
-            text("SELECT set_config('application_name', :who, false), set_config('tcp_keepalives_idle', :probe, false), "
-                 "set_config('tcp_keepalives_interval', :probe, false), set_config('tcp_keepalives_count', '2', false)"),
-            {"who": f"sesaku {holder.rsplit(':', 1)[0]} {name}"[:63], "probe": str(probe)},
-        )
-        if connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}):
-            return SessionLock(name, key, connection)
-        other = who_holds(connection, name)
-    except BaseException:
-        connection.invalidate()
-        connection.close()
-        raise
-    connection.close()
-    return other
-
-
-def who_holds(connection: Connection, name: str) -> str:
-    """Who holds the advisory lock on ``name``, for a "busy" message."""
-    other = connection.scalar(text(_WHO_HOLDS), {"key": advisory_key(name)})
-    return str(other or "another session, just now")
-
-
-def release_session_lock(lock: SessionLock) -> None:
-    """Unlock; a connection that could not say so is dropped (never pooled with the lock held)."""
-    try:
-        lock.connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": lock.key})
-    except SQLAlchemyError:
-        lock.connection.invalidate()  # closing the session releases the lock all the same
-    finally:
-        lock.connection.close()

@@ -1,12 +1,18 @@
-"""The run locks of one process on PostgreSQL, all held on one connection of their own.
+"""The run lock of a unit of work, taken one way wherever it is taken, and this process's
+advisory locks on PostgreSQL, all held on one connection of their own.
 
-A session advisory lock per running unit (``pg_try_advisory_lock`` on ``advisory_key(name)``,
-as :func:`store.locks.try_session_lock` takes it), but one connection per process for all of
-them instead of one per unit: a worker running 20 units held 20 lock connections beside the
-20 its units work on, and four workers went past PostgreSQL's default 100. What the database
-knows about who is alive is the same: the process's death closes the connection, and every
-lock it held goes with it (the server's TCP keepalives, from ``dead_peer_s``, drop a machine
-that vanished).
+:func:`take_run_lock` is the one way to take a run lock (``source:tama``, ``links:<host>``): a job
+(:mod:`monitor.runtime.jobs`), and the hosts a link checker asks (:mod:`monitor.links.host_locks`,
+repair probes too). On PostgreSQL it is this process's session advisory lock (:class:`ProcessLocks`);
+on SQLite a lease row (:mod:`store.locks`) under a holder of its own, tried again while another
+process keeps the database locked. A lock another runner holds comes back as who holds it.
+
+A session advisory lock per running unit (``pg_try_advisory_lock`` on ``advisory_key(name)``),
+but one connection per process for all of them instead of one per unit: a worker running 20 units
+held 20 lock connections beside the 20 its units work on, and four workers went past PostgreSQL's
+default 100. What the database knows about who is alive is the same: the process's death closes
+the connection, and every lock it held goes with it (the server's TCP keepalives, from
+``dead_peer_s``, drop a machine that vanished).
 
 A session may take its own advisory lock again (PostgreSQL counts it twice), so the names
 held here are kept too: a second runner of the same unit in this process is busy.
@@ -20,20 +26,70 @@ runner of this process took since on the new connection.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
-
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from store.locks import advisory_key, who_holds
+from store.database import SessionFactory, engine_of, retry_when_locked
+from store.errors import StoreError
+from store.locks import advisory_key, new_holder, release, try_acquire
 
-__all__ = ["HeldLock", "ProcessLocks", "process_locks"]
+__all__ = ["RunLockHeld", "take_run_lock", "HeldLock", "ProcessLocks", "process_locks"]
+
+log = logging.getLogger("sesaku_monitor.store")
 
 _KEEPERS: weakref.WeakKeyDictionary[Engine, ProcessLocks] = weakref.WeakKeyDictionary()
 _KEEPERS_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class RunLockHeld:
+    """A run lock :func:`take_run_lock` took: ``release()`` gives it back (a second call frees nothing).
+
+    ``lease_holder`` is the holder of a SQLite lease, to renew while the work outlasts the lease;
+    None for PostgreSQL's advisory lock, which lasts as long as its connection.
+    """
+
+    name: str
+    lease_holder: str | None
+    release: Callable[[], None]
+
+
+def take_run_lock(sessions: SessionFactory, name: str, *, dead_peer_s: float, lease_s: float,
+                  busy_wait_s: float) -> RunLockHeld | str:
+    """One try at the run lock on ``name``: the lock, now this runner's, or who holds it.
+
+    ``dead_peer_s``: how soon PostgreSQL drops the locks of a machine that vanished; ``lease_s``:
+    how long a SQLite lease lasts unrenewed; ``busy_wait_s``: how long SQLite's lease is tried
+    again (and given back) while another process keeps the database locked.
+    """
+    engine = engine_of(sessions)
+    # A holder a lock: SQLite frees a lease of this process whose holder's token is no longer live,
+    # so two leases under one holder would lose the second when the first is given back.
+    holder = new_holder()
+    if engine.dialect.name == "postgresql":
+        locks = process_locks(engine, holder.rsplit(":", 1)[0], dead_peer_s)
+        taken = locks.try_lock(name)
+        return taken if isinstance(taken, str) else RunLockHeld(name, None, partial(locks.unlock, taken))
+    # Leases are wall-clock times shared with other processes: never the logical `now`.
+    lease = timedelta(seconds=lease_s)
+    busy = retry_when_locked(lambda: try_acquire(sessions, name, holder, datetime.now(timezone.utc), lease), wait_s=busy_wait_s)
+    return busy if busy is not None else RunLockHeld(name, holder, partial(_give_back, sessions, name, holder, busy_wait_s))
+
+
+def _give_back(sessions: SessionFactory, name: str, holder: str, busy_wait_s: float) -> None:
+    try:
+        retry_when_locked(lambda: release(sessions, name, holder), wait_s=busy_wait_s)
+    except StoreError as exc:
+        # The work is done either way: this process may take the lease again at once, others when it expires.
+        log.warning("run lock %s: could not give it back: %s", name, exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +122,7 @@ class ProcessLocks:
                 if connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": advisory_key(name)}):
                     self._held.add(name)
                     return HeldLock(name, self._generation)
-                return who_holds(connection, name)
+                return _who_holds(connection, name)
             except SQLAlchemyError:
                 self._drop()
                 raise
@@ -114,6 +170,21 @@ class ProcessLocks:
         self._connection = None
         self._held.clear()
         self._generation += 1
+
+
+_WHO_HOLDS = """
+SELECT coalesce(nullif(a.application_name, ''), 'a session') || ' (backend ' || l.pid || ')'
+  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+   AND l.classid::bigint = (CAST(:key AS bigint) >> 32) & 4294967295 AND l.objid::bigint = CAST(:key AS bigint) & 4294967295
+ LIMIT 1
+"""
+
+
+def _who_holds(connection: Connection, name: str) -> str:
+    """Who holds the advisory lock on ``name``, for a "busy" message."""
+    other = connection.scalar(text(_WHO_HOLDS), {"key": advisory_key(name)})
+    return str(other or "another session, just now")
 
 
 def process_locks(engine: Engine, who: str, dead_peer_s: float) -> ProcessLocks:

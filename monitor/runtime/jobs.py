@@ -4,14 +4,15 @@ A kind of job (:class:`JobKind`) is a function ``(config, sessions, now, key) ->
 plus where its keys and its schedule come from. :func:`run_job` runs any kind the same way,
 whoever calls it (the daemon, a one-shot ``check``, the demo, later a worker fleet):
 
-1. take the run lock ``<kind>:<key>`` in the database, or come back ``busy``: on PostgreSQL
-   a session advisory lock that dies with its connection, one connection for all the units
-   of a process (:mod:`store.process_locks`); on SQLite a lease (:mod:`store.locks`);
+1. take the run lock ``<kind>:<key>`` in the database, or come back ``busy``
+   (:func:`store.process_locks.take_run_lock`): on PostgreSQL a session advisory lock that
+   dies with its connection, one connection for all the units of a process; on SQLite a
+   lease (:mod:`store.locks`), renewed while the work runs;
 2. record the start in ``job_state``, run, record the success or the error;
 3. give the lock back.
 
-While another process keeps SQLite locked, the step is retried a few times (nothing of it
-was committed, so running it again is safe), then the error is recorded and raised.
+While another process keeps SQLite locked, each step (the lock too) is retried a few times
+(nothing of it was committed, so running it again is safe), then the error is recorded and raised.
 
 Another kind is one line, e.g.::
 
@@ -32,12 +33,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from store.database import SessionFactory, engine_of, retry_when_locked, transaction
+from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
 from store.links import reconcile_cited
-from store.locks import lock_name, new_holder, release, renew, try_acquire
-from store.process_locks import process_locks
+from store.locks import lock_name, renew
+from store.process_locks import RunLockHeld, take_run_lock
 from store.source_admin import retired_ids
 
 from monitor.config import Config
@@ -116,33 +117,12 @@ def _retrying(config: Config, work: Callable[[], T]) -> T:
     return retry_when_locked(work, wait_s=config.database.busy_timeout_s)
 
 
-@dataclass(frozen=True, slots=True)
-class _Held:
-    """A run lock now ours: how to give it back, and whether it is a lease to keep renewing (SQLite)."""
-
-    release: Callable[[], None]
-    lease: bool
-
-
-def _try_lock(config: Config, sessions: SessionFactory, name: str, holder: str) -> _Held | str:
-    """One try: the lock held, or who keeps it."""
-    engine = engine_of(sessions)
-    if engine.dialect.name == "postgresql":
-        # Every unit of this process on one connection (store.process_locks): a lock per unit, not a connection per unit.
-        locks = process_locks(engine, holder.rsplit(":", 1)[0], config.worker.stalled_after_s)
-        taken = locks.try_lock(name)
-        return taken if isinstance(taken, str) else _Held(lambda: locks.unlock(taken), lease=False)
-    lease = timedelta(seconds=config.schedule.lock_lease_s)
-    # Leases are wall-clock times shared with other processes: never the logical `now`.
-    busy = _retrying(config, lambda: try_acquire(sessions, name, holder, _utc_now(), lease))
-    return busy if busy is not None else _Held(lambda: _give_back(config, sessions, name, holder), lease=True)
-
-
-def _acquire(config: Config, sessions: SessionFactory, name: str, holder: str, wait_s: float) -> _Held | str:
-    """Wait up to ``wait_s`` for the lock (see :func:`_try_lock` for what comes back)."""
+def _acquire(config: Config, sessions: SessionFactory, name: str, wait_s: float) -> RunLockHeld | str:
+    """Wait up to ``wait_s`` for the lock: the lock, or who keeps it."""
     deadline = time.monotonic() + wait_s
     while True:
-        held = _try_lock(config, sessions, name, holder)
+        held = take_run_lock(sessions, name, dead_peer_s=config.worker.stalled_after_s, lease_s=config.schedule.lock_lease_s,
+                             busy_wait_s=config.database.busy_timeout_s)
         remaining = deadline - time.monotonic()
         if not isinstance(held, str) or remaining <= 0:
             return held
@@ -158,13 +138,12 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
     kind = get_kind(kind_name)
     name = job_id(kind_name, key)
     started = time.monotonic()
-    holder = new_holder()
-    held = _acquire(config, sessions, name, holder, wait_s)
+    held = _acquire(config, sessions, name, wait_s)
     if isinstance(held, str):
         return JobRun(name, "busy", now, time.monotonic() - started, error=f"another runner holds it ({held})")
     try:
         _retrying(config, lambda: _write(sessions, lambda session: record_start(session, name, now)))
-        kept: AbstractContextManager[None] = _lease_kept(config, sessions, name, holder) if held.lease else nullcontext()
+        kept: AbstractContextManager[None] = nullcontext() if held.lease_holder is None else _lease_kept(config, sessions, name, held.lease_holder)
         try:
             with kept:
                 result = _retrying(config, lambda: kind.run(config, sessions, now, key))
@@ -217,13 +196,6 @@ def _record_error(config: Config, sessions: SessionFactory, name: str, now: date
         # The database itself is what failed: the error being raised says more than this one.
         log.warning("job %s: could not record its error: %s", name, exc)
 
-
-def _give_back(config: Config, sessions: SessionFactory, name: str, holder: str) -> None:
-    try:
-        _retrying(config, lambda: release(sessions, name, holder))
-    except StoreError as exc:
-        # This process may take the lease again at once; others wait for it to expire.
-        log.warning("job %s: could not release its run lock: %s", name, exc)
 
 
 # The list pipeline (parsers, BeautifulSoup) and the notifiers (digest, rendering, senders) are

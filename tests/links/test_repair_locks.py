@@ -4,34 +4,20 @@ checking right now is not probed beside it. On SQLite (a lease) and PostgreSQL (
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from monitor.demo.site import LoopbackSite, Route
 from monitor.links.repair_check import suggest_repairs
-from store.database import engine_of, open_engine, session_factory, transaction
-from store.locks import lock_name, new_holder, release, try_acquire
+from store.database import open_engine, session_factory, transaction
+from store.locks import lock_name
 from store.models import Link
-from store.process_locks import HeldLock, ProcessLocks
+from store.process_locks import RunLockHeld
 from tests.conftest import make_config
+from tests.store.another_runner import another_runner, take
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc)
 OLD, NEW = "www.kankyo.metro.tokyo.jp", "www.kankyo.metro.tokyo.lg.jp"
 HTML = "text/html; charset=utf-8"
-
-
-def _held_by_another_runner(sessions, host: str) -> Callable[[], None]:
-    """Take ``host``'s run lock as another runner would (a worker, a `check`); how to give it back."""
-    name = lock_name("links", host)
-    engine = engine_of(sessions)
-    if engine.dialect.name == "postgresql":
-        other = ProcessLocks(engine, "another runner", 10)
-        held = other.try_lock(name)
-        assert isinstance(held, HeldLock)
-        return lambda: other.unlock(held)
-    holder = new_holder()
-    assert try_acquire(sessions, name, holder, datetime.now(timezone.utc), lease=timedelta(minutes=15)) is None
-    return lambda: release(sessions, name, holder)
 
 
 def test_a_successor_host_held_by_another_runner_is_not_probed(database_url: str, site: LoopbackSite) -> None:
@@ -50,12 +36,14 @@ def test_a_successor_host_held_by_another_runner_is_not_probed(database_url: str
     async def resolver(host: str, port: int) -> list[str]:
         return ["127.0.0.1"]  # both names, on loopback (never a real look-up)
 
-    give_back = _held_by_another_runner(sessions, NEW)
-    try:
-        assert suggest_repairs(config, sessions, NOW, [link_id], resolver=resolver) == {link_id: []}
-        assert site.hits("/new.html") == 0  # the host another runner holds was left alone
-    finally:
-        give_back()
+    with another_runner(database_url) as other:  # a worker, a `check`, checking the successor host now
+        held = take(other, lock_name("links", NEW))
+        assert isinstance(held, RunLockHeld)
+        try:
+            assert suggest_repairs(config, sessions, NOW, [link_id], resolver=resolver) == {link_id: []}
+            assert site.hits("/new.html") == 0  # the host another runner holds was left alone
+        finally:
+            held.release()
     found = suggest_repairs(config, sessions, NOW, [link_id], resolver=resolver)
     assert [(r.url, r.reason) for r in found[link_id]] == [(f"http://{NEW}:{port}/new.html", "successor_host")]
     assert site.hits("/new.html") >= 1

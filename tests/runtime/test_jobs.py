@@ -15,10 +15,12 @@ from sqlalchemy import select
 from monitor.runtime.check import open_store, run_check
 from monitor.runtime.jobs import KINDS, JobKind, register, run_job, run_source_job
 from store.database import transaction
-from store.locks import SessionLock, holder_is_gone, new_holder, release, release_session_lock, try_acquire, try_session_lock
+from store.locks import holder_is_gone, new_holder, release, try_acquire
+from store.process_locks import RunLockHeld
 from store.models import Event, JobState
 from tests.conftest import TAMA, make_config, seed_text, source_entry
 from tests.runtime.test_check import publish
+from tests.store.another_runner import another_runner, held_elsewhere, take
 
 T0 = datetime(2026, 4, 1, tzinfo=timezone.utc)
 LEASE = timedelta(minutes=15)
@@ -88,25 +90,19 @@ def test_a_server_down_for_days_is_reported_once_when_it_starts_and_once_when_it
 
 def test_a_job_held_by_another_runner_is_busy_for_the_daemon_and_waited_for_by_check(tama, site):
     config, sessions = tama
-    other = new_holder()
-    with sessions() as session:
-        engine = session.get_bind().engine
-    if engine.dialect.name == "postgresql":  # an advisory lock held by another session
-        held = try_session_lock(engine, "source:tama", other, 60)
-        assert isinstance(held, SessionLock)
-        let_go = lambda: release_session_lock(held)  # noqa: E731
-        shown = "sesaku "
-    else:
-        try_acquire(sessions, "source:tama", other, datetime.now(timezone.utc), LEASE)
-        let_go, shown = (lambda: release(sessions, "source:tama", other)), other
-    run = run_source_job(config, sessions, T0, "tama")
-    assert run.status == "busy" and shown in run.error
-    assert site.hits("/tama.txt") == 0 and state(sessions, "source:tama") is None
-    # A one-shot check waits for the lock instead.
-    threading.Timer(0.6, let_go).start()
-    started = time.monotonic()
-    report = run_check(config, sessions)
-    assert time.monotonic() - started >= 0.5 and report.sources[0].status == "baseline"
+    with another_runner(config.database.url) as other:
+        held = take(other, "source:tama")
+        assert isinstance(held, RunLockHeld)
+        # PostgreSQL: the other session's name; SQLite: the lease's holder.
+        shown = held.lease_holder or "sesaku "
+        run = run_source_job(config, sessions, T0, "tama")
+        assert run.status == "busy" and shown in run.error
+        assert site.hits("/tama.txt") == 0 and state(sessions, "source:tama") is None
+        # A one-shot check waits for the lock instead.
+        threading.Timer(0.6, held.release).start()
+        started = time.monotonic()
+        report = run_check(config, sessions)
+        assert time.monotonic() - started >= 0.5 and report.sources[0].status == "baseline"
 
 
 def test_an_error_in_a_job_is_recorded_then_raised(tama):
@@ -127,18 +123,6 @@ def test_an_error_in_a_job_is_recorded_then_raised(tama):
         del KINDS["broken"]
 
 
-def other_runner_gets(sessions, name: str) -> bool:
-    """Whether another runner could take ``name`` now (PostgreSQL: its advisory lock; SQLite: the lease)."""
-    with sessions() as session:
-        engine = session.get_bind().engine
-    if engine.dialect.name == "postgresql":
-        held = try_session_lock(engine, name, new_holder(), 60)
-        if isinstance(held, SessionLock):
-            release_session_lock(held)
-        return isinstance(held, SessionLock)
-    return try_acquire(sessions, name, new_holder(), datetime.now(timezone.utc), timedelta(seconds=0.6)) is None
-
-
 def test_a_job_longer_than_its_lease_keeps_its_lock(site, database_url):
     publish(site, "/tama.txt", seed_text(TAMA))
     config = make_config(database_url, source_entry("tama", site.url("/tama.txt")), schedule={"lock_lease_s": 0.6})
@@ -155,10 +139,10 @@ def test_a_job_longer_than_its_lease_keeps_its_lock(site, database_url):
         runner.start()
         assert entered.wait(10)
         time.sleep(1.5)  # more than twice the lease: without renewal it would have run out
-        assert not other_runner_gets(sessions, "slow:k")
+        assert held_elsewhere(database_url, "slow:k")
         release_job.set()
         runner.join(10)
-        assert other_runner_gets(sessions, "slow:k")
+        assert not held_elsewhere(database_url, "slow:k")
     finally:
         release_job.set()
         del KINDS["slow"]
