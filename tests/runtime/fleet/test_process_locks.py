@@ -8,21 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from store.database import open_engine
-from store.locks import advisory_key
 from store.process_locks import HeldLock, ProcessLocks
-
-
-def _held_elsewhere(url: str, name: str) -> bool:
-    """Whether another session holds ``name`` (this one tries it, and gives it back at once)."""
-    engine = open_engine(url)
-    try:
-        with engine.connect() as connection:
-            free = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": advisory_key(name)})
-            if free:
-                connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": advisory_key(name)})
-            return not free
-    finally:
-        engine.dispose()
+from tests.store.another_runner import held_elsewhere
 
 
 def test_a_stale_unlock_after_a_dropped_connection_frees_nothing(fleet_url: str) -> None:
@@ -39,8 +26,8 @@ def test_a_stale_unlock_after_a_dropped_connection_frees_nothing(fleet_url: str)
     second = locks.try_lock("links:a.example")  # another runner of this process, on a new connection
     assert isinstance(second, HeldLock)
     locks.unlock(first)  # the first runner ends late, giving back the lock it lost
-    assert _held_elsewhere(fleet_url, "links:a.example"), "a stale unlock freed the second runner's lock"
+    assert held_elsewhere(fleet_url, "links:a.example"), "a stale unlock freed the second runner's lock"
     assert isinstance(locks.try_lock("links:a.example"), str)  # and this process still counts it held
     locks.unlock(second)
-    assert not _held_elsewhere(fleet_url, "links:a.example")
+    assert not held_elsewhere(fleet_url, "links:a.example")
     engine.dispose()
