@@ -414,7 +414,7 @@ def _decode(body: bytes, headers: httpx.Headers) -> str:
             continue
         try:
             return body.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):  # UnicodeError: charset=undefined fails whatever the bytes
             continue
     return body.decode("utf-8", "replace")
 

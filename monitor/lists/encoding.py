@@ -37,6 +37,14 @@ _WIDER = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis":
 _LATIN = frozenset({"iso8859-1", "cp1252"})
 # Encodings whose invalid bytes are rare corruption, not a sign of the wrong guess.
 _REPAIRABLE = ("utf-8", "cp932", "euc_jp")
+# What a server's charset may name: the text encodings of the web (WHATWG's list, as Python
+# calls them). Python's other codecs are not for a stranger to pick: "undefined" raises on
+# every byte, "unicode_escape" turns a list's literal "\x1b" into ESC, EBCDIC garbles it all.
+_WEB_CHARSETS = frozenset(codecs.lookup(label).name for label in (
+    "utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii", "cp932", "shift_jis", "euc-jp", "iso-2022-jp",
+    "gb2312", "gbk", "gb18030", "big5", "big5hkscs", "euc-kr", "koi8-r", "koi8-u", "cp866", "cp874", "mac-roman",
+    "mac-cyrillic", *(f"iso-8859-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)),
+    *(f"cp{n}" for n in range(1250, 1259))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +65,16 @@ def codec_name(name: str) -> str | None:
 
 
 def declared_charset(body: bytes, content_type: str = "") -> str | None:
-    """The charset named by the Content-Type header or, for HTML, a ``<meta>`` tag."""
+    """The charset named by the Content-Type header or, for HTML, a ``<meta>`` tag; None for
+    one that is not a text encoding of the web."""
     header = _HEADER_CHARSET.search(content_type or "")
     if header is None:
         meta = _META_CHARSET.search(body[:4096])
         name = meta.group(1).decode("ascii") if meta else None
     else:
         name = header.group(1)
-    return codec_name(name) if name else None
+    codec = codec_name(name) if name else None
+    return codec if codec in _WEB_CHARSETS else None
 
 
 def is_binary(body: bytes) -> bool:
@@ -131,7 +141,7 @@ def document_text(document: Document, where: str) -> str:
 def _strict(body: bytes, encoding: str) -> str | None:
     try:
         return body.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeError, LookupError):  # UnicodeError: a codec that fails whatever the bytes
         return None
 
 
