@@ -5,7 +5,8 @@ advisory locks on PostgreSQL, all held on one connection of their own.
 (:mod:`monitor.runtime.jobs`), and the hosts a link checker asks (:mod:`monitor.links.host_locks`,
 repair probes too). On PostgreSQL it is this process's session advisory lock (:class:`ProcessLocks`);
 on SQLite a lease row (:mod:`store.locks`) under a holder of its own, tried again while another
-process keeps the database locked. A lock another runner holds comes back as who holds it.
+process keeps the database locked, and renewed while the work runs (:func:`leases_kept`). A lock
+another runner holds comes back as who holds it.
 
 A session advisory lock per running unit (``pg_try_advisory_lock`` on ``advisory_key(name)``),
 but one connection per process for all of them instead of one per unit: a worker running 20 units
@@ -29,7 +30,8 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -39,9 +41,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from store.database import SessionFactory, engine_of, retry_when_locked
 from store.errors import StoreError
-from store.locks import advisory_key, new_holder, release, try_acquire
+from store.locks import advisory_key, new_holder, release, renew, try_acquire
 
-__all__ = ["RunLockHeld", "take_run_lock", "HeldLock", "ProcessLocks", "process_locks"]
+__all__ = ["RunLockHeld", "take_run_lock", "leases_kept", "HeldLock", "ProcessLocks", "process_locks"]
 
 log = logging.getLogger("sesaku_monitor.store")
 
@@ -53,8 +55,8 @@ _KEEPERS_GUARD = threading.Lock()
 class RunLockHeld:
     """A run lock :func:`take_run_lock` took: ``release()`` gives it back (a second call frees nothing).
 
-    ``lease_holder`` is the holder of a SQLite lease, to renew while the work outlasts the lease;
-    None for PostgreSQL's advisory lock, which lasts as long as its connection.
+    ``lease_holder`` is the holder of a SQLite lease, renewed by :func:`leases_kept`; None for
+    PostgreSQL's advisory lock, which lasts as long as its connection.
     """
 
     name: str
@@ -90,6 +92,44 @@ def _give_back(sessions: SessionFactory, name: str, holder: str, busy_wait_s: fl
     except StoreError as exc:
         # The work is done either way: this process may take the lease again at once, others when it expires.
         log.warning("run lock %s: could not give it back: %s", name, exc)
+
+
+@contextmanager
+def leases_kept(sessions: SessionFactory, locks: Sequence[RunLockHeld], lease_s: float) -> Iterator[None]:
+    """Renew the SQLite leases of ``locks`` every third of ``lease_s`` while the block runs, so that
+    work longer than a lease (a big list's first run, a long links budget) never has its lock taken
+    by another runner that thinks it died. An advisory lock lasts with its connection: nothing to do."""
+    leases = [lock for lock in locks if lock.lease_holder is not None]
+    if not leases:
+        yield
+        return
+    stop = threading.Event()
+
+    def keep() -> None:
+        kept = leases
+        while kept and not stop.wait(lease_s / 3):
+            kept = [lock for lock in kept if _renewed(sessions, lock, lease_s)]
+
+    keeper = threading.Thread(target=keep, name=f"lease {leases[0].name}", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        keeper.join()
+
+
+def _renewed(sessions: SessionFactory, lock: RunLockHeld, lease_s: float) -> bool:
+    """Renew one lease; False once it is another runner's (nothing more to keep)."""
+    assert lock.lease_holder is not None
+    try:
+        if renew(sessions, lock.name, lock.lease_holder, datetime.now(timezone.utc), timedelta(seconds=lease_s)):
+            return True
+    except SQLAlchemyError as exc:  # SQLite busy with the work's own write: try next turn
+        log.warning("run lock %s: could not renew it: %s", lock.name, exc)
+        return True
+    log.warning("run lock %s: taken by another runner while its work ran", lock.name)
+    return False
 
 
 @dataclass(frozen=True, slots=True)

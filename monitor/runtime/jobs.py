@@ -7,7 +7,7 @@ whoever calls it (the daemon, a one-shot ``check``, the demo, later a worker fle
 1. take the run lock ``<kind>:<key>`` in the database, or come back ``busy``
    (:func:`store.process_locks.take_run_lock`): on PostgreSQL a session advisory lock that
    dies with its connection, one connection for all the units of a process; on SQLite a
-   lease (:mod:`store.locks`), renewed while the work runs;
+   lease (:mod:`store.locks`), renewed while the work runs (``leases_kept``);
 2. record the start in ``job_state``, run, record the success or the error;
 3. give the lock back.
 
@@ -23,22 +23,18 @@ Another kind is one line, e.g.::
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from store.database import SessionFactory, retry_when_locked, transaction
 from store.errors import StoreError
 from store.jobstate import record_finish, record_start
 from store.links import reconcile_cited
-from store.locks import lock_name, renew
-from store.process_locks import RunLockHeld, take_run_lock
+from store.locks import lock_name
+from store.process_locks import RunLockHeld, leases_kept, take_run_lock
 from store.source_admin import retired_ids
 
 from monitor.config import Config
@@ -109,10 +105,6 @@ def job_id(kind: str, key: str) -> str:
     return lock_name(kind, key)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _retrying(config: Config, work: Callable[[], T]) -> T:
     return retry_when_locked(work, wait_s=config.database.busy_timeout_s)
 
@@ -143,9 +135,8 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
         return JobRun(name, "busy", now, time.monotonic() - started, error=f"another runner holds it ({held})")
     try:
         _retrying(config, lambda: _write(sessions, lambda session: record_start(session, name, now)))
-        kept: AbstractContextManager[None] = nullcontext() if held.lease_holder is None else _lease_kept(config, sessions, name, held.lease_holder)
         try:
-            with kept:
+            with leases_kept(sessions, [held], config.schedule.lock_lease_s):
                 result = _retrying(config, lambda: kind.run(config, sessions, now, key))
         except Exception as exc:  # recorded, then raised again: never swallowed here
             if not isinstance(exc, StoreError):  # the database itself failed: writing the error would only wait again
@@ -156,32 +147,6 @@ def run_job(config: Config, sessions: SessionFactory, now: datetime, kind_name: 
         return JobRun(name, "failed" if error else "ok", now, time.monotonic() - started, error, result)
     finally:
         held.release()
-
-
-@contextmanager
-def _lease_kept(config: Config, sessions: SessionFactory, name: str, holder: str) -> Iterator[None]:
-    """Renew the run lock every third of its lease while the work runs, so that a job longer
-    than ``schedule.lock_lease_s`` (a big list's first run, a long links budget) never has its
-    lock taken by another runner that thinks it died."""
-    lease_s = config.schedule.lock_lease_s
-    stop = threading.Event()
-
-    def keep() -> None:
-        while not stop.wait(lease_s / 3):
-            try:
-                if not renew(sessions, name, holder, _utc_now(), timedelta(seconds=lease_s)):
-                    log.warning("job %s: its run lock was taken by another runner", name)
-                    return
-            except SQLAlchemyError as exc:  # SQLite busy with the job's own write, PostgreSQL away: try next turn
-                log.warning("job %s: could not renew its run lock: %s", name, exc)
-
-    keeper = threading.Thread(target=keep, name=f"lease {name}", daemon=True)
-    keeper.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        keeper.join()
 
 
 def _write(sessions: SessionFactory, change: Callable[[Any], None]) -> None:
