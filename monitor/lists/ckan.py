@@ -59,6 +59,8 @@ def _result(body: bytes, where: str) -> dict[str, Any]:
         answer = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"{where}: not a CKAN answer: not JSON ({exc})") from None
+    except RecursionError:  # [[[[… a few hundred KB deep: Python's json gives up, and must not take the run along
+        raise ParseError(f"{where}: not a CKAN answer: JSON nested too deeply to read") from None
     if not isinstance(answer, dict) or answer.get("success") is not True or not isinstance(answer.get("result"), dict):
         error = answer.get("error") if isinstance(answer, dict) else None
         raise ParseError(f"{where}: not a CKAN package_show answer (success is not true{f': {error}' if error else ''})")

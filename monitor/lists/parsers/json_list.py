@@ -46,6 +46,8 @@ def parse_json(document: Document, options: JsonOptions) -> ParsedList:
         data = json.loads(document.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ParseError(f"{where}: not JSON ({exc})") from None
+    except RecursionError:  # [[[[… nested past what Python's json reads: this list, not the run
+        raise ParseError(f"{where}: not JSON that can be read: nested too deeply") from None
     items = _at(data, options.records)
     if not isinstance(items, list):
         found = "nothing" if items is None else type(items).__name__

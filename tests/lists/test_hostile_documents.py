@@ -1,0 +1,46 @@
+"""Documents built to make a parser recurse or go quadratic: each is one list's ``suspect``,
+with one line saying why, and the run goes on with the other lists (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.demo.site import LoopbackSite, Route
+from monitor.errors import ParseError
+from monitor.lists.parsers import Document, parse_document
+from monitor.runtime.check import open_store, run_check
+from tests.conftest import TAMA, make_config, seed_text, source_entry
+from tests.runtime.test_check import clock
+
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000  # 200 KB; Python's json gives up past about 1,000 levels
+
+
+def nested_tables(depth: int) -> bytes:
+    row = "<tr><th>施策名</th><th>所管</th></tr><tr><td>多摩の魅力発信</td><td>政策企画局</td></tr>"
+    return ("<html><body>" + "<table><tr><td>" * depth + f"<table>{row}</table>" + "</td></tr></table>" * depth
+            + "</body></html>").encode()
+
+
+@pytest.mark.parametrize(("entry", "line"), [
+    ({"kind": "ckan", "format": "auto"}, "not a CKAN answer: JSON nested too deeply to read"),
+    ({"format": "json", "options": {"fields": {"名称": "name"}}}, "not JSON that can be read: nested too deeply"),
+])
+def test_json_nested_past_what_python_reads_is_suspect_and_the_run_goes_on(site: LoopbackSite, database_url: str,
+                                                                             entry: dict, line: str) -> None:
+    site.publish("/api", Route(DEEP_JSON, content_type="application/json"))
+    site.publish("/tama.txt", Route(seed_text(TAMA).encode()))
+    config = make_config(database_url, source_entry("api", site.url("/api"), **entry), source_entry("tama", site.url("/tama.txt")))
+    api, tama = run_check(config, open_store(config), clock=clock()).sources
+    assert (api.status, api.error) == ("suspect", f"{site.url('/api')}: {line}")
+    assert (tama.status, tama.records) == ("baseline", 44)
+
+
+def test_tables_nested_thousands_deep_are_refused_before_they_are_read() -> None:
+    # 2,500 deep is an 80 KB page that took 10 s of CPU to read; 20,000 (660 KB) took minutes.
+    with pytest.raises(ParseError, match=r"^deep.html: tables nested 2501 deep, more than the 50 a list is read through$"):
+        parse_document(Document(nested_tables(2500), url="deep.html"), "html-table")
+
+
+def test_layout_tables_a_few_deep_still_read() -> None:
+    parsed = parse_document(Document(nested_tables(5), url="layout.html"), "html-table")
+    assert [record.cells for record in parsed.records] == [{"施策名": "多摩の魅力発信", "所管": "政策企画局"}]
