@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
@@ -31,6 +28,10 @@ __all__ = [
     "ScheduleSpec", "ScheduleSettings", "parse_duration", "next_after", "period_at", "is_due", "due_if_started_before",
     "first_run_at", "is_stale", "jitter_for", "make_trigger",
 ]
+
+if TYPE_CHECKING:  # APScheduler (and the asyncio it loads) only where a trigger is made: 0.1 s of every command's start
+    from apscheduler.triggers.base import BaseTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 _TICK = timedelta(microseconds=1)
@@ -74,6 +75,8 @@ class ScheduleSpec(_Strict):
     @classmethod
     def _check_cron(cls, value: str | None) -> str | None:
         if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
             try:
                 CronTrigger.from_crontab(value, timezone="UTC")
             except ValueError as exc:
@@ -116,6 +119,8 @@ def _short(duration: timedelta) -> str:
 
 
 def _cron(spec: ScheduleSpec, tz: tzinfo, jitter_s: float | None = None) -> CronTrigger:
+    from apscheduler.triggers.cron import CronTrigger
+
     assert spec.cron is not None
     trigger = CronTrigger.from_crontab(spec.cron, timezone=tz)
     trigger.jitter = jitter_s or None
@@ -186,6 +191,8 @@ def jitter_for(spec: ScheduleSpec, jitter_s: float, now: datetime, tz: tzinfo) -
 
 def make_trigger(spec: ScheduleSpec, tz: tzinfo, jitter: timedelta) -> BaseTrigger:
     """The APScheduler trigger for ``spec``; jitter spreads jobs so they do not fire at one second."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
     if spec.every is not None:
         return IntervalTrigger(seconds=spec.every.total_seconds(), timezone=tz, jitter=jitter.total_seconds() or None)
     return _cron(spec, tz, jitter.total_seconds())

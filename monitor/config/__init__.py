@@ -282,7 +282,7 @@ def _some(ids: Iterable[str], shown: int = 10) -> str:
 def _expand(value: Any, where: str, secrets: Secrets) -> tuple[Any, Secrets]:
     """``value`` with every ``${VAR}`` substituted, and ``secrets`` grown by what was substituted."""
     if isinstance(value, str):
-        if "${" not in value:  # nearly every value: 18,000 sources are 100,000 strings
+        if "${" not in value:
             return value, secrets
         found: dict[str, str] = {}
 
@@ -297,12 +297,18 @@ def _expand(value: Any, where: str, secrets: Secrets) -> tuple[Any, Secrets]:
     if isinstance(value, dict):
         mapping: dict[Any, Any] = {}
         for key, item in value.items():
-            mapping[key], secrets = _expand(item, f"{where}.{key}", secrets)
+            # Nearly every value is a plain string (18,000 sources are 100,000 of them): kept as it
+            # is, without a call or a path written for it (that was a quarter of a cached load).
+            if type(item) is str and "${" not in item:
+                mapping[key] = item
+            else:
+                mapping[key], secrets = _expand(item, f"{where}.{key}", secrets)
         return mapping, secrets
     if isinstance(value, list):
         items: list[Any] = []
         for index, item in enumerate(value):
-            item, secrets = _expand(item, f"{where}[{index}]", secrets)
+            if type(item) is not str or "${" in item:
+                item, secrets = _expand(item, f"{where}[{index}]", secrets)
             items.append(item)
         return items, secrets
     return value, secrets
