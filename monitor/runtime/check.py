@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
-from notifiers.outbox import deliver_all, start_cursors
 from store.database import SessionFactory, open_engine, session_factory, transaction
 
 from monitor.config import Config, SourceConfig
@@ -33,7 +32,11 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
     they wait for the next `notify`, daemon or worker); one source's failure never stops the others."""
     sources = _runners(config, sessions, source_ids) if source_ids else config.sources
     report = RunReport(run_id=new_run_id(), started_at=clock())
-    start_cursors(config, sessions, report.started_at)  # a notifier new to the database starts with this run
+    if config.notifiers:
+        # Imported only where there are notifiers: the outbox and its renderers are a tenth of a check's start-up.
+        from notifiers.outbox import start_cursors
+
+        start_cursors(config, sessions, report.started_at)  # a notifier new to the database starts with this run
     for source in sources:
         if not source.enabled:
             report.sources.append(SourceReport(id=source.id, status="disabled", error="enabled: false in the configuration; not run"))
@@ -46,6 +49,8 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
         report.links = run_link_checks(config, sessions, clock(), progress=link_progress)
     report.finished_at = clock()
     if notify:
+        from notifiers.outbox import deliver_all
+
         # Digests last, so that they hold this run's events; a failed send is kept for a retry.
         report.notifiers = [
             NotifierReport(run.notifier_id, len(run.prepared), len(run.sent), [error for _, error in run.failed], run.error)
