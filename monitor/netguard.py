@@ -36,8 +36,8 @@ multicast, unspecified, reserved                       refused    **refused**
 
 ``allow_private_addresses`` exists for tests and demos on loopback or a LAN; no published list
 has a reason to cite a link-local or metadata address, so that range stays shut whatever the
-configuration says. An IPv4-mapped or 6to4 (``2002::/16``) IPv6 address is judged by the IPv4
-address it carries. A name that resolves to several addresses is refused if any one of them
+configuration says. An IPv4-mapped, 6to4 (``2002::/16``) or NAT64 (``64:ff9b::/96``) IPv6
+address is judged by the IPv4 address it carries. A name that resolves to several addresses is refused if any one of them
 is, because an attacker's DNS can hand out the bad one on the next lookup.
 
 Names under the reserved ``.invalid`` TLD (RFC 6761 §6.4) fail without any lookup.
@@ -86,6 +86,7 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _SCHEMES = frozenset({"http", "https"})
 _SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")  # Python < 3.13 counts it as global
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 # After IDNA encoding a host is ASCII letters, digits, hyphens and dots (or an IP literal);
 # anything else (a space, a percent sign) means the URL was mangled on its way into the list.
 _HOSTNAME = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$")
@@ -114,8 +115,9 @@ class AddressPolicy:
         if isinstance(address, ipaddress.IPv6Address):
             if address in _SITE_LOCAL:  # deprecated (RFC 3879) but still routed inside sites
                 return None if self.allow_private_addresses else "private address"
-            # A 6to4 address carries an IPv4 one that a host with a 6to4 route reaches.
-            address = address.ipv4_mapped or address.sixtofour or address
+            # 6to4 and NAT64 (RFC 6052's well-known prefix, what DNS64 answers on an IPv6-only
+            # network) carry an IPv4 address that a host with such a route reaches.
+            address = address.ipv4_mapped or address.sixtofour or _nat64(address) or address
         if address.is_link_local:
             return "link-local address"
         if address.is_loopback:  # before is_reserved: Python counts ::1 among ::/8, reserved
@@ -420,6 +422,10 @@ async def read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
         if decoder.over:
             return decoder.body(), True
     return decoder.body(), False
+
+
+def _nat64(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in _NAT64 else None
 
 
 def _ip_literal(host: str) -> IPAddress | None:

@@ -117,7 +117,14 @@ def test_a_link_that_breaks_idna_is_invalid_and_the_run_goes_on(site: LoopbackSi
     ("2002:a9fe:a9fe::1", "link-local address"),    # 6to4 of the metadata address
     ("2002:c0a8:1::", "private address"),           # 6to4 of 192.168.0.1
     ("fec0::1", "private address"),                 # site-local, the ULA's deprecated forerunner
+    ("64:ff9b::7f00:1", "loopback address"),        # NAT64 of 127.0.0.1
+    ("64:ff9b::a9fe:a9fe", "link-local address"),
 ])
 def test_an_ipv6_address_that_embeds_a_refused_one_is_refused(address: str, reason: str) -> None:
     assert AddressPolicy().refusal(ipaddress.ip_address(address)) == reason
-    assert AddressPolicy().refusal(ipaddress.ip_address("2002:5db8:d822::1")) is None  # 6to4 of a public address
+
+
+@pytest.mark.parametrize("address", ["2002:5db8:d822::1", "64:ff9b::5db8:d822"])
+def test_an_ipv6_address_that_embeds_a_public_one_is_public(address: str) -> None:
+    # 6to4 and NAT64 of 93.184.216.34; NAT64 is every IPv4 site's address on an IPv6-only network with DNS64
+    assert AddressPolicy().refusal(ipaddress.ip_address(address)) is None
