@@ -10,10 +10,9 @@ from datetime import tzinfo
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from monitor.cli.textreport import literal
+from monitor.cli.textreport import literal, rows_text
 from monitor.labels import repair_label
 from monitor.localtime import local_time
 
@@ -21,34 +20,27 @@ __all__ = ["print_dead", "print_link_history", "print_recheck", "print_summary"]
 
 
 def print_summary(console: Console, summary: dict[str, Any]) -> None:
-    table = Table("cited links", "count", title="Link health")
-    for key in ("cited", "unchecked", "healthy", "failing", "dead", "moved"):
-        table.add_row(key, str(summary[key]))
-    table.add_row("no longer cited (not checked)", str(summary["not_cited"]))
-    console.print(table)
+    counts = [(key, summary[key]) for key in ("cited", "unchecked", "healthy", "failing", "dead", "moved")]
+    rows = [[Text(key), Text(str(count))] for key, count in [*counts, ("no longer cited (not checked)", summary["not_cited"])]]
+    console.print(rows_text(console.width, ("cited links", "count"), rows, title="Link health"))
     if summary["by_outcome"]:
-        outcomes = Table("last outcome", "links")
-        for outcome, count in summary["by_outcome"].items():
-            outcomes.add_row(literal(outcome), str(count))
-        console.print(outcomes)
+        outcomes = [[literal(outcome), Text(str(count))] for outcome, count in summary["by_outcome"].items()]
+        console.print(rows_text(console.width, ("last outcome", "links"), outcomes))
 
 
 def print_dead(console: Console, dead: list[dict[str, Any]], tz: tzinfo) -> None:
     if not dead:
         console.print("No dead links.")
         return
-    table = Table(title=f"{len(dead)} dead link(s)")
-    table.add_column("dead since", no_wrap=True)
-    table.add_column("outcome", no_wrap=True)
-    # A long URL is folded, never cut: every character of it is there to copy (or use --json).
-    table.add_column("url / cited by", overflow="fold")
+    rows = []
     for link in dead:
         status = f" {link['http_status']}" if link["http_status"] else ""
         cited_by = [f"#{m['id']} {_short(m['name'])} ({m['source_id']})" for m in link["measures"]]
         instead = [_repair_line(link["id"], repair) for repair in link.get("repairs", [])]
-        table.add_row(local_time(link["since"], tz, missing=""), literal(link["outcome"] + status),
-                      literal("\n".join([link["url"], *cited_by, *instead])))
-    console.print(table)
+        rows.append([Text(local_time(link["since"], tz, missing="")), literal(link["outcome"] + status),
+                     literal("\n".join([link["url"], *cited_by, *instead]))])
+    # Each URL whole on its line, to copy from a cron mail: a table folded it at 80 columns.
+    console.print(rows_text(console.width, ("dead since", "outcome", "url / cited by"), rows, title=f"{len(dead)} dead link(s)"))
 
 
 def print_link_history(console: Console, data: dict[str, Any], tz: tzinfo) -> None:
@@ -57,28 +49,23 @@ def print_link_history(console: Console, data: dict[str, Any], tz: tzinfo) -> No
     console.print(Text.assemble(literal(data["url"], "bold"), literal(f": {state}{cited}")))
     if data["moved_to"]:
         console.print(literal(f"moved to {data['moved_to']}"))
-    table = Table("checked at", "outcome", "HTTP", "ms")
-    table.add_column("final url", overflow="fold")
-    table.add_column("error", overflow="fold")
+    rows = []
     for check in data["checks"]:
         final = check["final_url"] if check["final_url"] and check["final_url"] != data["url"] else ""
-        table.add_row(local_time(check["checked_at"], tz), literal(check["outcome"]), str(check["http_status"] or "—"),
-                      str(check["elapsed_ms"] or ""), literal(final), literal(check["error"] or ""))
-    console.print(table)
+        rows.append([Text(local_time(check["checked_at"], tz)), literal(check["outcome"]), Text(str(check["http_status"] or "—")),
+                     Text(str(check["elapsed_ms"] or "")), literal(final), literal(check["error"] or "")])
+    console.print(rows_text(console.width, ("checked at", "outcome", "HTTP", "ms", "final url", "error"), rows))
 
 
 def print_recheck(console: Console, data: dict[str, Any]) -> None:
     """One row per link checked: its outcome now and what changed (dead, recovered, moved)."""
-    table = Table(title=f"{data['checked']} link(s) checked now")
-    table.add_column("outcome", no_wrap=True)
-    table.add_column("HTTP", no_wrap=True)
-    table.add_column("change", no_wrap=True)
-    table.add_column("url / where it ended", overflow="fold")
+    rows = []
     for link in data["links"]:
         ended = link["final_url"] if link["final_url"] and link["final_url"] != link["url"] else None
-        table.add_row(literal(link["outcome"] or "—"), str(link["http_status"] or "—"), literal(link["change"] or ""),
-                      literal("\n".join(filter(None, [link["url"], ended and f"→ {ended}"]))))
-    console.print(table)
+        rows.append([literal(link["outcome"] or "—"), Text(str(link["http_status"] or "—")), literal(link["change"] or ""),
+                     literal("\n".join(filter(None, [link["url"], ended and f"→ {ended}"])))])
+    console.print(rows_text(console.width, ("outcome", "HTTP", "change", "url / where it ended"), rows,
+                            title=f"{data['checked']} link(s) checked now"))
     for url in data["skipped"]:
         console.print(literal(f"skipped (another runner is checking its host now): {url}"))
 

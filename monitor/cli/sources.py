@@ -55,17 +55,14 @@ def sources(ctx: click.Context, config_path: str, as_json: bool) -> None:
         print_json([{"id": s.id, "title": s.title, "state": s.state, "measures": s.measures, "last_run_at": s.last_run_at,
                      "last_status": s.last_status, "rebaseline_next_run": s.rebaseline_next_run} for s in listed])
         return
-    from rich.table import Table
+    from rich.text import Text
 
-    from monitor.cli.textreport import literal
+    from monitor.cli.textreport import literal, rows_text
 
-    table = Table()
-    for column in ("source", "state", "measures", "last run", "result"):
-        table.add_column(column, overflow="fold")
-    for s in listed:
-        state = f"{s.state}, rebaseline at next run" if s.rebaseline_next_run else s.state
-        table.add_row(literal(s.id), state, str(s.measures), local_time(s.last_run_at, config.tz, missing="never"), literal(s.last_status or "—"))
-    console().print(table)
+    rows = [[literal(s.id), Text(f"{s.state}, rebaseline at next run" if s.rebaseline_next_run else s.state), Text(str(s.measures)),
+             Text(local_time(s.last_run_at, config.tz, missing="never")), literal(s.last_status or "—")] for s in listed]
+    out = console()
+    out.print(rows_text(out.width, ("source", "state", "measures", "last run", "result"), rows))
 
 
 def _now() -> datetime:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from monitor.lists.views import MeasureHistory
 
-__all__ = ["literal", "print_run_report", "print_source_changes", "print_history", "print_snapshots"]
+__all__ = ["literal", "rows_text", "print_run_report", "print_source_changes", "print_history", "print_snapshots"]
 
 _KINDS = (("added", "added"), ("ended", "ended"), ("renamed", "renamed"), ("changed", "changed"), ("expired", "expired"), ("reappeared", "reappeared"))
 
@@ -33,6 +33,49 @@ _KINDS = (("added", "added"), ("ended", "ended"), ("renamed", "renamed"), ("chan
 def literal(text: object, style: str = "") -> Text:
     """``text`` as rich shows it: character for character, control characters escaped."""
     return Text(visible("" if text is None else str(text)), style=style)
+
+
+def rows_text(width: int, columns: Sequence[str], rows: Sequence[Sequence[Text]], *, title: str = "",
+              styles: Sequence[str] = (), boxed: bool = True) -> Table | Text:
+    """The rows as a boxed table where every cell fits whole on its lines within ``width``, else as
+    plain aligned lines that may run past it: at 80 columns (cron mail, a pipe) and narrower, a
+    table folded a URL or an id over lines ('tokyo-nationwide-colla' / 'boration'), and cut or
+    dropped the columns left without room, so a URL copied from a mail was broken. A cell may hold
+    several lines (a URL and who cites it); ``styles`` is each row's style, ``boxed=False`` always
+    aligned (many rows: rich's Table spent 13 s of CPU laying out 18,000)."""
+    styles = styles or [""] * len(rows)
+    header = [literal(name, "bold") for name in columns]  # a list's own column names among them (`try`)
+    lines = [(line, style) for row, style in zip(rows, styles) for line in _row_lines(row)]
+    widths = [max([name.cell_len] + [line[n].cell_len for line, _ in lines]) for n, name in enumerate(header)]
+    if boxed and width >= sum(widths) + 3 * len(widths) + 1:  # a border and two spaces a column
+        return _boxed(header, rows, styles, title)
+    text = Text("\n").join(_aligned(line, widths, style) for line, style in [(header, ""), *lines])
+    return Text.assemble((title, "italic"), "\n", text) if title else text
+
+
+def _row_lines(row: Sequence[Text]) -> list[Sequence[Text]]:
+    """A row as its lines, one cell each: as many as its tallest cell has (a blank cell below the others)."""
+    if not any("\n" in cell.plain for cell in row):
+        return [row]
+    cells = [cell.split("\n") for cell in row]
+    return [[cell[depth] if depth < len(cell) else Text() for cell in cells] for depth in range(max(len(cell) for cell in cells))]
+
+
+def _boxed(columns: Sequence[Text], rows: Sequence[Sequence[Text]], styles: Sequence[str], title: str) -> Table:
+    table = Table(title=title or None, title_justify="left")
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    for row, style in zip(rows, styles):
+        table.add_row(*row, style=style)
+    return table
+
+
+def _aligned(cells: Sequence[Text], widths: list[int], style: str) -> Text:
+    line = Text("  ").join(cell + " " * (width - cell.cell_len) for cell, width in zip(cells[:-1], widths)) + "  " + cells[-1]
+    if not cells[-1]:  # a continuation line with nothing in the last column
+        line.rstrip()
+    line.stylize(style)
+    return line
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -113,15 +156,7 @@ def print_history(console: Console, history: MeasureHistory, tz: tzinfo) -> None
 
 
 def print_snapshots(console: Console, snapshots: Sequence[Snapshot], tz: tzinfo) -> None:
-    table = Table()
-    # The id and the time are what `diff --from/--to` needs: never cut; an error is folded, never cut.
-    table.add_column("snapshot", no_wrap=True, min_width=8)
-    table.add_column("fetched at", no_wrap=True, min_width=20)
-    table.add_column("status", no_wrap=True)
-    table.add_column("records")
-    table.add_column("edition", overflow="fold")
-    table.add_column("error", overflow="fold")
-    for snapshot in snapshots:
-        table.add_row(str(snapshot.id), local_time(snapshot.fetched_at, tz), snapshot.status, str(snapshot.record_count or ""),
-                      literal(snapshot.edition or ""), literal(snapshot.error or ""))
-    console.print(table)
+    # The id and the time are what `diff --from/--to` needs: whole, as every other cell.
+    rows = [[Text(str(snapshot.id)), Text(local_time(snapshot.fetched_at, tz)), Text(snapshot.status), Text(str(snapshot.record_count or "")),
+             literal(snapshot.edition or ""), literal(snapshot.error or "")] for snapshot in snapshots]
+    console.print(rows_text(console.width, ("snapshot", "fetched at", "status", "records", "edition", "error"), rows))

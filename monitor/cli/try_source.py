@@ -60,10 +60,9 @@ def show_trials(config: Config, source_ids: Sequence[str], rows: int, *, as_json
 
 
 def _print_trial(out: Console, trial: Trial, indent: str = "") -> None:
-    from rich.table import Table
     from rich.text import Text
 
-    from monitor.cli.textreport import literal
+    from monitor.cli.textreport import literal, rows_text
 
     noun = "lists" if trial.kind != "list" else "records"
     out.print(Text.assemble(indent, literal(trial.id, "bold"), f" ({trial.kind}): ", _status(trial), f", {trial.count} {noun}"))
@@ -77,13 +76,10 @@ def _print_trial(out: Console, trial: Trial, indent: str = "") -> None:
     for warning in trial.warnings:
         out.print(Text.assemble(indent, "  ", ("warning: ", "yellow"), literal(warning)))
     if trial.rows:
-        table = Table(title=f"the first {len(trial.rows)} of {trial.count}", title_justify="left")
-        for header in (f"key ({' + '.join(trial.key_columns)})", f"name ({trial.name_column})", "urls", "end date"):
-            table.add_column(literal(header), overflow="fold")
-        for row in trial.rows:
-            end = f"{row.end_date.isoformat()} ({row.end_text})" if row.end_date else row.end_text
-            table.add_row(literal(row.key), literal(row.name), literal(" ".join(row.urls)), literal(end))
-        out.print(table)
+        headers = (f"key ({' + '.join(trial.key_columns)})", f"name ({trial.name_column})", "urls", "end date")
+        ends = [f"{row.end_date.isoformat()} ({row.end_text})" if row.end_date else row.end_text for row in trial.rows]
+        rows = [[literal(row.key), literal(row.name), literal("\n".join(row.urls)), literal(end)] for row, end in zip(trial.rows, ends)]
+        out.print(rows_text(out.width, headers, rows, title=f"the first {len(trial.rows)} of {trial.count}"))
     for found in trial.lists:
         _print_trial(out, found, indent + "  ")
 

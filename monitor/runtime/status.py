@@ -13,7 +13,6 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from store.database import SessionFactory, transaction
@@ -24,7 +23,7 @@ from monitor.runtime.source_state import kept_not_run
 from monitor.runtime.pidfile import PidState, pid_path, read as read_pid
 from monitor.localtime import local_time
 from monitor.schedule import next_after
-from monitor.cli.textreport import literal
+from monitor.cli.textreport import literal, rows_text
 
 __all__ = ["SourceStatus", "Status", "EVERY_ROW_UP_TO", "read_status", "needs_attention", "print_status"]
 
@@ -138,9 +137,8 @@ def print_status(console: Console, status: Status, tz: tzinfo, *, every: bool = 
         console.print(Text.assemble(("daemon", "bold"), f": {status.daemon.describe()}"))
     console.print(_summary(status))
     if shown:
-        rows = _rows(status, shown, tz)
-        boxed = len(shown) <= EVERY_ROW_UP_TO and console.width >= _boxed_width(rows)
-        console.print(_table(rows, shown) if boxed else _aligned(rows, shown))
+        styles = ["red" if source.consecutive_failures else "" for source in shown]
+        console.print(rows_text(console.width, _COLUMNS, _rows(status, shown, tz), title="Sources", styles=styles, boxed=len(shown) <= EVERY_ROW_UP_TO))
     if not whole:
         console.print(f"{len(status.sources) - len(shown):,} more need nothing: `sesaku-monitor status --all` lists every one")
     for label, ids in (("retired (kept, not run)", status.retired), ("not in config (kept, not run)", status.not_in_config)):
@@ -181,33 +179,3 @@ def _cells(source: SourceStatus, retired: set[str], tz: tzinfo) -> list[Text]:
 def _rows(status: Status, sources: list[SourceStatus], tz: tzinfo) -> list[list[Text]]:
     retired = set(status.retired)
     return [_cells(source, retired, tz) for source in sources]
-
-
-def _boxed_width(rows: list[list[Text]]) -> int:
-    """Columns a boxed table needs to show every cell on one line (a border and two spaces a column):
-    narrower (80 columns: cron mail, a pipe), rich folded the ids three letters a line."""
-    widths = [max([len(name)] + [row[n].cell_len for row in rows]) for n, name in enumerate(_COLUMNS)]
-    return sum(widths) + 3 * len(widths) + 1
-
-
-def _table(rows: list[list[Text]], sources: list[SourceStatus]) -> Table:
-    table = Table(title="Sources", title_justify="left")
-    for column in _COLUMNS:
-        table.add_column(column, no_wrap=True)
-    for row, source in zip(rows, sources):
-        table.add_row(*row, style="red" if source.consecutive_failures else "")
-    return table
-
-
-def _aligned(rows: list[list[Text]], sources: list[SourceStatus]) -> Text:
-    """Plain aligned columns, one line a source, in one Text: for many rows (rich's Table spent 13 s
-    of CPU laying out 18,000, `status --all`) and where a boxed table does not fit the width."""
-    rows = [[Text(name, style="bold") for name in _COLUMNS]] + rows
-    widths = [max(row[n].cell_len for row in rows) for n in range(len(_COLUMNS))]
-    styles = [""] + ["red" if source.consecutive_failures else "" for source in sources]
-    lines = []
-    for row, style in zip(rows, styles):
-        line = Text("  ").join(cell + " " * (width - cell.cell_len) for cell, width in zip(row[:-1], widths)) + "  " + row[-1]
-        line.stylize(style)
-        lines.append(line)
-    return Text.assemble(("Sources", "italic"), "\n", Text("\n").join(lines))
