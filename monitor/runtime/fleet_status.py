@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine, text
 
 from store.database import open_engine
 
 from monitor.config import Config
-from monitor.cli.textreport import literal
+from monitor.cli.textreport import literal, rows_text
 
 __all__ = ["FleetStatus", "WorkerRow", "read_fleet_status", "print_fleet_status"]
 
@@ -113,13 +113,11 @@ def print_fleet_status(console: Console, fleet: FleetStatus) -> None:
     console.print(f"\nFleet: {fleet.depth} jobs ready in the queue, {fleet.stalled} stalled, {fleet.failed} failed for good")
     for task, counts in fleet.queued.items():
         console.print(literal(f"  {task}: {counts['ready']} ready, {counts['later']} waiting for a retry time"))
-    workers = Table("worker", "heartbeat", "running", "working on", title="Workers", title_justify="left")
-    for worker in fleet.workers:
-        beat = f"{worker.heartbeat_age_s:g}s ago" + ("" if worker.alive else " (stopped?)")
-        workers.add_row(str(worker.id), beat, str(worker.running), literal(worker.locks or "–"))
-    console.print(workers if fleet.workers else "  no worker has registered")
+    # A unit a line ("source:<id>", "links:<host>"), each whole: at 80 columns rich cut a long id.
+    workers = [[Text(str(worker.id)), Text(f"{worker.heartbeat_age_s:g}s ago" + ("" if worker.alive else " (stopped?)")),
+                Text(str(worker.running)), literal("\n".join(worker.locks.split()) or "–")] for worker in fleet.workers]
+    console.print(rows_text(console.width, ("worker", "heartbeat", "running", "working on"), workers, title="Workers")
+                  if fleet.workers else "  no worker has registered")
     if fleet.backlog:
-        backlog = Table("host", "links due", title=f"Link backlog ({fleet.backlog_hosts} hosts)", title_justify="left")
-        for host, due in fleet.backlog.items():
-            backlog.add_row(literal(host), str(due))
-        console.print(backlog)
+        backlog = [[literal(host), Text(str(due))] for host, due in fleet.backlog.items()]
+        console.print(rows_text(console.width, ("host", "links due"), backlog, title=f"Link backlog ({fleet.backlog_hosts} hosts)"))

@@ -9,13 +9,19 @@ output is plain aligned lines that may run past the width, as `status` prints.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 import yaml
+from sqlalchemy import text
 
 from monitor.demo.site import Route
+from monitor.runtime.check import open_store
+from monitor.runtime.worker import QUEUE, RUN_TASK, apply_queue_schema
+from store.database import transaction
+from store.models import Link
 from tests.cli.test_cli import run
-from tests.conftest import source_entry
+from tests.conftest import fresh_database, make_config, source_entry
 from tests.links.health import FAST_LINKS, citing_list, page
 
 SOURCE_ID = "tokyo-tama-strategy-2-local-government-measures-with-a-long-id"
@@ -88,3 +94,24 @@ def test_try_keeps_each_url_and_key_whole_at_80_columns(workdir):
     shown = run("try", SOURCE_ID, "--rows", "3", cwd=cwd, env={"COLUMNS": "80"}).stdout
     (line,) = _lines_with(shown, gone)
     assert "地域を主体とするスマート東京先進事例創出事業 | デジタルサービス局 デジタルサービス推進部 デジタルサービス推進課" in line, shown
+
+
+def test_fleet_status_keeps_each_unit_and_host_whole_at_80_and_40_columns(tmp_path):
+    """`status` on PostgreSQL with the queue: rich cut a worker's long source id at 80 columns and
+    the busiest hosts at 40; each unit it works on is now a line of its own, each host whole."""
+    host = "www.kyozon-kyoei.metro.tokyo.lg.jp"
+    with fresh_database("postgresql", tmp_path) as url:
+        apply_queue_schema(url)
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump({"database": {"url": url}}), encoding="utf-8")
+        now = datetime.now(timezone.utc)
+        with transaction(open_store(make_config(url))) as session:
+            session.add_all([Link(url=f"https://{host}/{n}.html", host=host, first_seen_at=now, cited=True, consecutive_failures=0)
+                             for n in range(3)])
+            worker = session.scalar(text("INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id"))
+            session.execute(text("INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, status, worker_id) "
+                                 "VALUES (:queue, :task, :lock, '{}', 'doing', :worker)"),
+                            {"queue": QUEUE, "task": RUN_TASK, "lock": f"source:{SOURCE_ID}", "worker": worker})
+        (line,) = _lines_with(_shown("status", cwd=tmp_path, columns=80), f"source:{SOURCE_ID}")
+        assert re.search(rf"^{worker}\s+[\d.]+s ago\s+1\s+source:", line), line
+        (line,) = _lines_with(_shown("status", cwd=tmp_path, columns=40), host)
+        assert re.search(rf"^{host}\s+3$", line), line
