@@ -12,20 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, column, func, literal, literal_column, or_, select, true, values
 from sqlalchemy.orm import Session, aliased
 
 from store.batches import in_batches
-from store.models import Delivery, Event, JobState, Link, Snapshot, Source
+from store.models import Delivery, Event, JobState, Link, Snapshot, Source, UTCDateTime
 from store.queries import GOOD_STATUSES
 
 __all__ = ["JobRow", "SourceRow", "SourceRun", "SourcesPage", "job_rows", "source_row", "source_runs", "sources_page", "recent_event_counts", "link_counts", "job_counts", "delivery_counts"]
 
-# A failing streak is counted with one OR of per-source ranges; this many sources per statement.
-_STREAK_BATCH = 200
+# Failing streaks are counted for this many sources a statement (three bound values each).
+_STREAK_BATCH = 1000
+# A source that never had a good run: every snapshot of it is after this.
+_BEFORE_ALL = (datetime(1, 1, 1, tzinfo=timezone.utc), 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,15 +122,19 @@ def _editions(session: Session, source_ids: list[str]) -> dict[str, str]:
 
 
 def _streaks(session: Session, failing: list[tuple[str, _Run | None]]) -> dict[str, int]:
-    """How many snapshots each source has after its newest good one (all of them if none was good)."""
+    """How many snapshots each source has after its newest good one (all of them if none was good).
+
+    Each source's newest good run is a row of a VALUES list joined to ``snapshots``: an OR of a
+    range a source made SQLAlchemy build an expression a source (most of the time went there)."""
     found: dict[str, int] = {}
     for batch in in_batches(failing, _STREAK_BATCH):
-        ranges = [
-            Snapshot.source_id == source_id if good is None
-            else and_(Snapshot.source_id == source_id, Snapshot.fetched_at >= good.fetched_at, Snapshot.id > good.id)
-            for source_id, good in batch
-        ]
-        query = select(Snapshot.source_id, func.count()).where(or_(*ranges)).group_by(Snapshot.source_id)
+        rows = [(source_id, *((good.fetched_at, good.id) if good else _BEFORE_ALL)) for source_id, good in batch]
+        after = values(column("source_id", String()), column("fetched_at", UTCDateTime()), column("id", Integer()), name="after").data(rows).cte()
+        query = (
+            select(Snapshot.source_id, func.count())
+            .join(after, and_(Snapshot.source_id == after.c.source_id, Snapshot.fetched_at >= after.c.fetched_at, Snapshot.id > after.c.id))
+            .group_by(Snapshot.source_id)
+        )
         found.update((source_id, count) for source_id, count in session.execute(query))
     return found
 
