@@ -36,20 +36,22 @@ def literal(text: object, style: str = "") -> Text:
 
 
 def rows_text(width: int, columns: Sequence[str], rows: Sequence[Sequence[Text]], *, title: str = "",
-              styles: Sequence[str] = (), boxed: bool = True) -> Table | Text:
+              styles: Sequence[str] = (), boxed: bool = True, stacked: bool = False) -> Table | Text:
     """The rows as a boxed table where every cell fits whole on its lines within ``width``, else as
     plain aligned lines that may run past it: at 80 columns (cron mail, a pipe) and narrower, a
     table folded a URL or an id over lines ('tokyo-nationwide-colla' / 'boration'), and cut or
     dropped the columns left without room, so a URL copied from a mail was broken. A cell may hold
     several lines (a URL and who cites it); ``styles`` is each row's style, ``boxed=False`` always
-    aligned (many rows: rich's Table spent 13 s of CPU laying out 18,000)."""
+    aligned (many rows: rich's Table spent 13 s of CPU laying out 18,000). ``stacked``: where the box
+    does not fit, a block a row, ``column: value`` a line, for cells too wide to sit side by side
+    (`try`'s keys, names and URLs made lines of 300 columns)."""
     styles = styles or [""] * len(rows)
     header = [literal(name, "bold") for name in columns]  # a list's own column names among them (`try`)
     lines = [(line, style) for row, style in zip(rows, styles) for line in _row_lines(row)]
     widths = [max([name.cell_len] + [line[n].cell_len for line, _ in lines]) for n, name in enumerate(header)]
     if boxed and width >= sum(widths) + 3 * len(widths) + 1:  # a border and two spaces a column
         return _boxed(header, rows, styles, title)
-    text = Text("\n").join(_aligned(line, widths, style) for line, style in [(header, ""), *lines])
+    text = _stacked(header, rows) if stacked else Text("\n").join(_aligned(line, widths, style) for line, style in [(header, ""), *lines])
     return Text.assemble((title, "italic"), "\n", text) if title else text
 
 
@@ -68,6 +70,16 @@ def _boxed(columns: Sequence[Text], rows: Sequence[Sequence[Text]], styles: Sequ
     for row, style in zip(rows, styles):
         table.add_row(*row, style=style)
     return table
+
+
+def _stacked(header: Sequence[Text], rows: Sequence[Sequence[Text]]) -> Text:
+    lines = []
+    for row in rows:
+        for depth, (name, cell) in enumerate((name, cell) for name, cell in zip(header, row) if cell.plain):
+            indent = "  " if depth else ""
+            for n, part in enumerate(cell.split("\n")):
+                lines.append(Text.assemble(indent, name if n == 0 else " " * name.cell_len, "  " if n else ": ", part))
+    return Text("\n").join(lines)
 
 
 def _aligned(cells: Sequence[Text], widths: list[int], style: str) -> Text:

@@ -79,7 +79,7 @@ def _print_trial(out: Console, trial: Trial, indent: str = "") -> None:
         headers = (f"key ({' + '.join(trial.key_columns)})", f"name ({trial.name_column})", "urls", "end date")
         ends = [f"{row.end_date.isoformat()} ({row.end_text})" if row.end_date else row.end_text for row in trial.rows]
         rows = [[literal(row.key), literal(row.name), literal("\n".join(row.urls)), literal(end)] for row, end in zip(trial.rows, ends)]
-        out.print(rows_text(out.width, headers, rows, title=f"the first {len(trial.rows)} of {trial.count}"))
+        out.print(rows_text(out.width, headers, rows, title=f"the first {len(trial.rows)} of {trial.count}", stacked=True))
     for found in trial.lists:
         _print_trial(out, found, indent + "  ")
 

@@ -90,10 +90,13 @@ def test_snapshots_keep_every_column_at_40_columns(workdir):
 
 
 def test_try_keeps_each_url_and_key_whole_at_80_columns(workdir):
+    """Too wide to sit side by side (a table folded both): a block a row, a line a column."""
     cwd, gone, _ = workdir
     shown = run("try", SOURCE_ID, "--rows", "3", cwd=cwd, env={"COLUMNS": "80"}).stdout
     (line,) = _lines_with(shown, gone)
-    assert "地域を主体とするスマート東京先進事例創出事業 | デジタルサービス局 デジタルサービス推進部 デジタルサービス推進課" in line, shown
+    assert line == f"  urls: {gone}", shown
+    key = "地域を主体とするスマート東京先進事例創出事業 | デジタルサービス局 デジタルサービス推進部 デジタルサービス推進課"
+    assert f"key (施策 + 担当部署): {key}" in shown.splitlines(), shown  # a block a row: key, then name, urls
 
 
 def test_fleet_status_keeps_each_unit_and_host_whole_at_80_and_40_columns(tmp_path):
