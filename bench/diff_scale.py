@@ -503,6 +503,10 @@ def main(argv: list[str] | None = None) -> None:
         write_text(workdir / "v2.txt", v2, "【戦略2】 人・モノ・情報の自由自在な交流を実現（合成データ 第2版）")
         write_csv(workdir / "v1.csv", v1)
         write_csv(workdir / "v2.csv", v2)
+        expected = None
+        if args.store:
+            from diff_store import expected_keys
+            expected = expected_keys(v1, v2, truth)
         del v1, v2
         print(f"generated {len(truth['v1_ids']):,} → {len(truth['v2_ids']):,} rows (seed {args.seed}) in {time.perf_counter() - t:.1f}s: "
               f"+{len(truth['added'])} added, -{len(truth['removed'])} removed, {len(truth['changed'])} edited, "
@@ -511,7 +515,7 @@ def main(argv: list[str] | None = None) -> None:
 
         if args.store:
             from diff_store import run_store, store_backends
-            run_store(workdir, store_backends(), args.profile)
+            run_store(workdir, store_backends(), args.profile, expected)
             return
         runs = {}
         for tool in TOOLS:

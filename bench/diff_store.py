@@ -7,6 +7,8 @@ with version 2 (a run: a few % of rows added, removed, edited, renamed). Each su
 timed from start to exit (interpreter start and imports included); its peak RSS is its own
 VmHWM, written at exit: unlike ``ru_maxrss`` (which exec carries over from the forking parent,
 so a child would start at this process's size) it belongs to the child's address space alone.
+The run's report is judged against the generator's truth by measure key: each kind's keys
+found of those expected, and those reported that should not be (a speed-up must keep it exact).
 """
 
 from __future__ import annotations
@@ -113,7 +115,30 @@ def _counts(report_json: str) -> str:
     return ", ".join(parts)
 
 
-def _one_backend(kind: str, workdir: Path, profile: bool) -> list[tuple[str, float, float, float, str]]:
+def expected_keys(v1: list[dict[str, str]], v2: list[dict[str, str]], truth: dict) -> dict[str, set[str]]:
+    """The measure keys a run should report, kind by kind, from the generator's truth (as ``key_columns`` normalised)."""
+    from monitor.lists.identity import KEY_SEPARATOR
+    from monitor.lists.records import normalize_cell
+
+    def key(row: dict[str, str]) -> str:
+        return KEY_SEPARATOR.join(normalize_cell(row[column]) for column in SOURCE["key_columns"])
+
+    old, new = {row["id"]: row for row in v1}, {row["id"]: row for row in v2}
+    return {"added": {key(new[i]) for i in truth["added"]}, "ended": {key(old[i]) for i in truth["removed"]},
+            "changed": {key(new[i]) for i in truth["changed"]}, "renamed": {key(new[i]) for i in truth["renamed"]}}
+
+
+def _judged(report_json: str, expected: dict[str, set[str]]) -> str:
+    """Each kind's reported keys against the truth: found of expected, and reported wrongly."""
+    source = json.loads(report_json)["sources"][0]
+    parts = []
+    for kind, keys in expected.items():
+        found = {entry["key"] for entry in source.get(kind, [])}
+        parts.append(f"{kind} {len(found & keys)}/{len(keys)} (+{len(found - keys)} wrong)")
+    return "vs truth: " + ", ".join(parts)
+
+
+def _one_backend(kind: str, workdir: Path, profile: bool, expected: dict[str, set[str]] | None) -> list[tuple[str, float, float, float, str]]:
     from monitor.demo.site import Route, running_site
 
     results = []
@@ -128,7 +153,8 @@ def _one_backend(kind: str, workdir: Path, profile: bool) -> list[tuple[str, flo
             site.publish("/big.txt", Route((workdir / name).read_bytes(), content_type="text/plain; charset=utf-8"))
             stats = folder / f"{phase}.prof" if profile else None
             took, cpu, peak, out = _timed(_command("check", "--config", str(config), "--no-links", "--no-notify", "--json", profile=stats), folder)
-            results.append((phase, took, cpu, peak, _counts(out)))
+            counts = _counts(out) + (f"; {_judged(out, expected)}" if expected and phase == "run" else "")
+            results.append((phase, took, cpu, peak, counts))
             if stats is not None:
                 import pstats
                 print(f"--- cProfile of the {kind} {phase} (tottime)", file=sys.stderr)
@@ -136,13 +162,13 @@ def _one_backend(kind: str, workdir: Path, profile: bool) -> list[tuple[str, flo
     return results
 
 
-def run_store(workdir: Path, backends: list[str], profile: bool) -> None:
+def run_store(workdir: Path, backends: list[str], profile: bool, expected: dict[str, set[str]] | None = None) -> None:
     head = f"{'backend':<12}{'check':<10}{'s':>8}{'cpu s':>8}{'peak MB':>9}  {'target':<24}report"
     print()
     print(head)
     print("-" * (len(head) + 30))
     for kind in backends:
-        for phase, took, cpu, peak, counts in _one_backend(kind, workdir, profile):
+        for phase, took, cpu, peak, counts in _one_backend(kind, workdir, profile, expected):
             limit_s, limit_mb = TARGETS[phase]
             met = took <= limit_s and (limit_mb is None or peak <= limit_mb)
             target = f"≤{limit_s:.0f} s" + (f", ≤{limit_mb:.0f} MB" if limit_mb else "") + (" met" if met else " NOT met")
