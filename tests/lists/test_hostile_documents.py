@@ -3,6 +3,8 @@ with one line saying why, and the run goes on with the other lists (SQLite and P
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from monitor.demo.site import LoopbackSite, Route
@@ -44,3 +46,19 @@ def test_tables_nested_thousands_deep_are_refused_before_they_are_read() -> None
 def test_layout_tables_a_few_deep_still_read() -> None:
     parsed = parse_document(Document(nested_tables(5), url="layout.html"), "html-table")
     assert [record.cells for record in parsed.records] == [{"施策名": "多摩の魅力発信", "所管": "政策企画局"}]
+
+
+def test_an_index_page_with_more_lists_than_an_index_has_is_suspect_and_none_is_fetched(site: LoopbackSite, database_url: str) -> None:
+    # 8,000 links took 3 s of CPU to read (each new list compared with every one before), 80,000 minutes.
+    links = "".join(f"<li><a href='/lists/{n}.txt'>施策一覧 {n}</a></li>" for n in range(1500))
+    site.publish("/index.html", Route(f"<html><body><ul>{links}</ul></body></html>".encode(), content_type="text/html"))
+    site.publish("/api", Route(json.dumps({"success": True, "result": {"resources": [
+        {"name": f"施策一覧 {n}", "url": site.url(f"/lists/{n}.txt"), "format": "TXT"} for n in range(1500)]}}).encode(),
+        content_type="application/json"))
+    config = make_config(database_url, source_entry("idx", site.url("/index.html"), kind="index", link_pattern="施策一覧"),
+                         source_entry("ckan", site.url("/api"), kind="ckan", format="auto"))
+    reports = run_check(config, open_store(config), clock=clock()).sources
+    assert [(report.id, report.status, report.error) for report in reports] == [
+        (source, "suspect", "more than 1000 lists on the index page, more than an index may have: not followed")
+        for source in ("idx", "ckan")]
+    assert not any(site.hits(f"/lists/{n}.txt") for n in range(1500))
