@@ -73,11 +73,13 @@ def _boxed(columns: Sequence[Text], rows: Sequence[Sequence[Text]], styles: Sequ
 
 
 def _stacked(header: Sequence[Text], rows: Sequence[Sequence[Text]]) -> Text:
+    """A block a row: ``column: value`` for each cell that holds something, indented after the first."""
     lines = []
     for row in rows:
-        for depth, (name, cell) in enumerate((name, cell) for name, cell in zip(header, row) if cell.plain):
-            indent = "  " if depth else ""
-            for n, part in enumerate(cell.split("\n")):
+        filled = [(name, cell) for name, cell in zip(header, row) if cell.plain]
+        for position, (name, cell) in enumerate(filled):
+            indent = "  " if position else ""
+            for n, part in enumerate(cell.split("\n")):  # a cell's further lines under its first
                 lines.append(Text.assemble(indent, name if n == 0 else " " * name.cell_len, "  " if n else ": ", part))
     return Text("\n").join(lines)
 
