@@ -109,7 +109,8 @@ def ics_calendar(endings: Iterable[Ending], *, title: str, base_url: str, now: d
     feed.add("prodid", "-//sesaku-monitor//ending//JA")
     feed.add("version", "2.0")
     feed.add("calscale", "GREGORIAN")
-    feed.add("x-wr-calname", title)
+    # A title from config.yaml may end in a newline (``title: |``); icalendar asserts on one here.
+    feed.add("x-wr-calname", visible(" ".join(title.split())))
     for ending in endings:
         event = Event()
         event.add("uid", f"measure-{ending.measure_id}-{ending.end_date:%Y%m%d}@sesaku-monitor")
