@@ -248,6 +248,7 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
         with log.open("wb") as out:
             processes.append(subprocess.Popen([*worker_command(), "worker", "--config", str(config)],
                                               cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT))
+    spies = [spy(process.pid, workdir / f"fleet-{workers}-profile-{n}.txt") for n, process in enumerate(processes)] if args.profile else []
     done = 0
     connections = 0
     serving: dict[int, float] = {}  # pid → its CPU seconds when it began serving the queue (start-up done)
@@ -281,6 +282,8 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+        for watcher in spies:
+            watcher.wait(timeout=60)
     wall = time.monotonic() - started
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     worker_cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
@@ -326,6 +329,35 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
     }
 
 
+def spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling one worker (every thread, while it holds the GIL: CPU in Python) until it exits, as folded stacks."""
+    found = shutil.which("py-spy")
+    if not found:
+        raise SystemExit("--profile needs py-spy on PATH (pip install py-spy)")
+    return subprocess.Popen([found, "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--nolineno",
+                             "--gil", "--nonblocking", "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_summary(paths: list[Path], top: int = 25) -> list[str]:
+    """The functions the workers were busy in, by share of the samples: inclusive (on the stack) and self (on top)."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for path in paths:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = stack.split(";")
+            total += int(count)
+            own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+            for frame in set(frames):
+                inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    def rows(table: dict[str, int]) -> list[str]:
+        return [f"    {100 * n / total:5.1f} %  {frame}" for frame, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]]
+    return [f"  {total:,} samples; inclusive:", *rows(inclusive), "  self:", *rows(own)] if total else ["  no samples"]
+
+
 def _per_second(offsets: list[float]) -> list[int]:
     """How many checks were made in each second of the run, from the workers' start."""
     counts = [0] * (int(max(offsets, default=-1)) + 1)
@@ -369,6 +401,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900, help="give up on one fleet after this many seconds")
     parser.add_argument("--admin-url", default=os.environ.get("SESAKU_TEST_POSTGRES_URL"))
     parser.add_argument("--keep", action="store_true", help="keep the work folder (configs and worker logs)")
+    parser.add_argument("--profile", action="store_true", help="sample each worker with py-spy and print where its CPU went (keeps the work folder)")
     args = parser.parse_args()
     if not args.admin_url:
         parser.error("give --admin-url or set SESAKU_TEST_POSTGRES_URL (a PostgreSQL role that may create databases)")
@@ -431,13 +464,15 @@ def main() -> None:
                   f"whole machine {row['machine_cpu_ms']:.1f} ms; PostgreSQL connections held at most {row['connections']} "
                   f"({row['connections'] / row['workers']:.0f} a worker); link_checks {mb(row['checks_bytes'])}, "
                   f"links {mb(row['links_bytes'])}, blobs {mb(row['blobs_bytes'])}")
+            if args.profile:
+                print("\n".join(profile_summary(sorted(workdir.glob(f"fleet-{row['workers']}-profile-*.txt")))))
             print(f"    start-up: serving the queue after {', '.join(f'{s:.1f}' for s in sorted(row['serving_at']))} s, "
                   f"first check after {row['first_check']:.1f} s; checks in each second: {' '.join(map(str, row['timeline']))}")
     finally:
         for name in reversed(made):
             drop_database(admin, name)
         admin.dispose()
-        if args.keep or failures:
+        if args.keep or args.profile or failures:
             print(f"work folder kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -182,9 +182,13 @@ async def _work(rotation: Rotation, checker: _Checker, settings: LinkSettings,
             now = time.monotonic()
             started = rotation.start(now)
             if started is None:
-                wake = rotation.next_wake()
-                await bell.wait(None if wake is None else max(0.0, wake - now))
+                bell.alarm(rotation.next_wake())
+                await bell.wait()
                 continue
+            if rotation.has_ready(now):
+                bell.ring()  # another host is ready too: one more worker for it
+            else:
+                bell.alarm(rotation.next_wake())
             host, item = started
             result, retry_in = await checker.check(item.url, item.attempt)
             if retry_in is not None and item.attempt <= settings.retries:
@@ -195,6 +199,7 @@ async def _work(rotation: Rotation, checker: _Checker, settings: LinkSettings,
             bell.ring()
     except Exception as exc:  # a bug, not a link's problem: the caller must hear of it
         await results.put(exc)
+    bell.ring()  # each worker leaving wakes the next, so that every one sees the end
     await results.put(None)
 
 
@@ -327,8 +332,11 @@ class _Checker:
             suffix = "." + parts.path.rsplit(".", 1)[1] if "." in parts.path.rsplit("/", 1)[1] else ""
             probe_url = f"{key[0]}{directory}{secrets.token_hex(8)}{suffix}"
             self._probes[key] = asyncio.create_task(self._probe(probe_url))
+        probe = self._probes[key]
+        if probe.done():  # the probe of a directory answers once; most checks of a run find it done
+            return probe.result()
         # shield: one check hitting its deadline must not cancel the probe others wait for.
-        return await asyncio.shield(self._probes[key])
+        return await asyncio.shield(probe)
 
     async def _probe(self, probe_url: str) -> str | None:
         trace = _Trace(probe_url, probe_url)

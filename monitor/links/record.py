@@ -83,13 +83,13 @@ def record_batch(session: Session, results: Sequence[LinkCheckResult], link_ids:
     """Write ``results`` (of URLs in ``link_ids``) and add their transitions to ``report``."""
     ids = [link_ids[result.url] for result in results]
     links = {link.id: link for link in session.scalars(select(Link).where(Link.id.in_(ids)))}
-    measures = citing_measures(session, ids)
+    measures = _Citing(session, ids)
     if settings.snapshot_pages:
         put_blobs(session, [(r.body, r.checked_at) for link_id, r in zip(ids, results)
                             if r.body is not None and _changed_body(links[link_id], r)])
     # One flush at the end: the batch's inserts and updates go out as a few statements, not a few per check.
     with session.no_autoflush:
-        checks = [_record(session, links[link_id], result, measures.get(link_id, []), settings, report, run_started)
+        checks = [_record(session, links[link_id], result, measures, settings, report, run_started)
                   for link_id, result in zip(ids, results)]
         _update_links(session, links.values())
     _insert_checks(session, checks)
@@ -143,7 +143,22 @@ def _update_links(session: Session, links: Iterable[Link]) -> None:
         session.connection().execute(_UPDATE_LINK, rows)
 
 
-def _record(session: Session, link: Link, result: LinkCheckResult, measures: Measures, settings: LinkSettings,
+class _Citing:
+    """The measures citing each link of a batch (``citing_measures``), read once, when an event
+    first needs them: a batch without a transition or a changed page (most) skips the query."""
+
+    def __init__(self, session: Session, link_ids: list[int]) -> None:
+        self._session = session
+        self._link_ids = link_ids
+        self._found: dict[int, Measures] | None = None
+
+    def of(self, link_id: int) -> Measures:
+        if self._found is None:
+            self._found = citing_measures(self._session, self._link_ids)
+        return self._found.get(link_id, [])
+
+
+def _record(session: Session, link: Link, result: LinkCheckResult, measures: _Citing, settings: LinkSettings,
             report: LinkReport, run_started: datetime) -> dict[str, Any]:
     """Advance ``link`` by ``result`` (its state, snapshot, events); the ``link_checks`` row to insert."""
     now = result.checked_at
@@ -155,7 +170,7 @@ def _record(session: Session, link: Link, result: LinkCheckResult, measures: Mea
     _apply(link, state, result, now)
     link.next_check_at = plan_next_check(state, run_started, settings)
     for transition in transitions:
-        _transition(session, link, transition, result, measures, dead_since, report)
+        _transition(session, link, transition, result, measures.of(link.id), dead_since, report)
     return _check_row(link.id, result, result.error, body_sha256)
 
 
@@ -171,7 +186,7 @@ def _apply(link: Link, state: LinkState, result: LinkCheckResult, now: datetime)
     link.moved_to = state.moved_to
 
 
-def _snapshot(session: Session, link: Link, result: LinkCheckResult, measures: Measures,
+def _snapshot(session: Session, link: Link, result: LinkCheckResult, measures: _Citing,
               settings: LinkSettings) -> str | None:
     """Store a changed page body; a ``page_changed`` event when its text changed too."""
     if result.body is None or result.body_sha256 is None:
@@ -180,7 +195,7 @@ def _snapshot(session: Session, link: Link, result: LinkCheckResult, measures: M
         previous = get_blob(session, link.body_sha256) if link.body_sha256 else None
         summary = text_change(page_text(previous), page_text(result.body)) if previous is not None else None
         if summary is not None:
-            _event(session, link, result.checked_at, PageChanged(link.url, summary, _citing(measures)))
+            _event(session, link, result.checked_at, PageChanged(link.url, summary, _citing(measures.of(link.id))))
         link.body_sha256 = result.body_sha256
     return result.body_sha256
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import math
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -15,27 +17,46 @@ __all__ = ["Bell", "Item", "Rotation"]
 
 
 class Bell:
-    """Wakes the workers waiting for a host to become ready: a check ended or was requeued."""
+    """Wakes one waiting worker at a time: a check ended or was requeued, or a host's time came.
+
+    One waiter, not all of them: with 20 workers on a few hosts, every check's end woke every
+    worker, each found nothing ready and went back to sleep, and that polling cost more CPU than
+    the check itself. A woken worker that takes a URL while another host is ready too rings
+    again, so as many wake as there is work. The one alarm (``alarm``) is the earliest time a
+    waiting host becomes ready, kept here, not by each waiter.
+    """
 
     def __init__(self) -> None:
-        self._rung: asyncio.Future[None] | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._alarm: asyncio.TimerHandle | None = None
+        self._alarm_at = math.inf
 
     def ring(self) -> None:
-        if self._rung is not None:
-            if not self._rung.done():
-                self._rung.set_result(None)
-            self._rung = None
+        """Wake the longest-waiting worker (a cancelled one is passed over)."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
-    async def wait(self, timeout: float | None) -> None:
-        """Until the next ring, or ``timeout`` seconds (None: no limit)."""
-        if self._rung is None:
-            self._rung = asyncio.get_running_loop().create_future()
-        try:
-            async with asyncio.timeout(timeout):
-                # shield: one waiter's timeout must not cancel the future the others wait on.
-                await asyncio.shield(self._rung)
-        except TimeoutError:
-            pass
+    def alarm(self, at: float | None) -> None:
+        """Ring at ``at`` (monotonic seconds) unless the alarm is set for earlier already."""
+        if at is None or at >= self._alarm_at:
+            return
+        if self._alarm is not None:
+            self._alarm.cancel()
+        self._alarm_at = at
+        self._alarm = asyncio.get_running_loop().call_later(max(0.0, at - time.monotonic()), self._ring_alarm)
+
+    async def wait(self) -> None:
+        """Until this worker's turn to be woken."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    def _ring_alarm(self) -> None:
+        self._alarm, self._alarm_at = None, math.inf
+        self.ring()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +122,10 @@ class Rotation:
         host.queue.appendleft(item)
         host.ready_at = max(host.ready_at, now + delay)
         self._list(name, now)
+
+    def has_ready(self, now: float) -> bool:
+        """Whether a host could start a check at ``now``."""
+        return bool(self._ready) or bool(self._waiting and self._waiting[0][0] <= now)
 
     def next_wake(self) -> float | None:
         """When a waiting host becomes ready (None: none is waiting)."""

@@ -44,7 +44,6 @@ from monitor.links.host_locks import host_locks
 from monitor.config.links import LinkSettings
 from monitor.events import LinkOutcome, LinksOutage
 from monitor.links.record import record_batch, record_outage
-from monitor.links.repair_check import suggest_repairs
 from monitor.netguard import Resolver
 from monitor.report import LinkReport
 
@@ -88,10 +87,14 @@ def check_due_links(config: Config, sessions: SessionFactory, now: datetime, *, 
         due = due_links(session, now, hosts, answered_since=_answered_since(config.links, now))
     report = _check_these(config, sessions, now, due, progress, resolver)
     ids = {link.url: link.id for link in due}
-    # After the checks, not among them: a new death is recorded whether or not its repair answers.
-    # Probed under the hosts' run locks: those of ``hosts`` are the caller's (held for this pass).
-    suggest_repairs(config, sessions, now, [ids[entry.url] for entry in (*report.dead, *report.moved)], held=hosts or (),
-                    resolver=resolver)
+    broken = [ids[entry.url] for entry in (*report.dead, *report.moved)]
+    if broken:
+        # Imported when a link died or moved (rapidfuzz and the repair rules: a worker's start-up otherwise).
+        from monitor.links.repair_check import suggest_repairs
+
+        # After the checks, not among them: a new death is recorded whether or not its repair answers.
+        # Probed under the hosts' run locks: those of ``hosts`` are the caller's (held for this pass).
+        suggest_repairs(config, sessions, now, broken, held=hosts or (), resolver=resolver)
     return report
 
 

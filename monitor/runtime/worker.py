@@ -64,6 +64,8 @@ from procrastinate.worker import Worker
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+# First of ours: it keeps httpx's and httpcore's unused optional imports out (see the module).
+from monitor.runtime import lean_imports  # noqa: F401
 from store.database import SessionFactory, open_engine, session_factory, transaction
 from store.errors import StoreError
 from store.jobstate import job_states, start_ranks
