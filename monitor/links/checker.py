@@ -443,7 +443,7 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds asked by a Retry-After header (delta-seconds or HTTP-date); None if absent or bad."""
     if not value:
         return None
-    if value.strip().isdigit():
+    if value.strip().isascii() and value.strip().isdigit():  # "²" is a digit to isdigit, not to float
         return float(value.strip())
     try:
         return max(0.0, (parsedate_to_datetime(value) - now).total_seconds())
