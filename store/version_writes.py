@@ -9,20 +9,21 @@ in the session goes stale.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Dialect, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Dialect, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Base
 from store.search import index_versions
 
-__all__ = ["close_versions", "end_measures", "insert_rows", "insert_versions", "new_ids", "rename_measures", "reopen_measures", "set_published_digests"]
+__all__ = ["bulk_versions", "close_versions", "end_measures", "insert_rows", "insert_versions", "new_ids", "rename_measures", "reopen_measures", "set_published_digests"]
 
 Row = Mapping[str, Any]
 
@@ -49,7 +50,7 @@ def new_ids(session: Session, table_name: str, count: int) -> list[int]:
 
 
 def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
-    """One executemany; every row has the same keys.
+    """One executemany; every row has the same keys. On SQLite, INSERTs of many rows each.
 
     The statement is compiled once per table and columns, and each value goes through its
     column type's bind processor only (store.models.UTCDateTime, JSON) before the driver's
@@ -68,7 +69,24 @@ def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
     for slot, process in zip(slots, processors):
         if process is not None:
             _process_column(params, slot, process)
-    connection.exec_driver_sql(statement, [tuple(values) for values in params] if connection.dialect.positional else params)
+    if connection.dialect.name == "sqlite":
+        _insert_many_per_statement(connection, statement, len(keys), params)
+    else:
+        connection.exec_driver_sql(statement, [tuple(values) for values in params] if connection.dialect.positional else params)
+
+
+# Rows per SQLite INSERT: its bound parameters stay far below its limit of 32,766.
+_ROWS_PER_INSERT = 500
+
+
+def _insert_many_per_statement(connection: Connection, statement: str, width: int, params: list[list[Any]]) -> None:
+    """SQLite: ``INSERT … VALUES (…), (…), …``. A statement that fires a trigger (the search
+    index's) keeps a statement journal of the pages it changes, and one row per statement
+    copied the same index pages into one again for every row."""
+    head = statement[:statement.rindex(" VALUES ")]
+    one = "(" + ", ".join("?" * width) + ")"
+    for batch in in_batches(params, max(1, min(_ROWS_PER_INSERT, 30_000 // width))):
+        connection.exec_driver_sql(f"{head} VALUES {', '.join([one] * len(batch))}", tuple(value for row in batch for value in row))
 
 
 _Processor = Callable[[Any], Any] | None
@@ -104,19 +122,61 @@ def insert_versions(session: Session, rows: Sequence[Row]) -> None:
 
     On SQLite the index's trigger would make an FTS5 insert of each row, a statement of its
     own after which FTS5 writes out its pending terms: for a 100,000-row baseline that cost
-    3 times one ``INSERT … SELECT`` per batch (store.search.index_versions). The row in
+    3 times one ``INSERT … SELECT`` (store.search.index_versions). The row in
     ``measure_search_deferred`` (migration 0013) tells the trigger to leave these rows out;
-    it lives only inside this transaction. PostgreSQL indexes a generated column itself.
+    it lives only inside this transaction. Inside :func:`bulk_versions` the rows
+    wait for its end; else they are indexed here. PostgreSQL indexes a generated column itself.
     """
     if not rows:
         return
     if session.get_bind().dialect.name != "sqlite":
         insert_rows(session, "measure_versions", rows)
         return
+    waiting: list[int] | None = session.info.get(_WAITING)
+    if waiting is not None:
+        insert_rows(session, "measure_versions", rows)
+        waiting.extend(row["id"] for row in rows)
+        return
     session.execute(text("INSERT INTO measure_search_deferred DEFAULT VALUES"))
     insert_rows(session, "measure_versions", rows)
     index_versions(session, [row["id"] for row in rows])
     session.execute(text("DELETE FROM measure_search_deferred"))
+
+
+# session.info key: the ids of the versions written inside bulk_versions, not yet indexed.
+_WAITING = "store.version_writes.unindexed"
+# SQLite's page cache while a list is written, per row written (KiB) and at most: at its 2 MB
+# default the indexes' pages were spilled and read again all through a 100,000-row baseline;
+# a run that writes a few thousand rows keeps the default, and its memory.
+_CACHE_KIB_PER_ROW = 1 / 3
+_CACHE_KIB = (2000, 32768)
+
+
+@contextmanager
+def bulk_versions(session: Session, rows: int) -> Iterator[None]:
+    """A list's new version written in bulk (``rows``: about how many rows). On SQLite, the
+    versions :func:`insert_versions` writes inside go into the search index at the end, all in
+    one statement (FTS5 then writes its terms out in a few large segments instead of a small one
+    per batch that it merges again and again), and the page cache grows with ``rows``
+    meanwhile. An exception leaves the versions out (its transaction is rolled back).
+    PostgreSQL has nothing to wait for."""
+    if session.get_bind().dialect.name != "sqlite" or _WAITING in session.info:
+        yield
+        return
+    connection = session.connection()
+    cache = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    low, high = _CACHE_KIB
+    connection.exec_driver_sql(f"PRAGMA cache_size={-min(high, max(low, int(rows * _CACHE_KIB_PER_ROW)))}")
+    session.execute(text("INSERT INTO measure_search_deferred DEFAULT VALUES"))
+    waiting: list[int] = []
+    session.info[_WAITING] = waiting
+    try:
+        yield
+    finally:
+        del session.info[_WAITING]
+    index_versions(session, waiting)
+    session.execute(text("DELETE FROM measure_search_deferred"))
+    connection.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
 
 
 def set_published_digests(session: Session, digests: Sequence[tuple[int, bytes]]) -> None:

@@ -24,7 +24,7 @@ from store.models import Event, Snapshot
 from store.listing import put_listing
 from store.current import Listed, current_rows_of, stream_current_rows, stream_listed
 from store.queries import CurrentRow, expiring_versions
-from store.version_writes import close_versions, end_measures, insert_rows, insert_versions, new_ids, rename_measures, set_published_digests
+from store.version_writes import bulk_versions, close_versions, end_measures, insert_rows, insert_versions, new_ids, rename_measures, set_published_digests
 
 from monitor.lists.cells import extract_end_date, extract_urls
 from monitor.lists.parsers.json_list import iso_day
@@ -87,16 +87,17 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     new_entries = {**{n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}, **new_entries}
     load_rows([o for o, _ in relinks])
     changed += relinks
-    for part in in_batches(changed, _WRITE_BATCH):
-        _update(ctx, [(current[o], parsed.records[n], new_entries[n]) for o, n in part])
-    for ended in in_batches(matching.ended, _WRITE_BATCH):
-        _end(ctx, [current[o] for o in ended])
     order = [0] * len(parsed.records)
     for o, n in (*matching.identical, *matching.pairs):
         order[n] = listed[o].measure_id
-    for added in in_batches(matching.added, _WRITE_BATCH):
-        for n, measure_id in zip(added, _add(ctx, [(parsed.records[n], new_entries[n]) for n in added]), strict=True):
-            order[n] = measure_id
+    with bulk_versions(session, len(changed) + len(matching.ended) + len(matching.added)):
+        for part in in_batches(changed, _WRITE_BATCH):
+            _update(ctx, [(current[o], parsed.records[n], new_entries[n]) for o, n in part])
+        for ended in in_batches(matching.ended, _WRITE_BATCH):
+            _end(ctx, [current[o] for o in ended])
+        for added in in_batches(matching.added, _WRITE_BATCH):
+            for n, measure_id in zip(added, _add(ctx, [(parsed.records[n], new_entries[n]) for n in added]), strict=True):
+                order[n] = measure_id
     insert_rows(session, "events", ctx.events)
     put_listing(session, snapshot, order, {column: [record.cells.get(column, "") for record in parsed.records] for column in ctx.ignore}, now)
 
@@ -208,11 +209,13 @@ def cited_urls(source: SourceConfig, record: Record) -> list[str]:
     """Every URL a row cites: in any cell's text, and behind any cell (HTML href, Excel link)."""
     urls: dict[str, None] = {}  # in order, without duplicates
     cells, links = record.cells, record.links
-    columns = source.url_columns + [c for c in cells if c not in source.url_columns]
-    for column in columns:
-        urls.update(dict.fromkeys(extract_urls(cells.get(column, ""))))
-        if links:
-            urls.update(dict.fromkeys(links.get(column, ())))
+    first = source.url_columns
+    for column in (*first, *(c for c in cells if c not in first)) if first else cells:
+        text = cells.get(column)
+        if text:
+            urls.update(dict.fromkeys(extract_urls(text)))
+        if links and column in links:
+            urls.update(dict.fromkeys(links[column]))
     return list(urls)
 
 
