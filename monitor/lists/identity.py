@@ -57,7 +57,7 @@ def _numbered(column: str, records: Sequence[Record]) -> bool:
     values = []
     for record in records:
         value = normalize_cell(record.cells.get(column, ""))
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:  # int() refuses "፩" and 4,300+ digits
             return False
         values.append(value)
     return bool(values) and [int(v) for v in values] == list(range(int(values[0]), int(values[0]) + len(values)))

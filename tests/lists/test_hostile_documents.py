@@ -62,3 +62,16 @@ def test_an_index_page_with_more_lists_than_an_index_has_is_suspect_and_none_is_
         (source, "suspect", "more than 1000 lists on the index page, more than an index may have: not followed")
         for source in ("idx", "ckan")]
     assert not any(site.hits(f"/lists/{n}.txt") for n in range(1500))
+
+
+@pytest.mark.parametrize("cell", ["\u1369", "9" * 5000])  # an Ethiopic digit one; a number int() refuses to read
+def test_a_column_of_digits_int_cannot_read_is_a_column_like_any_other(site: LoopbackSite, database_url: str, cell: str) -> None:
+    # Looking for a row-number column, int() raised on these and ended the whole check run.
+    rows = "".join(f"施策{n},局{n},{cell}\n" for n in range(30))
+    site.publish("/list.csv", Route(f"施策名,所管,値\n{rows}".encode(), content_type="text/csv"))
+    site.publish("/tama.txt", Route(seed_text(TAMA).encode()))
+    entry = source_entry("csv", site.url("/list.csv"), format="csv", key_columns=["施策名"], name_column="施策名",
+                         url_columns=[], end_date_columns=[])
+    config = make_config(database_url, entry, source_entry("tama", site.url("/tama.txt")))
+    reports = run_check(config, open_store(config), clock=clock()).sources
+    assert [(report.id, report.status, report.records) for report in reports] == [("csv", "baseline", 30), ("tama", "baseline", 44)]
