@@ -4,6 +4,7 @@ query per list gave. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -104,4 +105,5 @@ def test_status_at_scale_shows_the_lists_that_need_a_look_and_all_with_all(datab
     data = json.loads(runner.invoke(cli, ["status", "--json", "--config", str(path)]).output)
     assert len(data["sources"]) == count + 1 and data["jobs"] == {"links": {"jobs": 2, "failing": 1}}
     assert data["sources"][-1]["last_error"] == "no parser for it" and data["sources"][-1]["last_run_at"] == NOW.isoformat()
+    assert gc.isenabled()  # the command runs without the cycle collector, and gives it back to a process that goes on
 
