@@ -23,15 +23,16 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def put_blob(session: Session, data: bytes, now: datetime) -> str:
-    """Store ``data`` once under its sha256 and return the hash.
+def put_blob(session: Session, data: bytes, now: datetime, *, digest: str | None = None) -> str:
+    """Store ``data`` once under its sha256 (``digest``, where the caller has it already) and return the hash.
 
     Two writers may store the same new bytes at the same moment (two hosts serving one page,
     two lists with one body): the insert does nothing when the row is already there, so the
     second writer's transaction goes on instead of failing on the primary key.
     """
-    digest = sha256_of(data)
-    if session.get(Blob, digest) is None:
+    digest = digest or sha256_of(data)
+    # The key alone: a body stored before is not read back (35 MB for a big list).
+    if session.connection().scalar(select(Blob.sha256).where(Blob.sha256 == digest)) is None:
         insert = _INSERTS[session.get_bind().dialect.name]
         session.execute(insert(Blob).values(**_row(digest, data, now)).on_conflict_do_nothing(index_elements=["sha256"]))
     return digest

@@ -49,8 +49,10 @@ def stream_listed(session: Session, source_id: str) -> Iterator[Listed]:
     """Every measure listed now, in measure id order: its ids and published digest."""
     _plan_for_all_rows(session)
     query = select(MeasureVersion.measure_id, MeasureVersion.id, MeasureVersion.published_digest).where(*_open(source_id))
-    for row in session.execute(query.order_by(MeasureVersion.measure_id).execution_options(yield_per=_STREAM_BATCH)):
-        yield Listed(*row)
+    # On the session's connection, not through the ORM: plain columns need none of its result
+    # machinery, which was half the time of reading a 100,000-row list's digests.
+    rows = session.connection().execute(query.order_by(MeasureVersion.measure_id).execution_options(yield_per=_STREAM_BATCH))
+    return map(Listed._make, rows)
 
 
 def _rows() -> Select[int, int, str, str, dict[str, str], str]:

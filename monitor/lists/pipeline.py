@@ -152,13 +152,14 @@ def _store(session: Session, config: Config, source: SourceConfig, baseline: Bas
         etag=fetched.etag, last_modified=fetched.last_modified, content_type=fetched.content_type or None,
     )
     session.add(snapshot)
+    digest = sha256_of(fetched.body)
     # An index is read again even when its bytes are the same (see _fetch).
-    if source.kind == "list" and (fetched.not_modified or (baseline.exists and sha256_of(fetched.body) == baseline.blob_sha256)):
+    if source.kind == "list" and (fetched.not_modified or (baseline.exists and digest == baseline.blob_sha256)):
         snapshot.status = "not_modified" if fetched.not_modified else "unchanged"
         snapshot.blob_sha256 = None if fetched.not_modified else baseline.blob_sha256
         snapshot.record_count = baseline.record_count
         return _finish_good(session, config, source, baseline, snapshot, now), []
-    snapshot.blob_sha256 = put_blob(session, fetched.body, now)
+    snapshot.blob_sha256 = put_blob(session, fetched.body, now, digest=digest)
     document = Document(body=fetched.body, url=fetched.url, content_type=fetched.content_type, max_bytes=config.http.max_bytes, encoding=source.encoding)
     try:
         parsed = _parse(document, config, source)
