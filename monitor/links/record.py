@@ -22,6 +22,7 @@ not when ``dead_after`` was reached: that is when readers of the list lost the p
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +50,27 @@ Measures = list[dict[str, Any]]
 _EARLY = 0.05
 
 
-def link_state(link: Link) -> LinkState:
+@dataclass(slots=True)
+class _LinkRow:
+    """A ``links`` row as a batch reads and advances it: read and written with Core, since loading
+    ORM objects for a batch (identity map, instance state, expunged again) cost as much as its UPDATE."""
+
+    id: int
+    url: str
+    outcome: str | None
+    http_status: int | None
+    final_url: str | None
+    last_checked_at: datetime | None
+    last_ok_at: datetime | None
+    consecutive_failures: int
+    failing_since: datetime | None
+    dead_since: datetime | None
+    moved_to: str | None
+    body_sha256: str | None
+    next_check_at: datetime | None
+
+
+def link_state(link: Link | _LinkRow) -> LinkState:
     """The state ``next_state`` reads, from a ``links`` row."""
     return LinkState(
         dead=link.dead_since is not None, consecutive_failures=link.consecutive_failures or 0,
@@ -82,16 +103,15 @@ def record_batch(session: Session, results: Sequence[LinkCheckResult], link_ids:
                  settings: LinkSettings, report: LinkReport, run_started: datetime) -> None:
     """Write ``results`` (of URLs in ``link_ids``) and add their transitions to ``report``."""
     ids = [link_ids[result.url] for result in results]
-    links = {link.id: link for link in session.scalars(select(Link).where(Link.id.in_(ids)))}
+    links = {row.id: _LinkRow(**row._mapping) for row in session.connection().execute(_READ_LINKS, {"ids": ids})}
     measures = _Citing(session, ids)
     if settings.snapshot_pages:
         put_blobs(session, [(r.body, r.checked_at) for link_id, r in zip(ids, results)
                             if r.body is not None and _changed_body(links[link_id], r)])
-    # One flush at the end: the batch's inserts and updates go out as a few statements, not a few per check.
-    with session.no_autoflush:
-        checks = [_record(session, links[link_id], result, measures, settings, report, run_started)
-                  for link_id, result in zip(ids, results)]
-        _update_links(session, links.values())
+    # The batch's inserts and updates go out as a few statements, not a few per check.
+    checks = [_record(session, links[link_id], result, measures, settings, report, run_started)
+              for link_id, result in zip(ids, results)]
+    _update_links(session, links.values())
     _insert_checks(session, checks)
     report.checked += len(results)
 
@@ -130,15 +150,15 @@ def _insert_checks(session: Session, rows: list[dict[str, Any]]) -> None:
 _LINK_STATE = ("outcome", "http_status", "final_url", "last_checked_at", "last_ok_at", "consecutive_failures",
                "failing_since", "dead_since", "moved_to", "body_sha256", "next_check_at")
 _LINKS = Base.metadata.tables["links"]
+_READ_LINKS = select(_LINKS.c.id, _LINKS.c.url, *(_LINKS.c[name] for name in _LINK_STATE)).where(
+    _LINKS.c.id.in_(bindparam("ids", expanding=True)))
 _UPDATE_LINK = update(_LINKS).where(_LINKS.c.id == bindparam("link_id")).values({name: bindparam(name) for name in _LINK_STATE})
 
 
-def _update_links(session: Session, links: Iterable[Link]) -> None:
-    """The batch's ``links`` rows in one executemany UPDATE; the objects leave the session, so the
-    unit of work does not write them again (its per-object flush cost as much as the checks' inserts)."""
+def _update_links(session: Session, links: Iterable[_LinkRow]) -> None:
+    """The batch's ``links`` rows in one executemany UPDATE (as ORM objects, the unit of work's
+    per-object flush cost as much as the checks' inserts)."""
     rows = [{"link_id": link.id, **{name: getattr(link, name) for name in _LINK_STATE}} for link in links]
-    for link in links:
-        session.expunge(link)
     if rows:
         session.connection().execute(_UPDATE_LINK, rows)
 
@@ -158,7 +178,7 @@ class _Citing:
         return self._found.get(link_id, [])
 
 
-def _record(session: Session, link: Link, result: LinkCheckResult, measures: _Citing, settings: LinkSettings,
+def _record(session: Session, link: _LinkRow, result: LinkCheckResult, measures: _Citing, settings: LinkSettings,
             report: LinkReport, run_started: datetime) -> dict[str, Any]:
     """Advance ``link`` by ``result`` (its state, snapshot, events); the ``link_checks`` row to insert."""
     now = result.checked_at
@@ -174,7 +194,7 @@ def _record(session: Session, link: Link, result: LinkCheckResult, measures: _Ci
     return _check_row(link.id, result, result.error, body_sha256)
 
 
-def _apply(link: Link, state: LinkState, result: LinkCheckResult, now: datetime) -> None:
+def _apply(link: _LinkRow, state: LinkState, result: LinkCheckResult, now: datetime) -> None:
     link.outcome = result.outcome.value
     link.http_status = result.http_status
     link.final_url = result.final_url
@@ -186,7 +206,7 @@ def _apply(link: Link, state: LinkState, result: LinkCheckResult, now: datetime)
     link.moved_to = state.moved_to
 
 
-def _snapshot(session: Session, link: Link, result: LinkCheckResult, measures: _Citing,
+def _snapshot(session: Session, link: _LinkRow, result: LinkCheckResult, measures: _Citing,
               settings: LinkSettings) -> str | None:
     """Store a changed page body; a ``page_changed`` event when its text changed too."""
     if result.body is None or result.body_sha256 is None:
@@ -200,11 +220,11 @@ def _snapshot(session: Session, link: Link, result: LinkCheckResult, measures: _
     return result.body_sha256
 
 
-def _changed_body(link: Link, result: LinkCheckResult) -> bool:
+def _changed_body(link: _LinkRow, result: LinkCheckResult) -> bool:
     return result.body is not None and result.body_sha256 is not None and result.body_sha256 != link.body_sha256
 
 
-def _transition(session: Session, link: Link, transition: Transition, result: LinkCheckResult, measures: Measures,
+def _transition(session: Session, link: _LinkRow, transition: Transition, result: LinkCheckResult, measures: Measures,
                 dead_since: datetime | None, report: LinkReport) -> None:
     entry = LinkEntry(url=link.url, outcome=result.outcome.value, http_status=result.http_status,
                       final_url=result.final_url, measures=[int(m["id"]) for m in measures])
@@ -232,5 +252,5 @@ def _citing(measures: Measures) -> tuple[CitingMeasure, ...]:
     return tuple(CitingMeasure.from_payload(m) for m in measures)
 
 
-def _event(session: Session, link: Link, now: datetime, payload: Payload) -> None:
+def _event(session: Session, link: _LinkRow, now: datetime, payload: Payload) -> None:
     session.add(Event(created_at=now, kind=payload.kind.value, link_id=link.id, payload=payload.to_payload()))
