@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.errors import ParseError
+from monitor.lists.encoding import without_surrogates
 from monitor.lists.index_links import edition_free, note_free
 
 __all__ = ["CkanResource", "LIST_FORMATS", "dataset_resources"]
@@ -43,8 +44,8 @@ def dataset_resources(body: bytes, where: str) -> tuple[list[CkanResource], list
     for number, item in enumerate(result.get("resources") or [], start=1):
         if not isinstance(item, dict):
             raise ParseError(f"{where}: resource {number} is not an object")
-        name = note_free(str(item.get("name") or item.get("description") or ""))
-        url, kind = str(item.get("url") or "").strip(), str(item.get("format") or "").strip().lower().lstrip(".")
+        name = without_surrogates(note_free(str(item.get("name") or item.get("description") or "")))
+        url, kind = without_surrogates(str(item.get("url") or "").strip()), str(item.get("format") or "").strip().lower().lstrip(".")
         if not name or not url.lower().startswith(("http://", "https://")):
             warnings.append(f"{where}: resource {number} has no name or no http(s) url; it is left out")
         elif kind not in LIST_FORMATS:
@@ -57,7 +58,7 @@ def dataset_resources(body: bytes, where: str) -> tuple[list[CkanResource], list
 def _result(body: bytes, where: str) -> dict[str, Any]:
     try:
         answer = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError, or an integer of 4,300+ digits
         raise ParseError(f"{where}: not a CKAN answer: not JSON ({exc})") from None
     except RecursionError:  # [[[[… a few hundred KB deep: Python's json gives up, and must not take the run along
         raise ParseError(f"{where}: not a CKAN answer: JSON nested too deeply to read") from None

@@ -25,7 +25,7 @@ from monitor.errors import ParseError
 if TYPE_CHECKING:
     from monitor.lists.parsers import Document
 
-__all__ = ["Decoded", "decode", "decode_text", "declared_charset", "as_utf8", "document_text", "is_binary"]
+__all__ = ["Decoded", "decode", "decode_text", "declared_charset", "as_utf8", "document_text", "is_binary", "without_surrogates"]
 
 log = logging.getLogger("sesaku_monitor.encoding")
 
@@ -75,6 +75,15 @@ def declared_charset(body: bytes, content_type: str = "") -> str | None:
         name = header.group(1)
     codec = codec_name(name) if name else None
     return codec if codec in _WEB_CHARSETS else None
+
+
+# JSON may escape half a UTF-16 pair ("\\ud800"); such a string cannot be written as UTF-8 anywhere.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (from a JSON escape) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def is_binary(body: bytes) -> bool:

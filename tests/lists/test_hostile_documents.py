@@ -75,3 +75,33 @@ def test_a_column_of_digits_int_cannot_read_is_a_column_like_any_other(site: Loo
     config = make_config(database_url, entry, source_entry("tama", site.url("/tama.txt")))
     reports = run_check(config, open_store(config), clock=clock()).sources
     assert [(report.id, report.status, report.records) for report in reports] == [("csv", "baseline", 30), ("tama", "baseline", 44)]
+
+
+def test_json_escaping_half_a_surrogate_pair_is_read_with_a_replacement_character(site: LoopbackSite, database_url: str) -> None:
+    # "\ud800" is valid JSON and no UTF-8 string: writing it to the store ended the whole run.
+    body = b'{"result": [{"name": "\\ud800\xe6\x96\xbd\xe7\xad\x96", "dept": "a"}, {"name": "ok", "dept": "\\udfff"}]}'
+    site.publish("/api.json", Route(body, content_type="application/json"))
+    site.publish("/ckan", Route(b'{"success": true, "result": {"resources": [{"name": "\\ud800list", "url": "'
+                                + site.url("/tama.txt").encode() + b'", "format": "TXT"}]}}', content_type="application/json"))
+    site.publish("/tama.txt", Route(seed_text(TAMA).encode()))
+    entry = source_entry("json", site.url("/api.json"), format="json", key_columns=["名称"], name_column="名称", url_columns=[],
+                         end_date_columns=[], options={"records": "result", "fields": {"名称": "name", "所管": "dept"}})
+    config = make_config(database_url, entry, source_entry("ckan", site.url("/ckan"), kind="ckan", format="auto"))
+    reports = run_check(config, open_store(config), clock=clock()).sources
+    assert [(report.id[:5], report.status, report.error) for report in reports] == [
+        ("json", "baseline", None), ("ckan", "baseline", None), ("ckan-", "baseline", None)]
+    assert [line for report in reports for line in report.warnings] == []
+    parsed = parse_document(Document(body, url="api.json", content_type="application/json"), "json",
+                            {"records": "result", "fields": {"名称": "name", "所管": "dept"}})
+    assert [record.cells for record in parsed.records] == [{"名称": "\ufffd施策", "所管": "a"}, {"名称": "ok", "所管": "\ufffd"}]
+
+
+@pytest.mark.parametrize(("entry", "line"), [
+    ({"kind": "ckan", "format": "auto"}, "not a CKAN answer: not JSON (Exceeds the limit (4300 digits)"),
+    ({"format": "json", "options": {"fields": {"名称": "name"}}}, "not JSON (Exceeds the limit (4300 digits)"),
+])
+def test_json_with_a_number_python_will_not_read_is_suspect(site: LoopbackSite, database_url: str, entry: dict, line: str) -> None:
+    site.publish("/api", Route(b'{"success": true, "result": [{"name": ' + b"9" * 5000 + b"}]}", content_type="application/json"))
+    config = make_config(database_url, source_entry("api", site.url("/api"), **entry))
+    (report,) = run_check(config, open_store(config), clock=clock()).sources
+    assert report.status == "suspect" and report.error.startswith(f"{site.url('/api')}: {line}")

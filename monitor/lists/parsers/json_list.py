@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.config.formats import JsonOptions
 from monitor.errors import ParseError
+from monitor.lists.encoding import without_surrogates
 from monitor.lists.parsers import Document, ListFormat, register
 from monitor.lists.records import ParsedList, Record
 
@@ -44,7 +45,7 @@ def parse_json(document: Document, options: JsonOptions) -> ParsedList:
     where = document.url or "document"
     try:
         data = json.loads(document.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError, or an integer of 4,300+ digits
         raise ParseError(f"{where}: not JSON ({exc})") from None
     except RecursionError:  # [[[[… nested past what Python's json reads: this list, not the run
         raise ParseError(f"{where}: not JSON that can be read: nested too deeply") from None
@@ -57,7 +58,7 @@ def parse_json(document: Document, options: JsonOptions) -> ParsedList:
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise ParseError(f"{where}: record {number} at {options.records or '(the document)'!r} is not an object")
-        cells = {column: _cell(_at(item, path), zone) for column, path in options.fields.items()}
+        cells = {column: without_surrogates(_cell(_at(item, path), zone)) for column, path in options.fields.items()}
         records.append(Record(cells, f"record {number}"))
     return ParsedList(columns=list(options.fields), records=records)
 
