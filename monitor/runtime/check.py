@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 from store.database import SessionFactory, open_engine, session_factory, transaction
+from store.errors import StoreError
 
 from monitor.config import Config, SourceConfig
 from monitor.lists.families import runner_of, with_lists
@@ -14,6 +16,8 @@ from monitor.links.run import ProgressFactory, run_link_checks
 from monitor.report import NotifierReport, RunReport, SourceReport, new_run_id
 
 __all__ = ["open_store", "run_check", "utc_now"]
+
+log = logging.getLogger("sesaku_monitor.check")
 
 
 def utc_now() -> datetime:
@@ -41,9 +45,7 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
         if not source.enabled:
             report.sources.append(SourceReport(id=source.id, status="disabled", error="enabled: false in the configuration; not run"))
             continue
-        # The source's run lock: a daemon running it now is waited for, never overlapped.
-        run = run_source_job(config, sessions, clock(), source.id, wait_s=config.schedule.lock_wait_s)
-        report.sources.extend(with_lists(source_report(run, source.id)))
+        report.sources.extend(_run_one(config, sessions, clock(), source.id))
     if links:
         # After the lists, so that links they started or stopped citing are (not) checked.
         report.links = run_link_checks(config, sessions, clock(), progress=link_progress)
@@ -57,6 +59,20 @@ def run_check(config: Config, sessions: SessionFactory, *, source_ids: Sequence[
             for run in deliver_all(config, sessions, clock())
         ]
     return report
+
+
+def _run_one(config: Config, sessions: SessionFactory, now: datetime, source_id: str) -> list[SourceReport]:
+    """One source's entries of the report. What its run raised that no stage expected (a
+    parser's bug met by one hostile list) fails that source alone: the others still run."""
+    try:
+        # The source's run lock: a daemon running it now is waited for, never overlapped.
+        run = run_source_job(config, sessions, now, source_id, wait_s=config.schedule.lock_wait_s)
+    except StoreError:
+        raise  # the database itself: every other source would fail the same way
+    except Exception as exc:
+        log.exception("source %s: the run failed unexpectedly", source_id)
+        return [SourceReport(id=source_id, status="failed", error=f"{type(exc).__name__}: {exc}")]
+    return with_lists(source_report(run, source_id))
 
 
 def _runners(config: Config, sessions: SessionFactory, source_ids: Sequence[str]) -> list[SourceConfig]:

@@ -209,3 +209,28 @@ def test_a_measure_that_ends_and_comes_back_reappears_as_itself(site, tama):
     with transaction(sessions) as session:
         assert session.get(Measure, ended.measure_id).ended_at is None
     assert count(sessions, Measure) == 44
+
+
+def test_a_list_that_breaks_its_parser_fails_alone_and_the_others_still_run(site, database_url, monkeypatch):
+    # A bug no stage expected (here injected into the text-table parser for one URL) used to end
+    # the whole run: the lists after it were never fetched.
+    from dataclasses import replace
+
+    from monitor.lists import parsers
+
+    publish(site, "/broken.txt", seed_text(TAMA))
+    publish(site, "/tama.txt", seed_text(TAMA))
+    good = parsers.get_format("text-table")
+
+    def breaks_on_one_url(document, options):
+        if document.url.endswith("/broken.txt"):
+            raise IndexError("list index out of range")
+        return good.parse(document, options)
+
+    monkeypatch.setitem(parsers._REGISTRY, "text-table", replace(good, parse=breaks_on_one_url))
+    config = make_config(database_url, source_entry("broken", site.url("/broken.txt")), source_entry("tama", site.url("/tama.txt")))
+    sessions = open_store(config)
+    report = run_check(config, sessions, clock=clock(), links=False, notify=False)
+    by_id = {source.id: source for source in report.sources}
+    assert by_id["broken"].status == "failed" and by_id["broken"].error == "IndexError: list index out of range"
+    assert by_id["tama"].status == "baseline" and by_id["tama"].records > 0
