@@ -2,6 +2,7 @@
 
     python bench/fleet.py                       # 200 hosts × 100 URLs, 1, 2 and 4 workers
     python bench/fleet.py --hosts 20 --urls 20  # a quick look
+    python bench/fleet.py --fleets 1 --profile  # and where each worker's CPU went (py-spy)
 
 Everything the bench measures is the product's own code path:
 
