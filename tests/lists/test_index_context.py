@@ -114,3 +114,19 @@ def test_the_parts_of_a_link_that_context_names_are_searched():
     assert index_links(page, "https://x.lg.jp/", "地元自治体", None, ["text", "title", "href"]) == []
     titled = "<h3>施策</h3><a href='/a.pdf' aria-label='戦略3 一覧'><img alt='icon'></a>"
     assert [link.id_name for link in index_links(titled, "https://x.lg.jp/", "戦略", r"戦略(\d)", ["title"])] == ["3"]
+
+
+def test_each_link_takes_the_nearest_heading_before_it_and_its_own_item():
+    # Headings and items are read once a page (a page of thousands of links was quadratic):
+    # each link still gets the heading just before it, or the one it is in, and its own row.
+    from monitor.lists.index_links import index_links
+
+    html = """<a href="/0.csv">施策一覧 0</a>
+    <h2>補助金</h2><ul><li>甲 <a href="/1.csv">一覧 1</a></li><li>乙 <a href="/2.csv">一覧 2</a></li></ul>
+    <h3>施策 <a href="/3.csv">一覧 3</a></h3><table><tr><td>丙 <a href="/4.csv">一覧 4</a> <a href="/5.csv">一覧 5</a></td></tr></table>"""
+    found = index_links(html, "https://example.lg.jp/", "補助金|施策", r"(\d)", ("text", "item", "heading"))
+    assert [(link.url.rsplit("/", 1)[-1], link.title) for link in found] == [
+        ("0.csv", "施策一覧 0"), ("1.csv", "甲 一覧 1"), ("2.csv", "乙 一覧 2"), ("3.csv", "一覧 3"),
+        ("4.csv", "丙 一覧 4 一覧 5"), ("5.csv", "丙 一覧 4 一覧 5")]
+    by_heading = index_links(html, "https://example.lg.jp/", "^補助金$", None, ("heading",))
+    assert [link.url.rsplit("/", 1)[-1] for link in by_heading] == ["1.csv", "2.csv"]
