@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["visible"]
+__all__ = ["visible", "written_out"]
 
 # C0 but newline and tab, DEL, C1 (0x9b alone is a CSI on some terminals), bidi controls.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def _escape(found: re.Match[str]) -> str:
+def written_out(found: re.Match[str]) -> str:
+    """The escape a matched character is shown as: ``\\xNN`` below U+0100, else ``\\uNNNN``."""
     code = ord(found.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def visible(text: str) -> str:
     """``text`` with its control characters (but ``\\n`` and ``\\t``) written as ``\\xNN``, bidi ones as ``\\uNNNN``."""
-    return _CONTROL.sub(_escape, text)
+    return _CONTROL.sub(written_out, text)

@@ -14,10 +14,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from monitor.config import Config
+from monitor.inert import visible
 from store.database import SessionFactory, open_engine, session_factory
 from store.errors import StoreError
 
@@ -48,8 +50,17 @@ def _in_config(config: Config) -> Callable[[str], bool]:
     return lambda source_id: source_id in configured or source_id.startswith(indexes)
 
 
+def _shown(value: object) -> object:
+    """Every value a page prints, its control and bidi characters shown as their escapes: escaping
+    HTML left U+202E to turn a cell (a URL, a name) around on the reader's screen."""
+    if isinstance(value, Markup):  # already HTML (a word diff): an escape written into it is plain text
+        return Markup(visible(str(value)))
+    return visible(value) if isinstance(value, str) else value
+
+
 def _templates(labels: Labels, tz: tzinfo, in_config: Callable[[str], bool] = lambda source_id: True) -> Environment:
-    env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True,
+                      finalize=_shown)
     env.filters["lt"] = lambda moment: moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "–"
     env.filters["href"] = safe_href
     env.globals["t"] = labels

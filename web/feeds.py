@@ -3,7 +3,8 @@
 Entry ids are the event's absolute ``/api/events/{id}`` URL, so they stay the same whatever
 page the entry links to and whichever feed (all lists, one list) carries it. Every text
 goes through :func:`xml_text` first: XML 1.0 cannot hold most control characters at all
-(lxml refuses them), so one odd cell would otherwise break the whole feed.
+(lxml refuses them), so one odd cell would otherwise break the whole feed, and a feed reader
+would obey a bidi override as a page would (monitor.inert).
 """
 
 from __future__ import annotations
@@ -14,23 +15,20 @@ from datetime import datetime
 
 from feedgen.feed import FeedGenerator
 
+from monitor.inert import visible, written_out
+
 from web.labels import Labels
 from web.schemas import EventView
 
 __all__ = ["atom_feed", "xml_text"]
 
-# What XML 1.0 forbids: C0 but tab, newline and CR; surrogates; U+FFFE and U+FFFF.
+# What XML 1.0 forbids beyond what monitor.inert writes out: surrogates, U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _escape(found: re.Match[str]) -> str:
-    code = ord(found.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def xml_text(text: str) -> str:
-    """``text`` with what XML cannot hold written out as ``\\xNN`` / ``\\uNNNN``."""
-    return _NOT_XML.sub(_escape, text)
+    """``text`` with what XML cannot hold, and what a reader would obey, written out as ``\\xNN`` / ``\\uNNNN``."""
+    return _NOT_XML.sub(written_out, visible(text))
 
 
 def _content(event: EventView, t: Labels) -> str:
