@@ -17,10 +17,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fixtures.bombs import gzipped  # noqa: E402
 
 CHILD = """
 import asyncio, resource, sys, time
@@ -45,16 +47,6 @@ except MemoryError:
 print(time.process_time() - started)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
-
-
-def gzipped(size: int, layers: int) -> bytes:
-    """``size`` zero bytes gzipped ``layers`` times, made a megabyte at a time."""
-    block = bytes(1 << 20)
-    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    body = b"".join(packer.compress(block) for _ in range(size >> 20)) + packer.flush()
-    for _ in range(layers - 1):
-        body = zlib.compress(body, 9, wbits=zlib.MAX_WBITS | 16)
-    return body
 
 
 def run_case(body: bytes, encoding: str, memory: int) -> tuple[float, str, str, str]:

@@ -18,25 +18,16 @@ from monitor.events import LinkOutcome
 from monitor.demo.site import LoopbackSite, Route
 from monitor.lists.fetch import Trust, fetch_document
 from monitor.netguard import AddressPolicy, UnsupportedURL, parse_target, redirect_target
+from tests.fixtures.bombs import gzipped
 from tests.links.conftest import FAST, run_checks
 
 CAP = 1_000_000
 LOOPBACK = HttpSettings(allow_private_addresses=True, total_timeout_s=20, max_bytes=CAP)
 
 
-def _gzip_stream(size: int, layers: int = 1) -> bytes:
-    """``size`` zero bytes gzipped ``layers`` times, made a megabyte at a time."""
-    block = bytes(1 << 20)
-    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    body = b"".join(packer.compress(block) for _ in range(size >> 20)) + packer.flush()
-    for _ in range(layers - 1):
-        body = zlib.compress(body, 9, wbits=zlib.MAX_WBITS | 16)
-    return body
-
-
 @functools.cache
 def bomb(layers: int) -> bytes:
-    return _gzip_stream(64 << 20 if layers == 1 else 256 << 20, layers)
+    return gzipped(64 << 20 if layers == 1 else 256 << 20, layers)
 
 
 def _peak_mib(run: object) -> tuple[object, float]:
