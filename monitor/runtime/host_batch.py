@@ -33,11 +33,10 @@ from datetime import datetime, timezone
 from procrastinate import App, BaseRetryStrategy
 from procrastinate.jobs import Job
 
-from store.database import SessionFactory, engine_of, transaction
+from store.database import SessionFactory, transaction
 from store.errors import StoreError
 from store.jobstate import job_states, record_finish, record_start
-from store.locks import new_holder
-from store.process_locks import HeldLock, process_locks
+from store.process_locks import RunLockHeld, take_run_lock
 
 from monitor.config import Config
 from monitor.config.links import LinkSettings
@@ -238,20 +237,20 @@ def run_hosts(config: Config, sessions: SessionFactory, units: Sequence[tuple[st
         last = succeeded.get(names[host])
         if last is not None and last >= due_at:
             outcome[host] = f"skipped, it succeeded at {last.isoformat()}"
-    locks = process_locks(engine_of(sessions), new_holder().rsplit(":", 1)[0], config.worker.stalled_after_s)
-    held: dict[str, HeldLock] = {}
+    held: dict[str, RunLockHeld] = {}
     try:
         for host, _ in units:
             if host not in outcome:
-                taken = locks.try_lock(names[host])
+                taken = take_run_lock(sessions, names[host], dead_peer_s=config.worker.stalled_after_s,
+                                      lease_s=config.schedule.lock_lease_s, busy_wait_s=config.database.busy_timeout_s)
                 outcome[host] = f"busy: another runner holds it ({taken})" if isinstance(taken, str) else "ok"
-                if isinstance(taken, HeldLock):
+                if isinstance(taken, RunLockHeld):
                     held[host] = taken
         if held:
             _check(config, sessions, list(held), names)
     finally:
         for taken in held.values():
-            locks.unlock(taken)
+            taken.release()
     return outcome
 
 
