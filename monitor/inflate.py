@@ -23,26 +23,36 @@ MAX_LAYERS = 3
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 
+# Input kept until a stream has proved itself: zlib knows its 2-byte header from the first bytes.
+_HEAD_KEPT = 1024
+
+
 class _Layer:
     """One zlib stream, inflated at most ``limit`` bytes at a time."""
 
     def __init__(self, wbits: int) -> None:
         self._wbits = wbits
         self._zlib = zlib.decompressobj(wbits)
-        self._started = False
+        # What came before the stream was known to be zlib-wrapped: a first chunk of one byte
+        # passes the header check unjudged, and the raw deflate fallback needs it from the start.
+        self._head: bytes | None = b""
         self.total = 0
 
     def inflate(self, data: bytes, limit: int) -> bytes:
+        if self._head is not None:
+            self._head += data
         try:
             out = self._zlib.decompress(data, limit)
         except zlib.error as exc:
-            if self._started or self._wbits != zlib.MAX_WBITS:
+            if self._head is None or self._wbits != zlib.MAX_WBITS:
                 raise httpx.DecodingError(str(exc)) from exc
             # "deflate" without its zlib header: raw deflate, as httpx's decoder falls back to.
+            head, self._head = self._head, b""
             self._wbits = -zlib.MAX_WBITS
             self._zlib = zlib.decompressobj(self._wbits)
-            return self.inflate(data, limit)
-        self._started = True
+            return self.inflate(head, limit)
+        if out or (self._head is not None and len(self._head) >= _HEAD_KEPT):
+            self._head = None
         self.total += len(out)
         return out
 

@@ -119,3 +119,18 @@ def test_an_ipv6_address_that_embeds_a_refused_one_is_refused(address: str, reas
 def test_an_ipv6_address_that_embeds_a_public_one_is_public(address: str) -> None:
     # 6to4 and NAT64 of 93.184.216.34; NAT64 is every IPv4 site's address on an IPv6-only network with DNS64
     assert AddressPolicy().refusal(ipaddress.ip_address(address)) is None
+
+
+@pytest.mark.parametrize("first", [1, 2, 3])
+def test_raw_deflate_is_read_whatever_the_size_of_its_first_chunk(first: int) -> None:
+    # A server's first chunk of one byte passed zlib's header check unjudged: the raw deflate
+    # body after it was a DecodingError instead of the list.
+    from monitor.inflate import CappedDecoder
+
+    text = "施策名,所管\n多摩の魅力発信,政策企画局\n".encode() * 50
+    packer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = packer.compress(text) + packer.flush()
+    decoder = CappedDecoder(["deflate"], CAP)
+    for chunk in (body[:first], body[first:]):
+        decoder.feed(chunk)
+    assert decoder.body() == text and not decoder.over
