@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Text, and_, bindparam, literal_column, select, text
+from sqlalchemy import Text, and_, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
@@ -40,8 +40,10 @@ def index_versions(session: Session, version_ids: list[int]) -> None:
 
 
 def search_terms(query: str) -> list[str]:
-    """The distinct whitespace-separated terms of ``query``, in the order given."""
-    return list(dict.fromkeys(query.split()))
+    """The distinct terms of ``query``, in the order given, cut at whitespace and at NUL: no stored
+    text holds NUL (PostgreSQL refuses it), and FTS5 and psycopg refused a term with one, which
+    answered "database unavailable"."""
+    return list(dict.fromkeys(query.replace("\x00", " ").split()))
 
 
 def _like(term: str) -> str:
