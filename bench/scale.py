@@ -196,7 +196,7 @@ def measure_status(config: Any, path: Path) -> None:
 
     from monitor.runtime.status import read_status
 
-    gc.freeze()  # as the command does once the configuration is loaded
+    gc.freeze()  # the command runs with the collector off (monitor.cli.daemon.status): no full passes either way
     sessions = session_factory(open_engine(config.database.url))
     seconds, status = timed(lambda: read_status(config, sessions, NOW))
     failing = sum(1 for s in status.sources if s.consecutive_failures)

@@ -53,7 +53,7 @@ _KEEPERS_GUARD = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class RunLockHeld:
-    """A run lock :func:`take_run_lock` took: ``release()`` gives it back (a second call frees nothing).
+    """A run lock :func:`take_run_lock` took: ``release()`` gives it back, once.
 
     ``lease_holder`` is the holder of a SQLite lease, renewed by :func:`leases_kept`; None for
     PostgreSQL's advisory lock, which lasts as long as its connection.

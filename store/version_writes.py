@@ -10,13 +10,14 @@ in the session goes stale.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, bindparam, func, insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
@@ -170,13 +171,20 @@ def bulk_versions(session: Session, rows: int) -> Iterator[None]:
     session.execute(text("INSERT INTO measure_search_deferred DEFAULT VALUES"))
     waiting: list[int] = []
     session.info[_WAITING] = waiting
+    restore = f"PRAGMA cache_size={int(cache)}"
     try:
         yield
-    finally:
+    except BaseException:
         del session.info[_WAITING]
+        # The pooled connection outlives the run (a daemon's): its page cache goes back to size,
+        # unless the failure left the connection unusable (the pool then discards it).
+        with suppress(SQLAlchemyError):
+            connection.exec_driver_sql(restore)
+        raise
+    del session.info[_WAITING]
     index_versions(session, waiting)
     session.execute(text("DELETE FROM measure_search_deferred"))
-    connection.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
+    connection.exec_driver_sql(restore)
 
 
 def set_published_digests(session: Session, digests: Sequence[tuple[int, bytes]]) -> None:

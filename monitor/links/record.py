@@ -108,9 +108,11 @@ def record_batch(session: Session, results: Sequence[LinkCheckResult], link_ids:
     if settings.snapshot_pages:
         put_blobs(session, [(r.body, r.checked_at) for link_id, r in zip(ids, results)
                             if r.body is not None and _changed_body(links[link_id], r)])
-    # The batch's inserts and updates go out as a few statements, not a few per check.
-    checks = [_record(session, links[link_id], result, measures, settings, report, run_started)
-              for link_id, result in zip(ids, results)]
+    # The batch's inserts and updates go out as a few statements, not a few per check (the
+    # citations and blobs read on the way would flush the events added so far each time).
+    with session.no_autoflush:
+        checks = [_record(session, links[link_id], result, measures, settings, report, run_started)
+                  for link_id, result in zip(ids, results)]
     _update_links(session, links.values())
     _insert_checks(session, checks)
     report.checked += len(results)

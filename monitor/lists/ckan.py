@@ -58,7 +58,7 @@ def dataset_resources(body: bytes, where: str) -> tuple[list[CkanResource], list
 def _result(body: bytes, where: str) -> dict[str, Any]:
     try:
         answer = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError, or an integer of 4,300+ digits
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, or an integer of 4,300+ digits
         raise ParseError(f"{where}: not a CKAN answer: not JSON ({exc})") from None
     except RecursionError:  # [[[[… a few hundred KB deep: Python's json gives up, and must not take the run along
         raise ParseError(f"{where}: not a CKAN answer: JSON nested too deeply to read") from None

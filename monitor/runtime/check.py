@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
 from store.database import SessionFactory, open_engine, session_factory, transaction
 from store.errors import StoreError
 
@@ -67,12 +69,18 @@ def _run_one(config: Config, sessions: SessionFactory, now: datetime, source_id:
     try:
         # The source's run lock: a daemon running it now is waited for, never overlapped.
         run = run_source_job(config, sessions, now, source_id, wait_s=config.schedule.lock_wait_s)
-    except StoreError:
-        raise  # the database itself: every other source would fail the same way
     except Exception as exc:
+        if _of_the_database(exc):
+            raise  # refused, gone, locked: every other source would fail the same way
         log.exception("source %s: the run failed unexpectedly", source_id)
-        return [SourceReport(id=source_id, status="failed", error=f"{type(exc).__name__}: {exc}")]
+        # A driver's error names its SQL on further lines: the report's error is one line.
+        said = exc.orig if isinstance(exc, DBAPIError) else exc
+        return [SourceReport(id=source_id, status="failed", error=f"{type(exc).__name__}: {said}")]
     return with_lists(source_report(run, source_id))
+
+
+def _of_the_database(exc: Exception) -> bool:
+    return isinstance(exc, StoreError | InterfaceError | OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def _runners(config: Config, sessions: SessionFactory, source_ids: Sequence[str]) -> list[SourceConfig]:

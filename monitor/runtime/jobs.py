@@ -162,7 +162,6 @@ def _record_error(config: Config, sessions: SessionFactory, name: str, now: date
         log.warning("job %s: could not record its error: %s", name, exc)
 
 
-
 # The list pipeline (parsers, BeautifulSoup) and the notifiers (digest, rendering, senders) are
 # imported by the first job that needs them, not by every process that imports the kinds: a
 # worker serves links jobs before it has paid for the other wings, `status` never pays.

@@ -45,7 +45,7 @@ def parse_json(document: Document, options: JsonOptions) -> ParsedList:
     where = document.url or "document"
     try:
         data = json.loads(document.body)
-    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError, or an integer of 4,300+ digits
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, or an integer of 4,300+ digits
         raise ParseError(f"{where}: not JSON ({exc})") from None
     except RecursionError:  # [[[[… nested past what Python's json reads: this list, not the run
         raise ParseError(f"{where}: not JSON that can be read: nested too deeply") from None
