@@ -87,6 +87,9 @@ class SourceConfig(_Strict):
     link_pattern: str | None = None
     link_id_pattern: str | None = None
     link_context: list[LinkPart] | None = None  # None: text, title and href (index_links)
+    # (index, ckan) More lists than an index has (a page linking every file of a site, or built
+    # to): suspect, none fetched, so one page cannot make a run fetch and store 100,000 lists.
+    max_lists: int = Field(1000, ge=1, le=100_000)
     encoding: str | None = None  # None: the BOM, the declared charset, UTF-8, then detection
     enabled: bool = True
 

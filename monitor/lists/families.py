@@ -57,11 +57,6 @@ __all__ = ["ListLink", "FoundLists", "find_lists", "read_index", "judge_index", 
 # A child id is <index id>-<slug>[-n]: index ids are at most 48 characters (source_kinds),
 # slugs at most 28, and a repeated slug's number at most 3, so it fits the 80 of an id.
 _SLUG_MAX, _HASH_LEN = 28, 8
-# More lists than an index has (a page linking every file of a site, or built to): not read past
-# this, and suspect, so one page cannot make a run fetch and store 100,000 lists.
-MAX_LISTS = 1000
-
-
 @dataclass(frozen=True, slots=True)
 class ListLink:
     """One list of a family, as the index links it."""
@@ -126,8 +121,8 @@ def find_lists(document: Document, source: SourceConfig, reserved: AbstractSet[s
             warnings.append(f"{url}: its id {list_id!r} is a configured source's; the link is left out")
             continue
         links.append(ListLink(list_id, title, url))
-        if len(links) > MAX_LISTS:
-            break
+        if len(links) > source.max_lists:
+            break  # suspect (judge_index): not read past
     return links, warnings
 
 
@@ -143,7 +138,7 @@ def _dataset_lists(document: Document, source: SourceConfig) -> FoundLists:
     """A CKAN dataset's resources as the lists of an index (monitor/lists/ckan.py)."""
     resources, warnings = dataset_resources(document.body, document.url)
     links: list[ListLink] = []
-    for resource in resources[: MAX_LISTS + 1]:
+    for resource in resources[: source.max_lists + 1]:
         links.append(ListLink(_unique(f"{source.id}-{slug(resource.id_name)}", links), resource.title, resource.url, resource.format))
     return FoundLists(links, warnings)
 
@@ -201,8 +196,8 @@ def judge_index(links: Sequence[ListLink], known: Sequence[ListLink], source: So
     """None when the index may change the family, else one line saying why not (the index's guard)."""
     if not links:
         return f"no link on the index page matches link_pattern {source.link_pattern!r} (an error page, or the page was redesigned?)"
-    if len(links) > MAX_LISTS:
-        return f"more than {MAX_LISTS} lists on the index page, more than an index may have: not followed"
+    if len(links) > source.max_lists:
+        return f"more than {source.max_lists} lists on the index page, more than an index may have (max_lists): not followed"
     gone = len({link.id for link in known} - {link.id for link in links})
     share = source.max_loss_share if source.max_loss_share is not None else guard.max_loss_share
     if known and gone > len(known) * share:

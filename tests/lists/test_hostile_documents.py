@@ -59,9 +59,24 @@ def test_an_index_page_with_more_lists_than_an_index_has_is_suspect_and_none_is_
                          source_entry("ckan", site.url("/api"), kind="ckan", format="auto"))
     reports = run_check(config, open_store(config), clock=clock()).sources
     assert [(report.id, report.status, report.error) for report in reports] == [
-        (source, "suspect", "more than 1000 lists on the index page, more than an index may have: not followed")
+        (source, "suspect", "more than 1000 lists on the index page, more than an index may have (max_lists): not followed")
         for source in ("idx", "ckan")]
     assert not any(site.hits(f"/lists/{n}.txt") for n in range(1500))
+
+
+def test_max_lists_is_the_index_s_own_bound(site: LoopbackSite, database_url: str) -> None:
+    links = "".join(f"<li><a href='/lists/{n}.txt'>施策一覧 {n}</a></li>" for n in range(3))
+    site.publish("/index.html", Route(f"<html><body><ul>{links}</ul></body></html>".encode(), content_type="text/html"))
+    for n in range(3):
+        site.publish(f"/lists/{n}.txt", Route(seed_text(TAMA).encode()))
+    small = source_entry("small", site.url("/index.html"), kind="index", link_pattern="施策一覧", max_lists=2)
+    roomy = source_entry("roomy", site.url("/index.html"), kind="index", link_pattern="施策一覧", max_lists=3)
+    config = make_config(database_url, small, roomy)
+    reports = {report.id: report for report in run_check(config, open_store(config), clock=clock()).sources}
+    assert (reports["small"].status, reports["small"].error) == (
+        "suspect", "more than 2 lists on the index page, more than an index may have (max_lists): not followed")
+    assert [(report.status, report.records > 0) for report in reports["roomy"].lists] == [("baseline", True)] * 3
+    assert all(site.hits(f"/lists/{n}.txt") == 1 for n in range(3))  # by roomy alone
 
 
 @pytest.mark.parametrize("cell", ["\u1369", "9" * 5000])  # an Ethiopic digit one; a number int() refuses to read
