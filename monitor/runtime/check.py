@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from store.database import SessionFactory, open_engine, session_factory, transaction
 from store.errors import StoreError
@@ -80,7 +80,10 @@ def _run_one(config: Config, sessions: SessionFactory, now: datetime, source_id:
 
 
 def _of_the_database(exc: Exception) -> bool:
-    return isinstance(exc, StoreError | InterfaceError | OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    """The database refused (what store/ raises: its OperationalErrors become StoreError) or its connection went."""
+    from monitor.runtime.outage import database_gone  # psycopg's import, paid only when a run has failed
+
+    return isinstance(exc, StoreError) or database_gone(exc)
 
 
 def _runners(config: Config, sessions: SessionFactory, source_ids: Sequence[str]) -> list[SourceConfig]:
