@@ -133,15 +133,9 @@ def insert_versions(session: Session, rows: Sequence[Row]) -> None:
     if session.get_bind().dialect.name != "sqlite":
         insert_rows(session, "measure_versions", rows)
         return
-    waiting: list[int] | None = session.info.get(_WAITING)
-    if waiting is not None:
+    with bulk_versions(session, len(rows)):  # alone (not inside a list's), its own: indexed at once
         insert_rows(session, "measure_versions", rows)
-        waiting.extend(row["id"] for row in rows)
-        return
-    session.execute(text("INSERT INTO measure_search_deferred DEFAULT VALUES"))
-    insert_rows(session, "measure_versions", rows)
-    index_versions(session, [row["id"] for row in rows])
-    session.execute(text("DELETE FROM measure_search_deferred"))
+        session.info[_WAITING].extend(row["id"] for row in rows)
 
 
 # session.info key: the ids of the versions written inside bulk_versions, not yet indexed.
