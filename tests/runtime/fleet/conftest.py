@@ -4,6 +4,7 @@ and a throwaway PostgreSQL cluster that a test may restart without touching the 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -123,6 +124,13 @@ def serving(worker: WorkerProcess) -> None:
     """Wait for ``worker`` to serve the queue: a loaded machine takes seconds to start one, which no
     recovery bound should count."""
     wait_until(lambda: "serving queue" in worker.output(), 60, "the worker to serve the queue", step=0.2)
+
+
+def recovered(output: str, unit: str) -> bool:
+    """Whether a worker's log says it closed a dead worker's job of ``unit``: queued again, or left to
+    the job its own tick queued first (the unit still due): both end with the unit run once."""
+    outcome = r"(queued again as job \d+|closed: the unit is already waiting in the queue)"
+    return re.search(rf"job \d+ \({re.escape(unit)}\) of a worker that stopped: {outcome}", output) is not None
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, step: float = 0.1) -> Any:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from monitor.demo.site import LoopbackSite
 from tests.conftest import source_entry
 
-from .conftest import FAST_WORKER, WorkerProcess, scalar, serving, wait_until, write_config
+from .conftest import FAST_WORKER, WorkerProcess, recovered, scalar, serving, wait_until, write_config
 from .test_worker import LIST, RECORDS, publish, snapshots
 
 PG_LOG = Path("/var/log/postgresql/postgresql-15-main.log")
@@ -78,7 +78,7 @@ def test_a_killed_worker_s_source_runs_again_within_stalled_after(
     assert time.monotonic() - killed <= RECOVERED_WITHIN_S
     assert snapshots(fleet_url, "baseline") == 1 and scalar(fleet_url, "SELECT count(*) FROM measures") == RECORDS
     assert scalar(fleet_url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'") == 0
-    assert "of a worker that stopped: queued again as job" in second.output()
+    assert recovered(second.output(), "source:tama"), second.output()
     first.process.wait(timeout=10)
     second.kill(signal.SIGTERM)
     second.process.wait(timeout=30)
