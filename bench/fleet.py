@@ -27,7 +27,9 @@ the workers' start to the last check, and the steady rate between the 10th and 9
 percentile of ``checked_at``), that rate against the politeness limit (every host at its
 interval), the highest concurrency any host saw (it must never exceed the cap), the load
 average while it ran, the database's size per check, the workers' CPU per check from the
-moment each serves the queue (target ≤ 1.5 ms; with their start-up too in the notes) and the most PostgreSQL connections the fleet held (``pg_stat_activity``); and
+moment each serves the queue (target ≤ 1.5 ms; with their start-up too in the notes, and the kernel's
+share), the most PostgreSQL connections the fleet held (``pg_stat_activity``), the CPU a second of a
+worker left idle once every link is checked (``--idle`` seconds: the tick, polling, heartbeats); and
 where the start-up went: when each worker served the queue, the first check, and the checks
 made in each second from the workers' start. Needs SESAKU_TEST_POSTGRES_URL (or
 --admin-url), a role that may create databases: the throwaway databases are dropped at the end.
@@ -69,6 +71,8 @@ from store.database import open_engine, upgrade  # noqa: E402
 
 PORT = 18_080
 SOURCE = "bench-list"
+TICK = "* * * * * *"  # every second: the first tick comes soon after the workers start
+HEARTBEAT_S = 2
 
 
 # --------------------------------------------------------------------------- the pages' site
@@ -168,7 +172,7 @@ def config_data(url: str, list_url: str, args: argparse.Namespace) -> dict[str, 
         "schedule": {"sources": {"every": "1d"}, "links": {"every": "1h"}},
         "links": {"per_host": args.per_host, "per_host_interval_s": args.interval, "connect_timeout_s": 5,
                   "read_timeout_s": 10, "deadline_s": 30},
-        "worker": {"tick": "* * * * * *", "concurrency": args.concurrency, "heartbeat_s": 2, "stalled_after_s": 10},
+        "worker": {"tick": TICK, "concurrency": args.concurrency, "heartbeat_s": HEARTBEAT_S, "stalled_after_s": 10},
         "sources": [{"id": SOURCE, "title": "ベンチ用の施策一覧", "url": list_url, "format": "csv",
                      "key_columns": ["番号"], "name_column": "施策名", "url_columns": ["URL"]}],
     }
@@ -252,8 +256,9 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
     spies = [spy(process.pid, workdir / f"fleet-{workers}-profile-{n}.txt") for n, process in enumerate(processes)] if args.profile else []
     done = 0
     connections = 0
-    serving: dict[int, float] = {}  # pid → its CPU seconds when it began serving the queue (start-up done)
-    serving_cpu = 0.0
+    serving: dict[int, tuple[float, float]] = {}  # pid → its user, system CPU seconds when it began serving the queue
+    serving_cpu = (0.0, 0.0)
+    idle_cpu = float("nan")
     serving_at: list[float] = []  # seconds from the start until each worker served the queue (to the bench's 0.5 s look)
     try:
         with engine.connect() as connection:
@@ -261,7 +266,7 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
             while time.monotonic() < deadline:
                 for process, log in zip(processes, logs):
                     if process.pid not in serving and "serving queue" in log.read_text(encoding="utf-8", errors="replace"):
-                        serving[process.pid] = process_cpu_seconds(process.pid)
+                        serving[process.pid] = process_cpu(process.pid)
                         serving_at.append(time.monotonic() - started)
                 done = connection.scalar(text("SELECT count(*) FROM link_checks"))
                 # The workers' connections (the bench's own one excepted), at their highest.
@@ -272,7 +277,11 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
                 if done >= expected or any(p.poll() is not None for p in processes):
                     break
                 time.sleep(0.5)
-        serving_cpu = sum(process_cpu_seconds(pid) - cpu for pid, cpu in serving.items())
+        now_cpu = {pid: process_cpu(pid) for pid in serving}
+        serving_cpu = (sum(now_cpu[pid][0] - cpu[0] for pid, cpu in serving.items()),
+                       sum(now_cpu[pid][1] - cpu[1] for pid, cpu in serving.items()))
+        if done >= expected and args.idle > 0:
+            idle_cpu = idle_cpu_per_second([process.pid for process in processes], args.idle)
     finally:
         for process in processes:
             if process.poll() is None:
@@ -323,7 +332,8 @@ def run_fleet(workers: int, url: str, list_url: str, args: argparse.Namespace, s
         # A host's own pace while its unit ran, and how many hosts were being checked at once.
         "host_rate": (args.urls - 1) / (sorted(spans)[len(spans) // 2] or 1e-9) if spans else 0.0,
         "hosts_at_once": sum(spans) / span if spans and span else 0.0,
-        "worker_cpu_ms": 1000 * serving_cpu / max(checks, 1), "worker_cpu_all_ms": 1000 * worker_cpu / max(checks, 1), "machine_cpu_ms": 1000 * machine_cpu / max(checks, 1),
+        "worker_cpu_ms": 1000 * sum(serving_cpu) / max(checks, 1), "worker_sys_ms": 1000 * serving_cpu[1] / max(checks, 1),
+        "idle_ms_per_s": idle_cpu, "worker_cpu_all_ms": 1000 * worker_cpu / max(checks, 1), "machine_cpu_ms": 1000 * machine_cpu / max(checks, 1),
         "serving_at": serving_at, "first_check": min(offsets, default=float("nan")), "timeline": _per_second(offsets),
         "failed_jobs": failed_jobs, "units": link_units, "connections": connections, "db_bytes": sizes[0], "checks_bytes": sizes[1],
         "links_bytes": sizes[2], "blobs_bytes": sizes[3], "logs_with_tracebacks": errors,
@@ -367,10 +377,21 @@ def _per_second(offsets: list[float]) -> list[int]:
     return counts
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """user + system CPU of one live process, all its threads (``/proc/<pid>/stat``)."""
+def process_cpu(pid: int) -> tuple[float, float]:
+    """user and system CPU seconds of one live process, all its threads (``/proc/<pid>/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu_per_second(pids: list[int], seconds: float, settle_s: float = 3.0) -> float:
+    """CPU milliseconds a second of each worker with nothing due (the cost of being alive: the tick,
+    polling, heartbeats, the stalled-job sweep), after ``settle_s`` for the last jobs to finish."""
+    time.sleep(settle_s)
+    before = {pid: sum(process_cpu(pid)) for pid in pids}
+    started = time.monotonic()
+    time.sleep(seconds)
+    spent = sum(sum(process_cpu(pid)) - cpu for pid, cpu in before.items())
+    return 1000 * spent / (time.monotonic() - started) / len(pids)
 
 
 def cpu_busy_seconds() -> float:
@@ -401,6 +422,7 @@ def main() -> None:
     parser.add_argument("--fleets", default="1,2,4")
     parser.add_argument("--timeout", type=float, default=900, help="give up on one fleet after this many seconds")
     parser.add_argument("--admin-url", default=os.environ.get("SESAKU_TEST_POSTGRES_URL"))
+    parser.add_argument("--idle", type=float, default=10, help="then measure the idle workers' CPU for this many seconds (0: not)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (configs and worker logs)")
     parser.add_argument("--profile", action="store_true", help="sample each worker with py-spy and print where its CPU went (keeps the work folder)")
     args = parser.parse_args()
@@ -461,10 +483,12 @@ def main() -> None:
                   f"(checks + sibling probes), {row['not_ok']} not ok; one host checked at {row['host_rate']:.1f} URLs/s (median; "
                   f"its interval allows {1 / args.interval:g}), {row['hosts_at_once']:.1f} hosts at once on average; fleet ceiling {row['ceiling']:,.0f}/s "
                   f"(workers × concurrency × hosts a job, hosts at once, ÷ interval); CPU per check: workers {row['worker_cpu_ms']:.2f} ms while serving "
-                  f"({row['worker_cpu_all_ms']:.2f} ms with their start-up), "
+                  f"({row['worker_sys_ms']:.2f} of it in the kernel; {row['worker_cpu_all_ms']:.2f} ms with their start-up), "
                   f"whole machine {row['machine_cpu_ms']:.1f} ms; PostgreSQL connections held at most {row['connections']} "
                   f"({row['connections'] / row['workers']:.0f} a worker); link_checks {mb(row['checks_bytes'])}, "
                   f"links {mb(row['links_bytes'])}, blobs {mb(row['blobs_bytes'])}")
+            print(f"    idle: a worker with nothing due spends {row['idle_ms_per_s']:.1f} ms of CPU a second "
+                  f"(measured over {args.idle:g} s after the last check; worker.tick {TICK!r}, heartbeat_s {HEARTBEAT_S:g})")
             if args.profile:
                 print("\n".join(profile_summary(sorted(workdir.glob(f"fleet-{row['workers']}-profile-*.txt")))))
             print(f"    start-up: serving the queue after {', '.join(f'{s:.1f}' for s in sorted(row['serving_at']))} s, "
