@@ -75,6 +75,7 @@ from monitor.errors import ConfigError
 from monitor.runtime.host_batch import UnitBusy, run_links_job, settle_left_over
 from monitor.runtime.jobs import KINDS, job_id, run_job
 from monitor.runtime.outage import Outage, database_gone, quiet_outages
+from monitor.runtime.queue_retry import RetryUnlessWaiting
 from monitor.runtime.stopping import Deadline, InFlight
 from monitor.schedule import ScheduleSpec, due_if_started_before
 
@@ -218,6 +219,7 @@ def build_app(config: Config, sessions: SessionFactory, in_flight: InFlight | No
     settings = config.worker
     _check_tick(settings.tick)
     app = App(connector=PsycopgConnector(conninfo=queue_conninfo(config.database.url), min_size=2, max_size=QUEUE_CONNECTIONS))
+    app.job_manager = RetryUnlessWaiting(app.connector)
     retry = job_retry(settings)
     running = in_flight or InFlight()
 
