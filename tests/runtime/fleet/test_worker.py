@@ -20,7 +20,7 @@ from monitor.runtime.worker import due_units, run_unit
 from store.database import open_engine, session_factory
 from tests.conftest import TAMA, _postgres_admin_url, make_config, seed_text, source_entry
 
-from .conftest import create_database, drop_database, recovered, scalar, wait_until, write_config
+from .conftest import create_database, drop_database, recovered, scalar, serving, wait_until, write_config
 
 LIST = "/tama.txt"
 RECORDS = 44  # rows of the 戦略2 seed list
@@ -68,6 +68,8 @@ def test_two_workers_started_at_the_same_second_run_a_source_once(tmp_path: Path
     config = write_config(tmp_path / "config.yaml", fleet_url, [source_entry("tama", publish(site, delay_s=1.0))])
     workers = [start_worker(config), start_worker(config)]
     wait_until(lambda: snapshots(fleet_url) >= 1, 40, "the first snapshot")
+    for worker in workers:
+        serving(worker)  # both in the fleet below, however late a loaded machine started the second
     time.sleep(3)  # three more ticks, on both workers: nothing more is due
     assert snapshots(fleet_url, "baseline") == 1 and snapshots(fleet_url) == 1
     assert site.hits(LIST) == 1
