@@ -29,6 +29,7 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
     Example:
       sesaku-monitor check --config config.yaml --no-links --json
     """
+    from monitor.runtime import lean_imports  # noqa: F401 - first: httpx's optional imports left out (trio, its CLI)
     from monitor.cli.textreport import print_run_report
     from monitor.config import load_config
     from monitor.links.checker import terminal_progress
