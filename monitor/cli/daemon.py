@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.options import clean_errors, config_option, console, json_option, print_json
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.config_view import ConfigView
 
 
 @click.command()
@@ -78,12 +83,11 @@ def _status(config_path: str, as_json: bool, every: bool) -> None:
     from concurrent.futures import ThreadPoolExecutor
     from datetime import datetime, timezone
 
-    from monitor.config import load_config
     from monitor.runtime.fleet_status import print_fleet_status, read_fleet_status
     from monitor.runtime.status import print_status, read_status
     from store.database import open_engine, session_factory
 
-    config = load_config(config_path)
+    config = _settings(config_path)
     # Not monitor.runtime.check's open_store: importing it loads every wing, a second of a command that only reads.
     engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s)
     now = datetime.now(timezone.utc)
@@ -98,3 +102,16 @@ def _status(config_path: str, as_json: bool, every: bool) -> None:
         print_status(console(), found, config.tz, every=every)
         if fleet is not None:
             print_fleet_status(console(), fleet)
+
+
+def _settings(config_path: str) -> Config | ConfigView:
+    """What status reads of a file checked before under this very schema (no pydantic model
+    built: 0.3 s at 18,000 lists); else the full load, which keeps that view for the next time."""
+    from monitor.config_view import read_view
+
+    view = read_view(config_path)
+    if view is not None:
+        return view
+    from monitor.config import load_config
+
+    return load_config(config_path)

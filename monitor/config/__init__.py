@@ -7,7 +7,6 @@ names the file and the key (``config.yaml: sources[1].format: unknown format 'xm
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from functools import cached_property
 import re
@@ -22,16 +21,16 @@ from monitor.config.notifiers import NotifierConfig
 from monitor.errors import ConfigError
 from monitor.config.links import LinkSettings
 from monitor.config.formats import format_names, options_model
+from monitor.environment import DATABASE_URL_ENV, database_url_override, expand
 from monitor.secrets import Secrets, redact_known, remember
 from monitor.schedule import ScheduleSettings, ScheduleSpec, check_time_zone
 from monitor.config.kinds import LinkPart, PaginationSettings, SourceKind, check_kind
 from monitor.config.yaml_cache import load_yaml_cached
 from monitor.config.yaml_file import collector_paused
+from monitor.config_view import keep_view
 
 __all__ = ["Config", "SourceConfig", "config_problems", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
 
-DATABASE_URL_ENV = "SESAKU_DATABASE_URL"
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 
 
@@ -282,41 +281,6 @@ def _some(ids: Iterable[str], shown: int = 10) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def _expand(value: Any, where: str, secrets: Secrets) -> tuple[Any, Secrets]:
-    """``value`` with every ``${VAR}`` substituted, and ``secrets`` grown by what was substituted."""
-    if isinstance(value, str):
-        if "${" not in value:
-            return value, secrets
-        found: dict[str, str] = {}
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in os.environ:
-                raise ConfigError(f"{where}: environment variable {name} is not set")
-            found[os.environ[name]] = name
-            return os.environ[name]
-        expanded = _VAR.sub(replace, value)
-        return expanded, secrets.merged(Secrets({v: n for v, n in found.items() if v}, {expanded: value} if found else {}))
-    if isinstance(value, dict):
-        mapping: dict[Any, Any] = {}
-        for key, item in value.items():
-            # Nearly every value is a plain string (18,000 sources are 100,000 of them): kept as it
-            # is, without a call or a path written for it (that was a quarter of a cached load).
-            if type(item) is str and "${" not in item:
-                mapping[key] = item
-            else:
-                mapping[key], secrets = _expand(item, f"{where}.{key}", secrets)
-        return mapping, secrets
-    if isinstance(value, list):
-        items: list[Any] = []
-        for index, item in enumerate(value):
-            if type(item) is not str or "${" in item:
-                item, secrets = _expand(item, f"{where}[{index}]", secrets)
-            items.append(item)
-        return items, secrets
-    return value, secrets
-
-
 def _location(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:
@@ -351,9 +315,10 @@ def _prepared(data: Any, where: str) -> tuple[Any, Secrets]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping of keys at the top level")
-    data, secrets = _expand(data, where, Secrets())
-    if os.environ.get(DATABASE_URL_ENV):
-        data = {**data, "database": {**(data.get("database") or {}), "url": os.environ[DATABASE_URL_ENV]}}
+    data, secrets = expand(data, where, Secrets())
+    override = database_url_override()
+    if override:
+        data = {**data, "database": {**(data.get("database") or {}), "url": override}}
     return data, secrets
 
 
@@ -392,5 +357,8 @@ def load_config(path: str | Path) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     with collector_paused():
-        return parse_config(load_yaml_cached(raw, str(path)), str(path))
+        data = load_yaml_cached(raw, str(path))
+        config = parse_config(data, str(path))
+    keep_view(raw, str(path), config, data)  # what `status` reads, for the next process that reads these bytes
+    return config
 

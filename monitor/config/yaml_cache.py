@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from monitor.cache_files import cache_dir, write_private
 from monitor.config.yaml_file import MAX_ALIAS_NODES, MAX_DEPTH, load_yaml
 
 __all__ = ["cache_dir", "load_yaml_cached"]
 
 # Part of every key: a change of the reader's limits must not trust what an older reader passed.
 _READER = f"strict-yaml/1 aliases={MAX_ALIAS_NODES} depth={MAX_DEPTH}\n".encode()
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sesaku-monitor"
 
 
 def load_yaml_cached(raw: bytes, where: str) -> Any:
@@ -46,7 +41,7 @@ def load_yaml_cached(raw: bytes, where: str) -> Any:
     data = load_yaml(raw.decode("utf-8"), where)
     entry = _entry(key, data)
     if entry is not None:
-        _write(path, entry)
+        write_private(path, entry)
     return data
 
 
@@ -58,19 +53,3 @@ def _entry(key: str, data: Any) -> str | None:
     except TypeError:
         return None
     return text if json.loads(text)["data"] == data else None
-
-
-def _write(path: Path, text: str) -> None:
-    """Written whole or not at all (a temporary file renamed); a cache that cannot be written is no error.
-
-    Readable by its owner only: config.yaml may hold a password written in it (not as ``${VAR}``),
-    and the cache must not show it to anyone the file itself does not."""
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        return

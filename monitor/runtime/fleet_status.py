@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from rich.console import Console
 from rich.text import Text
@@ -17,8 +17,11 @@ from sqlalchemy import Engine, text
 
 from store.database import open_engine
 
-from monitor.config import Config
 from monitor.cli.textreport import literal, rows_text
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.config_view import ConfigView
 
 __all__ = ["FleetStatus", "WorkerRow", "read_fleet_status", "print_fleet_status"]
 
@@ -76,7 +79,7 @@ class FleetStatus:
         return {**asdict(self), "depth": self.depth}
 
 
-def read_fleet_status(config: Config, now: datetime, *, top_hosts: int = 10, engine: Engine | None = None) -> FleetStatus | None:
+def read_fleet_status(config: Union[Config, ConfigView], now: datetime, *, top_hosts: int = 10, engine: Engine | None = None) -> FleetStatus | None:
     """The fleet as PostgreSQL sees it now; None on SQLite or without a queue. ``engine``: the
     caller's own (``status`` reads the rest of the store over it), else one opened for this."""
     if not config.database.url.startswith("postgresql"):
@@ -90,7 +93,7 @@ def read_fleet_status(config: Config, now: datetime, *, top_hosts: int = 10, eng
         engine.dispose()
 
 
-def _read(engine: Engine, config: Config, now: datetime, top_hosts: int) -> FleetStatus | None:
+def _read(engine: Engine, config: Union[Config, ConfigView], now: datetime, top_hosts: int) -> FleetStatus | None:
     with engine.connect() as connection:
         if not connection.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")):
             return None

@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
-from monitor.config import Config
 from monitor.errors import MonitorError
+
+if TYPE_CHECKING:  # `status` reads a checked file's view instead (monitor.config_view)
+    from monitor.config import Config
+    from monitor.config_view import ConfigView
 
 __all__ = ["DaemonRunning", "PidState", "claim", "pid_path", "read", "release"]
 
@@ -38,7 +42,7 @@ class PidState:
         return f"not running (stale pid file {self.path}: pid {self.pid} is gone)"
 
 
-def pid_path(config: Config) -> Path | None:
+def pid_path(config: Union[Config, ConfigView]) -> Path | None:
     """``schedule.pid_file``, else beside a SQLite database; none for a shared PostgreSQL store,
     where many workers run and the queue says who is alive."""
     if config.schedule.pid_file:

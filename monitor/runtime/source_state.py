@@ -5,8 +5,11 @@ the parsers and the pipeline that re-keying needs."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Union
 
-from monitor.config import Config
+if TYPE_CHECKING:  # `status` reads a checked file's view instead (monitor.config_view)
+    from monitor.config import Config
+    from monitor.config_view import ConfigView
 
 __all__ = ["source_state", "kept_not_run"]
 
@@ -21,7 +24,7 @@ def source_state(source_id: str, parent_id: str | None, retired: bool, configure
     return "watched" if configured[owner] else "disabled"
 
 
-def kept_not_run(config: Config, marks: Iterable[tuple[str, str | None, bool]]) -> tuple[list[str], list[str]]:
+def kept_not_run(config: Union[Config, ConfigView], marks: Iterable[tuple[str, str | None, bool]]) -> tuple[list[str], list[str]]:
     """Of the stored sources' (id, parent id, retired): the ids of the retired, and of those no longer configured."""
     configured = {source.id: source.enabled for source in config.sources}
     states = [(source_id, source_state(source_id, parent_id, retired, configured)) for source_id, parent_id, retired in marks]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from rich.console import Console
 from rich.text import Text
@@ -18,12 +18,17 @@ from rich.text import Text
 from store.database import SessionFactory, transaction
 from store.overview import SourceRun, delivery_counts, job_counts, link_counts, source_runs
 
-from monitor.config import Config, SourceConfig
 from monitor.runtime.source_state import kept_not_run
 from monitor.runtime.pidfile import PidState, pid_path, read as read_pid
 from monitor.localtime import local_time
 from monitor.schedule import next_after
 from monitor.cli.textreport import literal, rows_text
+
+if TYPE_CHECKING:  # a checked file's view spares `status` the schema's import and validation (monitor.config_view)
+    from monitor.config import Config, SourceConfig
+    from monitor.config_view import ConfigView, SourceView
+
+    Settings = Union[Config, ConfigView]
 
 __all__ = ["SourceStatus", "Status", "EVERY_ROW_UP_TO", "read_status", "needs_attention", "print_status"]
 
@@ -72,7 +77,7 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def read_status(config: Config, sessions: SessionFactory, now: datetime) -> Status:
+def read_status(config: Settings, sessions: SessionFactory, now: datetime) -> Status:
     pid_file = pid_path(config)
     status = Status(now=now, daemon=read_pid(pid_file) if pid_file else None)
     # The counts are aggregates over whole tables (a million links) that the database works out
@@ -84,7 +89,8 @@ def read_status(config: Config, sessions: SessionFactory, now: datetime) -> Stat
             # Every source's newest run and job state in one statement: a query per source took 15 s at 3,000 sources.
             runs = source_runs(session)
         described: dict[int, str] = {}  # by schedule: most lists share the default one
-        status.sources = [_source_status(config, source, runs.get(source.id), now, described) for source in config.sources]
+        tz = config.tz
+        status.sources = [_source_status(config, source, runs.get(source.id), now, tz, described) for source in config.sources]
         status.retired, status.not_in_config = kept_not_run(config, ((r.id, r.parent_id, r.retired) for r in runs.values() if r.stored))
         status.jobs, status.links, status.outbox = counts.result()
     return status
@@ -95,12 +101,13 @@ def _counts(sessions: SessionFactory) -> tuple[dict[str, dict[str, int]], dict[s
         return job_counts(session), link_counts(session), delivery_counts(session)
 
 
-def _source_status(config: Config, source: SourceConfig, run: SourceRun | None, now: datetime, described: dict[int, str]) -> SourceStatus:
+def _source_status(config: Settings, source: SourceConfig | SourceView, run: SourceRun | None, now: datetime, tz: tzinfo,
+                   described: dict[int, str]) -> SourceStatus:
     spec = source.schedule or config.schedule.sources
     schedule = described.get(id(spec)) or described.setdefault(id(spec), spec.describe())
     state = run.job if run else None
     started = state.last_started_at if state else None
-    next_run = next_after(spec, started, config.tz) if started else None
+    next_run = next_after(spec, started, tz) if started else None
     return SourceStatus(
         id=source.id, title=source.title, schedule=schedule,
         last_run_at=(run.last_run_at if run else None) or started, last_status=run.last_status if run else None,

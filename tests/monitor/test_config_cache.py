@@ -31,7 +31,7 @@ def test_the_same_bytes_load_from_the_cache_and_an_edited_file_is_read_again(tmp
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG.format(name="a", title="多摩 戦略2"), encoding="utf-8")
     first = load_config(path)
-    assert [p.suffix for p in cache.iterdir()] == [".json"]
+    assert [p.suffix for p in cache.glob("config-*")] == [".json"]
     with monkeypatch.context() as patched:
         _no_yaml(patched)
         again = load_config(path)
@@ -39,7 +39,7 @@ def test_the_same_bytes_load_from_the_cache_and_an_edited_file_is_read_again(tmp
     path.write_text(CONFIG.format(name="b", title="多摩 戦略3"), encoding="utf-8")
     edited = load_config(path)
     assert edited.sources[0].title == "多摩 戦略3" and edited.database.url.endswith("/b.db")
-    assert len(list(cache.iterdir())) == 1  # the edited file replaced its entry
+    assert len(list(cache.glob("config-*"))) == len(list(cache.glob("view-*"))) == 1  # the edited file replaced its entries
 
 
 def test_hostile_yaml_is_refused_every_time(tmp_path, cache):
@@ -56,7 +56,7 @@ def test_a_corrupt_cache_is_ignored(tmp_path, cache, corrupt):
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG.format(name="a", title="一覧"), encoding="utf-8")
     load_config(path)
-    (entry,) = cache.iterdir()
+    (entry,) = cache.glob("config-*")
     entry.write_text(corrupt, encoding="utf-8")
     assert load_config(path).sources[0].title == "一覧"
     assert '"一覧"' in entry.read_text(encoding="utf-8")  # written again whole
