@@ -63,6 +63,7 @@ import httpx
 
 from monitor.asyncio_backend import AsyncioBackend
 from monitor.errors import FetchError
+from monitor.http11 import Http11Connection
 from monitor.inflate import CappedDecoder
 
 __all__ = [
@@ -252,7 +253,7 @@ def _httpx_errors() -> Iterator[None]:
 
 
 class HostPools(httpx.AsyncBaseTransport):
-    """Keep-alive HTTP/1.1 connections per origin, each opened through ``GuardedBackend``.
+    """Keep-alive HTTP/1.1 connections per origin (``monitor.http11``), each opened through ``GuardedBackend``.
 
     The transport under every ``GuardedClient``. Built for the link checker, which already
     caps the requests in flight to each host (a list fetch or a webhook sends one request at
@@ -276,7 +277,7 @@ class HostPools(httpx.AsyncBaseTransport):
         self._per_origin = per_origin
         self._max_pools = max_pools
         self._expiry = keepalive_expiry
-        self._idle: OrderedDict[Origin, list[httpcore.AsyncHTTP11Connection]] = OrderedDict()
+        self._idle: OrderedDict[Origin, list[Http11Connection]] = OrderedDict()
         self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -308,7 +309,7 @@ class HostPools(httpx.AsyncBaseTransport):
                 await connection.aclose()
         self._idle.clear()
 
-    async def _idle_connection(self, key: Origin) -> httpcore.AsyncHTTP11Connection | None:
+    async def _idle_connection(self, key: Origin) -> Http11Connection | None:
         idle = self._idle.get(key)
         while idle:
             connection = idle.pop()
@@ -317,16 +318,16 @@ class HostPools(httpx.AsyncBaseTransport):
             await connection.aclose()
         return None
 
-    async def _connect(self, origin: httpcore.Origin, request: httpcore.Request) -> httpcore.AsyncHTTP11Connection:
+    async def _connect(self, origin: httpcore.Origin, request: httpcore.Request) -> Http11Connection:
         timeout = request.extensions.get("timeout", {}).get("connect")
         host = origin.host.decode("ascii")
         stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
         if origin.scheme == b"https":
             # TLS verifies against the name, though the socket went to a checked address.
             stream = await stream.start_tls(self._context, server_hostname=host, timeout=timeout)
-        return httpcore.AsyncHTTP11Connection(origin=origin, stream=stream, keepalive_expiry=self._expiry)
+        return Http11Connection(origin=origin, stream=stream, keepalive_expiry=self._expiry)
 
-    async def _take_back(self, key: Origin, connection: httpcore.AsyncHTTP11Connection) -> None:
+    async def _take_back(self, key: Origin, connection: Http11Connection) -> None:
         """A response was closed: keep its connection for the next request to the origin."""
         idle = self._idle.get(key)
         if self._closed or not connection.is_idle() or (idle is not None and len(idle) >= self._per_origin):
@@ -345,7 +346,7 @@ class HostPools(httpx.AsyncBaseTransport):
 class _Returned(httpx.AsyncByteStream):
     """A response body that hands its connection back to ``HostPools`` once closed."""
 
-    def __init__(self, stream: Any, pools: HostPools, key: Origin, connection: httpcore.AsyncHTTP11Connection) -> None:
+    def __init__(self, stream: Any, pools: HostPools, key: Origin, connection: Http11Connection) -> None:
         self._stream = stream
         self._pools: HostPools | None = pools
         self._key = key
