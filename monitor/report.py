@@ -36,7 +36,11 @@ class MeasureChange:
     end_date: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        # Shallow: a report is printed, never changed, and asdict deep-copied every change's fields
+        # (a run of 3,500 changes: 0.08 s of CPU).
+        values = {"measure_id": self.measure_id, "key": self.key, "name": self.name, "fields": self.fields,
+                  "old_name": self.old_name, "new_name": self.new_name, "end_date": self.end_date}
+        return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass(slots=True)

@@ -30,7 +30,6 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
       sesaku-monitor check --config config.yaml --no-links --json
     """
     from monitor.runtime import lean_imports  # noqa: F401 - first: httpx's optional imports left out (trio, its CLI)
-    from monitor.cli.textreport import print_run_report
     from monitor.config import load_config
     from monitor.links.checker import terminal_progress
     from monitor.runtime.check import open_store, run_check
@@ -49,6 +48,8 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
     if as_json:
         print_json(report.as_dict())
     else:
+        from monitor.cli.textreport import print_run_report  # rich's console: only for the text report
+
         print_run_report(console(), report)
     if not report.ok:
         sys.exit(EXIT_SOURCE)
