@@ -270,9 +270,10 @@ class HostPools(httpx.AsyncBaseTransport):
     def __init__(self, policy: AddressPolicy, *, verify: ssl.SSLContext | bool = True,
                  per_origin: int = 4, max_pools: int = 64, resolver: Resolver | None = None,
                  keepalive_expiry: float = 10.0) -> None:
-        # One SSL context for all origins: building one (loading the CA bundle) takes milliseconds.
-        self._context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
-        self._context.set_alpn_protocols(["http/1.1"])
+        # One SSL context for all origins, built at the first https one: loading the CA bundle takes
+        # ~0.1 s of CPU, which a plain-http fetch (a loopback or intranet list) never needs.
+        self._verify = verify
+        self._context: ssl.SSLContext | None = None
         self._backend = GuardedBackend(policy, resolver)
         self._per_origin = per_origin
         self._max_pools = max_pools
@@ -324,8 +325,15 @@ class HostPools(httpx.AsyncBaseTransport):
         stream = await self._backend.connect_tcp(host, origin.port, timeout=timeout)
         if origin.scheme == b"https":
             # TLS verifies against the name, though the socket went to a checked address.
-            stream = await stream.start_tls(self._context, server_hostname=host, timeout=timeout)
+            stream = await stream.start_tls(self._tls_context(), server_hostname=host, timeout=timeout)
         return Http11Connection(origin=origin, stream=stream, keepalive_expiry=self._expiry)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._context is None:
+            verify = self._verify
+            self._context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify)
+            self._context.set_alpn_protocols(["http/1.1"])
+        return self._context
 
     async def _take_back(self, key: Origin, connection: Http11Connection) -> None:
         """A response was closed: keep its connection for the next request to the origin."""
