@@ -110,6 +110,10 @@ class Measure(Base):
     __table_args__ = (Index("ix_measures_source_ended", "source_id", "ended_at"),)
 
 
+# The versions listed now (store.current.listed_now).
+_OPEN = "valid_to_snapshot_id IS NULL"
+
+
 class MeasureVersion(Base):
     __tablename__ = "measure_versions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -129,6 +133,8 @@ class MeasureVersion(Base):
         Index("ix_measure_versions_source_span", "source_id", "valid_from", "valid_to", "measure_id", "content_hash"),  # store.compare (0012)
         Index("ix_measure_versions_source_open", "source_id", "valid_to"),
         Index("ix_measure_versions_name_prefix", text("substr(name, 1, 200)")),  # store.siblings (0010)
+        Index("ix_measure_versions_listed", "source_id", "measure_id", "id", "published_digest", "valid_to_snapshot_id",
+              sqlite_where=text(_OPEN), postgresql_where=text(_OPEN)),  # store.current.listed_now (0015)
     )
 
 

@@ -22,7 +22,7 @@ from store.batches import in_batches
 from store.links import cite_links
 from store.models import Event, Snapshot
 from store.listing import put_listing
-from store.current import Listed, current_rows_of, stream_current_rows, stream_listed
+from store.current import Listed, current_rows_of, listed_now, stream_current_rows
 from store.queries import CurrentRow, expiring_versions
 from store.version_writes import bulk_versions, close_versions, end_measures, insert_rows, insert_versions, new_ids, rename_measures, set_published_digests
 
@@ -67,15 +67,15 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
 
     def load_rows(left: list[int]) -> None:
         wanted = [o for o in left if o not in current]
-        rows = current_rows_of(session, [listed[o].version_id for o in wanted])
-        current.update((o, rows[listed[o].version_id]) for o in wanted)
+        rows = current_rows_of(session, [listed.version_ids[o] for o in wanted])
+        current.update((o, rows[listed.version_ids[o]]) for o in wanted)
 
     def old_entry(o: int) -> Entry:
         row = current[o]
         return stored_entry(row.key, row.name, row.fields, row.content_hash, source, ctx.ignore)
 
     matching = match_versions(
-        published, [_published_digest(header, record.published) for record in parsed.records],
+        published, _published_digests(header, [record.published for record in parsed.records]),
         old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold, load_old=load_rows,
     )
     old_entries, new_entries = matching.old_entries, matching.new_entries
@@ -83,13 +83,13 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     changed = [(o, n) for o, n in matching.pairs if old_entries[o].digest != new_entries[n].digest]
     # Same text, other links behind it: a new version all the same, so the new URLs are cited.
     same = [*matching.identical, *(pair for pair in matching.pairs if old_entries[pair[0]].digest == new_entries[pair[1]].digest)]
-    relinks = relinked(session, same, parsed.records, lambda o: listed[o].version_id, lambda record: cited_urls(source, record))
+    relinks = relinked(session, same, parsed.records, lambda o: listed.version_ids[o], lambda record: cited_urls(source, record))
     new_entries = {**{n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}, **new_entries}
     load_rows([o for o, _ in relinks])
     changed += relinks
     order = [0] * len(parsed.records)
     for o, n in (*matching.identical, *matching.pairs):
-        order[n] = listed[o].measure_id
+        order[n] = listed.measure_ids[o]
     with bulk_versions(session, len(changed) + len(matching.ended) + len(matching.added)):
         for part in in_batches(changed, _WRITE_BATCH):
             _update(ctx, [(current[o], parsed.records[n], new_entries[n]) for o, n in part])
@@ -102,22 +102,27 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     put_listing(session, snapshot, order, {column: [record.cells.get(column, "") for record in parsed.records] for column in ctx.ignore}, now)
 
 
-def _listed_now(session: Session, source: SourceConfig) -> tuple[list[Listed], list[bytes]]:
+def _listed_now(session: Session, source: SourceConfig) -> tuple[Listed, list[bytes | None]]:
     """The current rows' ids, and each one's published digest: most rows pair by it alone,
     and only the rest are read whole (``load_rows``)."""
     if source.column_aliases:
         # A version stored under a column's old name is compared under its new one: from its fields.
-        rows = stream_current_rows(session, source.id)
-        read = [(Listed(row.measure_id, row.version_id, None), _fields_digest(stored_fields(row.fields, source))) for row in rows]
-        return [row for row, _ in read], [digest for _, digest in read]
-    listed = list(stream_listed(session, source.id))
+        measure_ids: list[int] = []
+        version_ids: list[int] = []
+        digests: list[bytes | None] = []
+        for row in stream_current_rows(session, source.id):
+            measure_ids.append(row.measure_id)
+            version_ids.append(row.version_id)
+            digests.append(_fields_digest(stored_fields(row.fields, source)))
+        return Listed(measure_ids, version_ids, digests), digests
+    listed = listed_now(session, source.id)
     # Versions stored before digests were (migration 0013) get theirs, once.
-    missing = [row.version_id for row in listed if row.published_digest is None]
-    made: dict[int, bytes] = {}
-    if missing:
-        made = {version_id: _fields_digest(row.fields) for version_id, row in current_rows_of(session, missing).items()}
-        set_published_digests(session, list(made.items()))
-    return listed, [made[row.version_id] if row.published_digest is None else row.published_digest for row in listed]
+    missing = [version_id for version_id, digest in zip(listed.version_ids, listed.digests) if digest is None]
+    if not missing:
+        return listed, listed.digests
+    made = {version_id: _fields_digest(row.fields) for version_id, row in current_rows_of(session, missing).items()}
+    set_published_digests(session, list(made.items()))
+    return listed, [made[version_id] if digest is None else digest for version_id, digest in zip(listed.version_ids, listed.digests)]
 
 
 @lru_cache(maxsize=64)
@@ -128,10 +133,18 @@ def _columns_digest(columns: tuple[str, ...]) -> hashlib.blake2b:
 def _published_digest(columns: tuple[str, ...], published: Published) -> bytes:
     """A row's columns and text as published, in 16 bytes: equal exactly when both are (a
     tuple's form, a row with a tab in a cell, is told apart from any text)."""
-    data = b"s" + published.encode() if isinstance(published, str) else b"t" + json.dumps(published).encode()
-    digest = _columns_digest(columns).copy()
-    digest.update(data)
-    return digest.digest()
+    return _published_digests(columns, [published])[0]
+
+
+def _published_digests(columns: tuple[str, ...], rows: list[Published]) -> list[bytes]:
+    """:func:`_published_digest` of every row of a version, its columns looked up once."""
+    start = _columns_digest(columns)
+    digests = []
+    for published in rows:
+        digest = start.copy()
+        digest.update(b"s" + published.encode() if isinstance(published, str) else b"t" + json.dumps(published).encode())
+        digests.append(digest.digest())
+    return digests
 
 
 def _fields_digest(fields: Mapping[str, str]) -> bytes:
