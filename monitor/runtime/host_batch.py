@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from procrastinate import App, BaseRetryStrategy
 from procrastinate.jobs import Job
+from sqlalchemy.orm import Session
 
 from store.database import SessionFactory, transaction
 from store.errors import StoreError
@@ -256,20 +257,25 @@ def run_hosts(config: Config, sessions: SessionFactory, units: Sequence[tuple[st
 
 def _check(config: Config, sessions: SessionFactory, hosts: list[str], names: dict[str, str]) -> None:
     now = datetime.now(timezone.utc)
-    with transaction(sessions) as session:
-        for host in hosts:
-            record_start(session, names[host], now)
+    _record(sessions, [names[host] for host in hosts], lambda session, name: record_start(session, name, now))
     try:
         check_due_links(config, sessions, now, hosts=hosts)
     except Exception as exc:  # recorded for each host, then raised again: the job is retried
         if isinstance(exc, StoreError):  # the database itself failed: writing the error would fail too
             raise
-        with transaction(sessions) as session:
-            for host in hosts:
-                record_finish(session, names[host], now, f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        _record(sessions, [names[host] for host in hosts], lambda session, name: record_finish(session, name, now, error))
         raise
+    _record(sessions, [names[host] for host in hosts], lambda session, name: record_finish(session, name, now, None))
+
+
+def _record(sessions: SessionFactory, names: list[str], write: Callable[[Session, str], None]) -> None:
+    """``write`` the job state of each of ``names`` in one transaction. Their rows are read in one
+    query first, so that each write finds its row in the session: one query a host was 5 % of a
+    worker's CPU per check (16 hosts a pass, a start and a finish each)."""
     with transaction(sessions) as session:
-        for host in hosts:
-            record_finish(session, names[host], now, None)
+        job_states(session, names)
+        for name in names:
+            write(session, name)
 
 
