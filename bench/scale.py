@@ -203,11 +203,17 @@ def measure_status(config: Any, path: Path) -> None:
     print(f"status: read_status {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()}), {len(status.sources):,} sources, {failing} failing (target ≤ 1 s)")
     seconds, status = timed(lambda: read_status(config, sessions, NOW))
     print(f"status: read_status again {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()})")
-    # The whole command, as a user starts it (target ≤ 1 s for the default and --json).
+    # The whole command, as a user starts it (target ≤ 1 s for the default and --json): best of three
+    # (wall and CPU apart), reading the view measure_config's full load kept (monitor/config_view.py).
+    from monitor.config_view import read_view
+
+    print(f"status: config read from {'the checked view' if read_view(path) else 'a full load (no view kept)'}")
     for flags in (["--json"], [], ["--all"]):
-        seconds, (cpu, done) = timed(lambda: _child_cpu(lambda: subprocess.run(["sesaku-monitor", "status", *flags, "--config", str(path)], capture_output=True)))
+        runs = [timed(lambda: _child_cpu(lambda: subprocess.run(["sesaku-monitor", "status", *flags, "--config", str(path)], capture_output=True)))
+                for _ in range(3)]
+        seconds, cpu, done = min(wall for wall, _ in runs), min(cpu for _, (cpu, _) in runs), runs[-1][1][1]
         lines = done.stdout.count(b"\n")
-        print(f"status: `sesaku-monitor status {' '.join(flags)}` {seconds:.2f} s in all ({cpu:.2f} s CPU, {load()}; exit {done.returncode}, "
+        print(f"status: `sesaku-monitor status {' '.join(flags)}` {seconds:.2f} s in all ({cpu:.2f} s CPU, best of 3, {load()}; exit {done.returncode}, "
               f"{len(done.stdout):,} bytes, {lines:,} lines)")
 
 

@@ -10,19 +10,19 @@ outbox counts are one aggregate each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Integer, Select, String, and_, column, func, literal, literal_column, or_, select, true, values
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, case, column, func, literal, literal_column, null, or_, select, true, values
 from sqlalchemy.orm import Session, aliased
 
 from store.batches import in_batches
 from store.models import Delivery, Event, JobState, Link, Snapshot, Source, UTCDateTime
 from store.queries import GOOD_STATUSES
 
-__all__ = ["JobRow", "SourceRow", "SourceRun", "SourcesPage", "job_rows", "source_row", "source_runs", "sources_page", "recent_event_counts", "link_counts", "job_counts", "delivery_counts"]
+__all__ = ["JobRow", "SourceRow", "SourceMark", "SourceRun", "SourcesPage", "job_rows", "source_marks", "source_row", "source_runs", "sources_page", "recent_event_counts", "link_counts", "job_counts", "delivery_counts"]
 
 # Failing streaks are counted for this many sources a statement (three bound values each).
 _STREAK_BATCH = 1000
@@ -159,25 +159,76 @@ _SOURCE_JOB = "source:"
 _JOB_COLUMNS = (JobState.job_id, JobState.last_started_at, JobState.last_success_at, JobState.last_error, JobState.failing_since)
 
 
-def source_runs(session: Session) -> dict[str, SourceRun]:
-    """Every stored source, and every source whose job ran but stored nothing, by id: one
-    statement for all stored sources, one for the rest, three per 1,000 failing ones (their streaks)."""
+def source_runs(session: Session, source_ids: Sequence[str] | None = None) -> dict[str, SourceRun]:
+    """Every stored source (or those of ``source_ids``), and every source whose job ran but
+    stored nothing, by id: one statement for the stored sources (one per 1,000 of ``source_ids``),
+    one for the rest, three per 1,000 failing ones (their streaks)."""
     # Core rows, not the ORM's: 18,000 rows through the ORM's loading took as long again as the query.
-    found = session.connection().execute(_newest_runs(session.get_bind().dialect.name)).all()
+    query, source_id = _newest_runs(session.get_bind().dialect.name)
+    if source_ids is None:
+        found = session.connection().execute(query).all()
+    else:
+        found = [row for batch in in_batches(list(source_ids), 1000) for row in session.connection().execute(query.where(source_id.in_(batch)))]
     streaks = _failing_streaks(session, [row[0] for row in found if row[4] is not None and row[4] not in GOOD_STATUSES])
     runs = {
         source_id: SourceRun(source_id, True, parent_id, retired_at is not None, fetched_at, status, error, streaks.get(source_id, 0),
                              JobRow(*job) if job[0] is not None else None)
         for source_id, parent_id, retired_at, fetched_at, status, error, *job in found
     }
-    stored = select(Source.id).where(Source.id == func.substr(JobState.job_id, len(_SOURCE_JOB) + 1)).exists()
-    for job in session.execute(select(*_JOB_COLUMNS).where(JobState.job_id.startswith(_SOURCE_JOB), ~stored)):
-        source_id = job[0][len(_SOURCE_JOB):]
-        runs[source_id] = SourceRun(source_id, False, None, False, None, None, None, 0, JobRow(*job))
+    for job in session.execute(select(*_JOB_COLUMNS).where(*_UNSTORED)):
+        unstored = job[0][len(_SOURCE_JOB):]
+        runs[unstored] = SourceRun(unstored, False, None, False, None, None, None, 0, JobRow(*job))
     return runs
 
 
-def _newest_runs(dialect: str) -> Select[Any]:
+# The job_state rows of sources whose job ran and stored nothing (no `sources` row).
+_UNSTORED = (JobState.job_id.startswith(_SOURCE_JOB), ~select(Source.id).where(Source.id == func.substr(JobState.job_id, len(_SOURCE_JOB) + 1)).exists())
+
+
+class SourceMark(NamedTuple):
+    """A source as ``status``'s summary counts it, without a time (turning 90,000 stored times
+    into datetimes was a third of reading every source's run)."""
+
+    id: str
+    stored: bool
+    parent_id: str | None
+    retired: bool
+    ran: bool  # a snapshot stored, or its job started
+    unwell: bool  # its newest run was not good or had an error, or its job's last run failed: read it whole
+    started_rank: int | None  # as start_ranks: the first of the bounds its last start is not before; None: before all, or never
+
+
+def source_marks(session: Session, bounds: Sequence[datetime]) -> list[SourceMark]:
+    """Every stored source, and every source whose job ran but stored nothing, as marks: one
+    statement each, the same probe of each source's newest snapshot as :func:`source_runs`.
+    ``bounds``: newest first, as :func:`store.jobstate.start_ranks`."""
+    rank: ColumnElement[Any] = case(*((JobState.last_started_at >= bound, index) for index, bound in enumerate(bounds))) if bounds else null()
+    started, job_failed = JobState.last_started_at.is_not(None), JobState.last_error.is_not(None)
+
+    def marks(source_id: ColumnElement[Any], parent_id: ColumnElement[Any], retired_at: ColumnElement[Any], fetched_at: ColumnElement[Any],
+              status: ColumnElement[Any], error: ColumnElement[Any]) -> Sequence[Any]:
+        return (source_id, parent_id, retired_at.is_not(None), fetched_at.is_not(None), status, error.is_not(None), job_failed, started, rank)
+
+    query, _ = _newest_runs(session.get_bind().dialect.name, marks)
+    found = [SourceMark(i, True, parent, bool(retired), bool(snapshot or began), (status is not None and status not in GOOD_STATUSES) or bool(error or failed), rank_of)
+             for i, parent, retired, snapshot, status, error, failed, began, rank_of in session.connection().execute(query)]
+    unstored = select(JobState.job_id, started, job_failed, rank).where(*_UNSTORED)
+    found.extend(SourceMark(job[len(_SOURCE_JOB):], False, None, False, bool(began), bool(failed), rank_of)
+                 for job, began, failed, rank_of in session.connection().execute(unstored))
+    return found
+
+
+# What a statement over every source's newest run selects, given the columns of the source,
+# its newest snapshot (id, parent id, retired at, fetched at, status, error) and job_state.
+_Columns = Callable[[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any], ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]], Sequence[Any]]
+
+
+def _full(source_id: ColumnElement[Any], parent_id: ColumnElement[Any], retired_at: ColumnElement[Any], fetched_at: ColumnElement[Any],
+          status: ColumnElement[Any], error: ColumnElement[Any]) -> Sequence[Any]:
+    return (source_id, parent_id, retired_at, fetched_at, status, error, *_JOB_COLUMNS)
+
+
+def _newest_runs(dialect: str, columns: _Columns = _full) -> tuple[Select[Any], ColumnElement[str]]:
     """Each stored source's marks, newest snapshot and job state, by one probe of
     ix_snapshots_source_fetched per source. PostgreSQL takes the probe as a LATERAL join (given
     only the newest id by a sub-query, it hashed every snapshot); SQLite, which has no LATERAL,
@@ -186,16 +237,16 @@ def _newest_runs(dialect: str) -> Select[Any]:
     newest = newest.order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1)
     if dialect == "postgresql":
         run: Any = newest.lateral("newest")
-        query = select(Source.id, Source.parent_id, Source.retired_at, run.c.fetched_at, run.c.status, run.c.error, *_JOB_COLUMNS)
-        query = query.select_from(Source).outerjoin(run, true())
         source_id: ColumnElement[str] = Source.id.expression
+        query = select(*columns(source_id, Source.parent_id.expression, Source.retired_at.expression, run.c.fetched_at, run.c.status, run.c.error))
+        query = query.select_from(Source).outerjoin(run, true())
     else:
         listed = select(Source.id, Source.parent_id, Source.retired_at, newest.with_only_columns(Snapshot.id).scalar_subquery().label("newest")).subquery()
         run = aliased(Snapshot)
-        query = select(listed.c.id, listed.c.parent_id, listed.c.retired_at, run.fetched_at, run.status, run.error, *_JOB_COLUMNS)
-        query = query.select_from(listed).outerjoin(run, run.id == listed.c.newest)
         source_id = listed.c.id
-    return query.outerjoin(JobState, JobState.job_id == literal(_SOURCE_JOB) + source_id).order_by(source_id)
+        query = select(*columns(source_id, listed.c.parent_id, listed.c.retired_at, run.fetched_at.expression, run.status.expression, run.error.expression))
+        query = query.select_from(listed).outerjoin(run, run.id == listed.c.newest)
+    return query.outerjoin(JobState, JobState.job_id == literal(_SOURCE_JOB) + source_id).order_by(source_id), source_id
 
 
 def _failing_streaks(session: Session, source_ids: list[str]) -> dict[str, int]:

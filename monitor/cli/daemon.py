@@ -94,7 +94,8 @@ def _status(config_path: str, as_json: bool, every: bool) -> None:
     # The fleet's queries (a pass over the due links) run in the database meanwhile, on a connection of their own.
     with ThreadPoolExecutor(max_workers=1) as pool:
         fleet_read = pool.submit(read_fleet_status, config, now, engine=engine)  # None unless PostgreSQL carries a queue
-        found = read_status(config, session_factory(engine), now)
+        # The default table reads whole only the sources that need attention (beyond 50); --json and --all every one.
+        found = read_status(config, session_factory(engine), now, every=every or as_json)
         fleet = fleet_read.result()
     if as_json:
         print_json({**found.as_dict(), **({"fleet": fleet.as_dict()} if fleet else {})})

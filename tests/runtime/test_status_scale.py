@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from monitor.cli import cli
 from monitor.runtime.check import open_store
 from monitor.runtime.fleet_status import read_fleet_status
-from monitor.runtime.status import EVERY_ROW_UP_TO, read_status
+from monitor.runtime.status import EVERY_ROW_UP_TO, needs_attention, read_status
 from monitor.runtime.worker import apply_queue_schema
 from store.database import transaction
 from store.models import JobState, Link
@@ -107,3 +107,31 @@ def test_status_at_scale_shows_the_lists_that_need_a_look_and_all_with_all(datab
     assert data["sources"][-1]["last_error"] == "no parser for it" and data["sources"][-1]["last_run_at"] == NOW.isoformat()
     assert gc.isenabled()  # the command runs without the cycle collector, and gives it back to a process that goes on
 
+
+
+def test_beyond_fifty_the_default_read_counts_what_reading_every_list_counts(database_url):
+    """The default table's read (only the lists that need attention read whole, the rest counted
+    from marks) says what the read of every list says: failing, due, never run, retired, not in config."""
+    count = EVERY_ROW_UP_TO + 10
+    sources = _sources(count + 1)  # list60: configured, never run
+    sources[3]["schedule"] = {"cron": "0 7 * * *"}
+    sources[4]["schedule"] = {"every": "1h"}
+    config = make_config(database_url, *sources[:-3], sources[-1])  # list58, list59: stored, no longer configured
+    sessions = open_store(config)
+    _fill(sessions, count, retired=(5,))
+    with transaction(sessions) as session:
+        for n in range(0, count, 2):  # half started an hour ago (not due on 6h), half seven hours ago
+            session.add(JobState(job_id=f"source:list{n:02d}", last_started_at=NOW - timedelta(hours=1)))
+        for n in range(1, count, 2):
+            session.add(JobState(job_id=f"source:list{n:02d}", last_started_at=NOW - timedelta(hours=7),
+                                 last_error="boom" if n == 7 else None))
+        session.add(JobState(job_id="source:list99", last_started_at=NOW, last_error="never stored"))  # configured below
+    config = make_config(database_url, *sources[:-3], sources[-1], {**sources[0], "id": "list99"})
+    whole = read_status(config, sessions, NOW + timedelta(minutes=30))
+    default = read_status(config, sessions, NOW + timedelta(minutes=30), every=False)
+    summary = ("configured", "attention", "due", "never", "retired", "not_in_config")
+    assert [getattr(default, name) for name in summary] == [getattr(whole, name) for name in summary]
+    assert (whole.configured, whole.attention, whole.never, whole.retired, whole.not_in_config) == (count, 4, 1, ["list05"], ["list58", "list59"])
+    assert 20 < whole.due < count - 20  # some due, some not
+    assert [s.as_dict() for s in default.sources] == [s.as_dict() for s in whole.sources if needs_attention(s)]
+    assert [s.id for s in default.sources] == ["list01", "list02", "list07", "list99"] and not default.every
