@@ -213,6 +213,7 @@ class _Body:
         self._reusable = self._framing != "close" and status != 101 and _keeps_alive(version, headers, request)
         self._timeout = timeout
         self._complete = self._framing == "none"
+        self._closed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -264,8 +265,12 @@ class _Body:
             pass  # trailers: not used
 
     async def aclose(self) -> None:
+        # Once: a late second close must not touch the connection, given back and perhaps taken since.
+        if self._closed:
+            return
+        self._closed = True
         connection = self._connection
-        if connection.is_idle() or connection._closed:  # noqa: SLF001 (closed already, or given back)
+        if connection._closed:  # noqa: SLF001
             return
         if self._complete and self._reusable and not connection._buffer:  # noqa: SLF001 (nothing may follow the body)
             connection._given_back()  # noqa: SLF001
