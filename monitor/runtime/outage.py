@@ -98,8 +98,8 @@ class _DatabaseGoneFilter(logging.Filter):
         if record.name.startswith("psycopg") and record.levelno <= logging.WARNING:
             # "error connecting in 'pool-1'", "discarding closed connection", "query cancellation
             # interrupted (AdminShutdown)": psycopg warns of connections only, and these are the outage again
-            if "error connecting" in message:
-                self.outage.lost(f"database unavailable ({message.rsplit(': ', 1)[-1]})")
+            if "error connecting" in message:  # the driver's reason, without its hint on the next line
+                self.outage.lost(f"database unavailable ({message.splitlines()[0].rsplit(': ', 1)[-1]})")
             return False
         error = record.exc_info[1] if record.exc_info else None
         if error is None:

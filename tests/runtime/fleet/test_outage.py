@@ -141,3 +141,13 @@ def test_a_session_that_rode_an_outage_out_stopping_late_is_that_outage(caplog: 
     assert said == ["database unavailable (the database system is shutting down); reconnecting (one line when it is back)",
                     "the database is back after 0s; serving queue 'sesaku' again",
                     "lost the queue's connection; reconnecting (one line when it is back)"]
+
+
+def test_a_pool_s_failed_connection_is_the_outage_s_one_line(kept: _Kept) -> None:
+    # psycopg's pool says why in its driver's words, a hint on a second line ("Is the server running
+    # on that host…"): the worker's line took both, and its "reconnecting" fell off the line.
+    refused = str(_refused())
+    assert "\n" in refused
+    logging.getLogger("psycopg.pool").warning("error connecting in 'pool-1': %s", refused)
+    said = [record.getMessage() for record in kept.records]
+    assert said == ["worker test-worker: database unavailable (Connection refused); reconnecting (one line when it is back)"]
