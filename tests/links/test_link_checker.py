@@ -230,10 +230,13 @@ def test_per_host_cap_is_never_exceeded(fresh_site: LinkSite) -> None:
 
 def test_interval_between_checks_of_one_host(fresh_site: LinkSite) -> None:
     urls = [fresh_site.url(0, f"/work/{n}") for n in range(5)]
-    run_checks(urls, fast_with(per_host=2, per_host_interval_s=0.2))
+    # Timed where the host sees them, as a host minds them: each request's way there may be late by
+    # tens of milliseconds on a loaded machine (0.183 s apart for 0.2 s), never early; without the
+    # interval, two at a time, they come at once.
+    run_checks(urls, fast_with(per_host=2, per_host_interval_s=0.5))
     starts = fresh_site.stats["127.0.0.2"].starts
     assert len(starts) == 5
-    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.19
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.4
 
 
 def test_a_hanging_host_does_not_stall_the_others(link_site: LinkSite) -> None:
