@@ -211,7 +211,7 @@ def source_marks(session: Session, bounds: Sequence[datetime]) -> list[SourceMar
 
     query, _ = _newest_runs(session.get_bind().dialect.name, marks)
     found = [SourceMark(i, True, parent, bool(retired), bool(snapshot or began), (status is not None and status not in GOOD_STATUSES) or bool(error or failed), rank_of)
-             for i, parent, retired, snapshot, status, error, failed, began, rank_of in session.connection().execute(query)]
+             for i, parent, retired, snapshot, status, error, failed, began, rank_of in session.connection().execute(query).all()]
     unstored = select(JobState.job_id, started, job_failed, rank).where(*_UNSTORED)
     found.extend(SourceMark(job[len(_SOURCE_JOB):], False, None, False, bool(began), bool(failed), rank_of)
                  for job, began, failed, rank_of in session.connection().execute(unstored))
