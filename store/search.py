@@ -1,4 +1,4 @@
-"""Search over the text of every measure version, current and past (the index: migration 0004).
+"""Search over the text of every measure version, current and past (the index: migrations 0004, 0016).
 
 A query is cut at whitespace into terms; a version matches when its text holds every term.
 Trigram indexes answer terms of three characters or more; a shorter term (「多摩」 is two)
@@ -51,15 +51,21 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
+def _trigrams(term: str) -> list[str]:
+    return list(dict.fromkeys(term[i:i + TRIGRAM] for i in range(len(term) - TRIGRAM + 1)))
+
+
 def _sqlite_ids(session: Session, terms: list[str], limit: int, offset: int) -> list[int]:
-    long = [term for term in terms if len(term) >= TRIGRAM]
+    # The index keeps no positions (migration 0016), so a term's trigrams are found anywhere in a
+    # version (each a phrase of one token, implicitly ANDed) and the term itself by LIKE on the
+    # indexed text: for a short term, which has no trigram, that LIKE alone.
+    trigrams = list(dict.fromkeys(trigram for term in terms for trigram in _trigrams(term)))
     conditions: list[str] = []
     params: dict[str, object] = {"limit": limit, "offset": offset}
-    if long:
-        # FTS5 phrases, implicitly ANDed; a phrase of the trigram tokenizer matches a substring.
+    if trigrams:
         conditions.append("measure_search MATCH :match")
-        params["match"] = " ".join('"' + term.replace('"', '""') + '"' for term in long)
-    for number, term in enumerate(t for t in terms if len(t) < TRIGRAM):
+        params["match"] = " ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+    for number, term in enumerate(terms):
         conditions.append(f"body LIKE :like{number} ESCAPE '\\'")
         params[f"like{number}"] = _like(term)
     query = f"SELECT rowid FROM measure_search WHERE {' AND '.join(conditions)} ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
