@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from monitor.cache_files import cache_dir, write_private
@@ -106,15 +106,22 @@ def _header(raw: bytes) -> dict[str, str]:
     return {"sha256": hashlib.sha256(raw).hexdigest(), "schema": schema_stamp()}
 
 
+def _same_bytes_and_schema(kept: IO[str], header: dict[str, str]) -> dict[str, Any] | None:
+    """The kept entry's first line, when it was kept for ``header``'s bytes and schema."""
+    found = json.loads(kept.readline())
+    if isinstance(found, dict) and {key: found.get(key) for key in header} == header:
+        return found
+    return None
+
+
 def keep_view(raw: bytes, where: str, config: Config, data: Any) -> None:
     """After ``config`` was validated from ``data`` (the file's data before ``${VAR}``), keep
     what ``status`` reads, unless the entry for these bytes and this schema is already there."""
     path, header = _view_path(where), _header(raw)
     try:
         with path.open(encoding="utf-8") as kept:
-            found = json.loads(kept.readline())
-        if isinstance(found, dict) and {key: found.get(key) for key in header} == header:
-            return
+            if _same_bytes_and_schema(kept, header) is not None:
+                return
     except (OSError, ValueError):
         pass  # none yet, or unreadable: written anew
     view = _kept(config, data if isinstance(data, dict) else {})
@@ -169,9 +176,8 @@ def read_view(path: str | Path) -> ConfigView | None:
     try:
         raw = Path(path).read_bytes()
         with _view_path(str(path)).open(encoding="utf-8") as kept:
-            found = json.loads(kept.readline())
-            header = _header(raw)
-            if not isinstance(found, dict) or {key: found.get(key) for key in header} != header:
+            found = _same_bytes_and_schema(kept, _header(raw))
+            if found is None:
                 return None
             names = found.get("vars")
             if not isinstance(names, list) or not all(isinstance(name, str) and VAR.fullmatch(f"${{{name}}}") for name in names):
