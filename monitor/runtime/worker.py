@@ -75,7 +75,7 @@ from monitor.errors import ConfigError
 from monitor.runtime.host_batch import UnitBusy, run_links_job, settle_left_over
 from monitor.runtime.jobs import KINDS, job_id, run_job
 from monitor.runtime.outage import Outage, database_gone, quiet_outages
-from monitor.runtime.queue_retry import RetryUnlessWaiting
+from monitor.runtime.queue_retry import RetryUnlessWaiting, close_job
 from monitor.runtime.stopping import Deadline, InFlight
 from monitor.schedule import ScheduleSpec, due_if_started_before
 
@@ -284,23 +284,6 @@ ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
 RETURNING id
 """
 
-# A stalled job is closed and its unit queued again in one statement: a worker may die
-# between the two, and two workers may find the same job (the second deletes nothing).
-# When the unit is already waiting, the insert does nothing: the waiting job does the work.
-_REQUEUE_STALLED = """
-WITH closed AS (
-    DELETE FROM procrastinate_jobs WHERE id = %(id)s AND status = 'doing'
-    RETURNING queue_name, task_name, priority, lock, queueing_lock, args
-), queued AS (
-    INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, queueing_lock, args)
-    SELECT * FROM closed
-    ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
-    RETURNING id
-)
-SELECT (SELECT count(*) FROM closed) AS closed, (SELECT id FROM queued) AS queued
-"""
-
-
 async def queue_missing(app: App, units: list[DueUnit]) -> int:
     """Queue every unit not already waiting, in one statement; how many were queued."""
     if not units:
@@ -316,11 +299,13 @@ async def requeue_stalled(app: App, stalled_after_s: float) -> list[str]:
     """Close the jobs of workers that stopped beating and queue their units again; what was done, one line each."""
     done = []
     for job in await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=stalled_after_s):
-        row = await app.connector.execute_query_one_async(_REQUEUE_STALLED, id=job.id)
-        if not row["closed"]:
+        if job.id is None:
+            continue
+        done_here = await close_job(app.connector, job.id, requeue=True)
+        if not done_here.closed:
             continue  # another worker closed it first
         unit = job.queueing_lock or job.task_name
-        then = f"queued again as job {row['queued']}" if row["queued"] else "closed: the unit is already waiting in the queue"
+        then = f"queued again as job {done_here.queued}" if done_here.queued else "closed: the unit is already waiting in the queue"
         done.append(f"job {job.id} ({unit}) of a worker that stopped: {then}")
     return done
 
