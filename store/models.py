@@ -60,6 +60,9 @@ class Source(Base):
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # `sources rebaseline`: the next good run stores a fresh baseline (migration 0007).
     rebaseline_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The newest snapshot of it (newest fetched_at, then id), written by the database's trigger on
+    # `snapshots` (migration 0017), never by our code: status reads every source's newest run from it.
+    newest_snapshot_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Blob(Base):
