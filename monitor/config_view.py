@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.cache_files import cache_dir, write_private
 from monitor.environment import VAR, database_url_override, expand
-from monitor.schedule import ScheduleSpec
+from monitor.cadence import Cadence, Timing
 from monitor.secrets import Secrets, remember
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ _MONITOR = Path(__file__).resolve().parent
 class SourceView(NamedTuple):  # a tuple: 18,000 dataclasses took several times as long to build
     id: str
     title: str
-    schedule: ScheduleSpec | None
+    schedule: Cadence | None
     enabled: bool
 
 
@@ -59,7 +59,7 @@ class DatabaseView:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleView:
-    sources: ScheduleSpec
+    sources: Cadence
     pid_file: str | None
 
 
@@ -155,18 +155,17 @@ def _kept(config: Config, data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _spec(spec: ScheduleSpec) -> list[Any]:
+def _spec(spec: Timing) -> list[Any]:
     return ["every", spec.every.total_seconds()] if spec.every is not None else ["cron", spec.cron]
 
 
-def _schedule(kept: list[Any], made: dict[tuple[Any, ...], ScheduleSpec]) -> ScheduleSpec:
+def _schedule(kept: list[Any], made: dict[tuple[Any, ...], Cadence]) -> Cadence:
     """The checked schedule again, one object for each distinct one (most lists share one)."""
     key = tuple(kept)
     if key not in made:
         kind, value = key
-        # Constructed, not validated: it passed as these very values (a cron's check loads APScheduler).
-        made[key] = (ScheduleSpec.model_construct(every=timedelta(seconds=value), cron=None) if kind == "every"
-                     else ScheduleSpec.model_construct(every=None, cron=str(value)))
+        # Plain values, not the pydantic model: they passed as these very values, and status needs no schema.
+        made[key] = Cadence(timedelta(seconds=value), None) if kind == "every" else Cadence(None, str(value))
     return made[key]
 
 
@@ -191,7 +190,7 @@ def read_view(path: str | Path) -> ConfigView | None:
 
 def _view(data: dict[str, Any], where: str) -> ConfigView:
     secrets = Secrets()
-    made: dict[tuple[Any, ...], ScheduleSpec] = {}
+    made: dict[tuple[Any, ...], Cadence] = {}
     sources = []
     for index, (source_id, title, schedule, enabled) in enumerate(data["sources"]):
         if "${" in title:

@@ -23,6 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# The arithmetic lives without the schema (``status`` reads it without pydantic); named here too.
+from monitor.cadence import cron_trigger, describe, due_if_started_before, next_after, period_at
+
 __all__ = [
     "check_time_zone",
     "ScheduleSpec", "ScheduleSettings", "parse_duration", "next_after", "period_at", "is_due", "due_if_started_before",
@@ -31,10 +34,8 @@ __all__ = [
 
 if TYPE_CHECKING:  # APScheduler (and the asyncio it loads) only where a trigger is made: 0.1 s of every command's start
     from apscheduler.triggers.base import BaseTrigger
-    from apscheduler.triggers.cron import CronTrigger
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
-_TICK = timedelta(microseconds=1)
 
 
 def parse_duration(value: str | int | float | timedelta) -> timedelta:
@@ -90,9 +91,7 @@ class ScheduleSpec(_Strict):
         return self
 
     def describe(self) -> str:
-        if self.every is not None:
-            return f"every {_short(self.every)}"
-        return f"cron {self.cron}"
+        return describe(self)
 
 
 class ScheduleSettings(_Strict):
@@ -110,64 +109,9 @@ class ScheduleSettings(_Strict):
     """Where ``run`` writes its pid; by default ``sesaku-monitor.pid`` beside a SQLite database."""
 
 
-def _short(duration: timedelta) -> str:
-    seconds = duration.total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
-
-
-def _cron(spec: ScheduleSpec, tz: tzinfo, jitter_s: float | None = None) -> CronTrigger:
-    from apscheduler.triggers.cron import CronTrigger
-
-    assert spec.cron is not None
-    trigger = CronTrigger.from_crontab(spec.cron, timezone=tz)
-    trigger.jitter = jitter_s or None
-    return trigger
-
-
-def next_after(spec: ScheduleSpec, after: datetime, tz: tzinfo) -> datetime:
-    """The first nominal run strictly after ``after`` (no jitter)."""
-    if spec.every is not None:
-        return after + spec.every
-    fire = _cron(spec, tz).get_next_fire_time(None, after + _TICK)
-    assert fire is not None, "a crontab line always fires again"
-    return fire
-
-
-def period_at(spec: ScheduleSpec, at: datetime, tz: tzinfo) -> timedelta:
-    """The gap between runs around ``at`` (a cron's gaps may vary: the next one is taken)."""
-    if spec.every is not None:
-        return spec.every
-    first = next_after(spec, at, tz)
-    return next_after(spec, first, tz) - first
-
-
 def is_due(spec: ScheduleSpec, last_success: datetime | None, now: datetime, tz: tzinfo) -> bool:
     """True when a run was owed since the last success (or there never was one)."""
     return last_success is None or next_after(spec, last_success, tz) <= now
-
-
-def due_if_started_before(spec: ScheduleSpec, now: datetime, tz: tzinfo) -> datetime:
-    """The moment a job must have last started before to be due at ``now``: for every job of one
-    schedule, ``next_after(spec, started, tz) <= now`` is ``started < due_if_started_before(spec, now, tz)``.
-
-    Worked out once per schedule, so that the tick compares 20,000 start times with a few
-    bounds instead of building a trigger for each."""
-    if spec.every is not None:
-        return now - spec.every + _TICK
-    return _last_fire(spec, now, tz)
-
-
-def _last_fire(spec: ScheduleSpec, now: datetime, tz: tzinfo) -> datetime:
-    """A cron's latest fire time at or before ``now`` (a trigger only looks forward)."""
-    step = period_at(spec, now, tz)
-    while (fire := next_after(spec, now - step, tz)) > now:
-        step *= 2  # gaps vary (a monthly cron): look further back until a fire is behind us
-    while (later := next_after(spec, fire, tz)) <= now:
-        fire = later
-    return fire
 
 
 def first_run_at(spec: ScheduleSpec, last_success: datetime | None, now: datetime, tz: tzinfo) -> datetime:
@@ -195,7 +139,7 @@ def make_trigger(spec: ScheduleSpec, tz: tzinfo, jitter: timedelta) -> BaseTrigg
 
     if spec.every is not None:
         return IntervalTrigger(seconds=spec.every.total_seconds(), timezone=tz, jitter=jitter.total_seconds() or None)
-    return _cron(spec, tz, jitter.total_seconds())
+    return cron_trigger(spec, tz, jitter.total_seconds())
 
 
 def check_time_zone(value: str) -> str:

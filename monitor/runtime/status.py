@@ -21,7 +21,7 @@ from store.overview import SourceRun, delivery_counts, job_counts, link_counts, 
 from monitor.runtime.source_state import kept_not_run
 from monitor.runtime.pidfile import PidState, pid_path, read as read_pid
 from monitor.localtime import local_time
-from monitor.schedule import due_if_started_before, next_after
+from monitor.cadence import StartBounds, next_after
 from monitor.cli.textreport import literal, rows_text
 
 if TYPE_CHECKING:  # a checked file's view spares `status` the schema's import and validation (monitor.config_view)
@@ -106,13 +106,19 @@ def read_status(config: Settings, sessions: SessionFactory, now: datetime, *, ev
     return status
 
 
+def _bounds(config: Settings, now: datetime) -> StartBounds:
+    """Whether each source is due, one bound a schedule: both reads ask it (of a start time, or of its rank)."""
+    default = config.schedule.sources
+    return StartBounds([source.schedule or default for source in config.sources], now, config.tz)
+
+
 def _every(config: Settings, sessions: SessionFactory, now: datetime, status: Status) -> None:
     with transaction(sessions) as session:
         # Every source's newest run and job state in one statement: a query per source took 15 s at 3,000 sources.
         runs = source_runs(session)
     described: dict[int, str] = {}  # by schedule: most lists share the default one
-    tz = config.tz
-    status.sources = [_source_status(config, source, runs.get(source.id), now, tz, described) for source in config.sources]
+    bounds, tz = _bounds(config, now), config.tz
+    status.sources = [_source_status(config, source, runs.get(source.id), tz, bounds, described) for source in config.sources]
     status.retired, status.not_in_config = kept_not_run(config, ((r.id, r.parent_id, r.retired) for r in runs.values() if r.stored))
     retired = set(status.retired)
     status.attention = sum(1 for source in status.sources if needs_attention(source))
@@ -123,28 +129,20 @@ def _every(config: Settings, sessions: SessionFactory, now: datetime, status: St
 def _needing_attention(config: Settings, sessions: SessionFactory, now: datetime, status: Status) -> None:
     """Every source as a mark without its times, and whole only those whose newest run or job
     went wrong: 18,000 sources' rows and times were most of the command's CPU, for a table of a few."""
-    tz = config.tz
-    bound_of: dict[tuple[Any, ...], datetime] = {}  # a schedule → the start a job of it must be before to be due now
-    for source in config.sources:
-        spec = source.schedule or config.schedule.sources
-        if (spec.every, spec.cron) not in bound_of:
-            bound_of[spec.every, spec.cron] = due_if_started_before(spec, now, tz)
-    bounds = sorted(set(bound_of.values()), reverse=True)
-    rank_of = {bound: index for index, bound in enumerate(bounds)}
+    bounds = _bounds(config, now)
     with transaction(sessions) as session:
-        marks = {mark.id: mark for mark in source_marks(session, bounds)}
+        marks = {mark.id: mark for mark in source_marks(session, bounds.bounds)}
         unwell = [source.id for source in config.sources if source.id in marks and marks[source.id].unwell]
         runs = source_runs(session, unwell)
     status.retired, status.not_in_config = kept_not_run(config, ((m.id, m.parent_id, m.retired) for m in marks.values() if m.stored))
     retired, described = set(status.retired), dict[int, str]()
+    default = config.schedule.sources
     for source in config.sources:
         mark = marks.get(source.id)
-        spec = source.schedule or config.schedule.sources
-        # Due unless it started at or after its schedule's bound (start_ranks: rank ≤ the bound's index).
-        due = mark is None or mark.started_rank is None or mark.started_rank > rank_of[bound_of[spec.every, spec.cron]]
-        status.due += due and source.id not in retired
+        status.due += bounds.due_by_rank(source.schedule or default, mark.started_rank if mark else None) and source.id not in retired
         status.never += mark is None or not mark.ran
-    shown = [_source_status(config, source, runs.get(source.id), now, tz, described) for source in config.sources if source.id in runs]
+    tz = config.tz
+    shown = [_source_status(config, source, runs.get(source.id), tz, bounds, described) for source in config.sources if source.id in runs]
     status.sources = [source for source in shown if needs_attention(source)]
     status.attention = len(status.sources)
 
@@ -154,18 +152,17 @@ def _counts(sessions: SessionFactory) -> tuple[dict[str, dict[str, int]], dict[s
         return job_counts(session), link_counts(session), delivery_counts(session)
 
 
-def _source_status(config: Settings, source: SourceConfig | SourceView, run: SourceRun | None, now: datetime, tz: tzinfo,
+def _source_status(config: Settings, source: SourceConfig | SourceView, run: SourceRun | None, tz: tzinfo, bounds: StartBounds,
                    described: dict[int, str]) -> SourceStatus:
     spec = source.schedule or config.schedule.sources
     schedule = described.get(id(spec)) or described.setdefault(id(spec), spec.describe())
     state = run.job if run else None
     started = state.last_started_at if state else None
-    next_run = next_after(spec, started, tz) if started else None
     return SourceStatus(
         id=source.id, title=source.title, schedule=schedule,
         last_run_at=(run.last_run_at if run else None) or started, last_status=run.last_status if run else None,
         last_success_at=state.last_success_at if state else None,
-        next_run_at=next_run, due=next_run is None or next_run <= now,
+        next_run_at=next_after(spec, started, tz) if started else None, due=bounds.due(spec, started),
         consecutive_failures=run.failing_streak if run else 0,
         failing_since=state.failing_since if state else None,
         last_error=(state.last_error if state else None) or (run.last_error if run else None),

@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from sqlalchemy import insert
 
+from monitor.cadence import next_after
 from monitor.cli import cli
 from monitor.runtime.check import open_store
 from monitor.runtime.fleet_status import read_fleet_status
 from monitor.runtime.status import EVERY_ROW_UP_TO, needs_attention, read_status
 from monitor.runtime.worker import apply_queue_schema
 from store.database import transaction
-from store.models import JobState, Link
+from store.models import JobState, Link, Source
 from tests.conftest import make_config, statements_run
 from tests.web.test_overview import NOW, _fill
 
@@ -135,3 +137,33 @@ def test_beyond_fifty_the_default_read_counts_what_reading_every_list_counts(dat
     assert 20 < whole.due < count - 20  # some due, some not
     assert [s.as_dict() for s in default.sources] == [s.as_dict() for s in whole.sources if needs_attention(s)]
     assert [s.id for s in default.sources] == ["list01", "list02", "list07", "list99"] and not default.every
+
+
+_SCHEDULES = (None, {"every": "1h"}, {"cron": "0 7 * * *"}, {"cron": "*/10 * * * *"})
+
+
+_CLOCKS = (timedelta(0), timedelta(minutes=59, seconds=59), timedelta(hours=6, microseconds=1), timedelta(hours=20))
+
+
+def test_at_eighteen_thousand_lists_both_reads_say_due_what_each_schedule_says(database_url):
+    """One bound a schedule decides "due" for the read of every list (from each start time) and for
+    the default table's (from each start's rank in SQL): at four clocks, both count what each
+    list's schedule says of its last start (next_after), as do the rows of every list."""
+    count = 18_000
+    sources = [{**entry, "schedule": _SCHEDULES[n % 4]} if _SCHEDULES[n % 4] else entry for n, entry in enumerate(_sources(count))]
+    for n, entry in enumerate(sources):
+        entry["id"] = f"list{n:05d}"
+    config = make_config(database_url, *sources)
+    sessions = open_store(config)
+    starts = {f"list{n:05d}": NOW - timedelta(minutes=(n * 7) % 1500, microseconds=n % 3) for n in range(count) if n % 9}
+    with sessions.kw["bind"].begin() as connection:  # Core rows: 18,000 ORM objects would be most of the test
+        connection.execute(insert(Source), [{"id": s["id"], "title": s["title"], "url": s["url"], "format": "csv", "created_at": NOW} for s in sources[::2]])
+        connection.execute(insert(JobState), [{"job_id": f"source:{i}", "last_started_at": started} for i, started in starts.items()])
+    for clock in _CLOCKS:
+        now = NOW + clock
+        expected = [s.id for s in config.sources if s.id not in starts or next_after(s.schedule or config.schedule.sources, starts[s.id], config.tz) <= now]
+        whole = read_status(config, sessions, now)
+        default = read_status(config, sessions, now, every=False)
+        assert [s.id for s in whole.sources if s.due] == expected, clock
+        assert whole.due == default.due == len(expected), clock
+        assert 0 < len(expected) < count, clock
