@@ -24,6 +24,8 @@ database, which is both the store and the queue (procrastinate)::
 * SIGTERM/SIGINT: no new jobs; the running ones get ``worker.shutdown_grace_s`` to finish,
   then procrastinate aborts them (retried later) and the process exits 1 with one line naming
   what it left and what it was waiting on (:mod:`monitor.runtime.stopping`), whatever is stuck.
+  Asked to stop with no unit running while the database is unavailable, it exits 0 at once,
+  one line: what procrastinate would wait on (a connection from psycopg's pool) never comes.
   SIGUSR1 prints every thread's stack (faulthandler), for a look at a worker that seems stuck.
   A worker killed outright stops beating, and its run locks die with its connections; every
   worker looks for such jobs each heartbeat and, in one statement, closes each and queues
@@ -54,6 +56,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import NoReturn
 
 import croniter
 import psycopg
@@ -401,8 +404,11 @@ async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> 
     quiet_outages(outage)
     while not life.stopping.is_set():
         began = time.monotonic()
+        session = asyncio.create_task(_one_session(config, sessions, concurrency, name, life, outage, in_flight), name="queue-session")
+        if not await _ended_unless_gone(session, life.stopping, outage, in_flight):
+            _exit_leaving(name)
         try:
-            await _one_session(config, sessions, concurrency, name, life, outage, in_flight)
+            await session
             if not life.stopping.is_set():
                 # procrastinate stops its worker when it loses the database (a side task failed).
                 outage.lost("lost the queue's connection", session_began=began)
@@ -417,6 +423,31 @@ async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> 
         deadline.give_up(from_timer=False)
     deadline.disarm()
     log.info("worker %s stopped", name)
+
+
+async def _ended_unless_gone(session: asyncio.Task[None], stopping: asyncio.Event, outage: Outage, in_flight: InFlight) -> bool:
+    """Wait for the queue session to end; False if asked to stop, no unit running, while the database is
+    unavailable: what the session then waits on (the tick's finish, the farewell to the queue, the pool's
+    first connections) waits psycopg's 30 s for a connection that a dropped or unreachable database does not
+    give, and cancelled, psycopg's pool still waits (a worker stopped 30 s after SIGTERM)."""
+    gone = asyncio.create_task(_stop_while_gone(stopping, outage, in_flight))
+    await asyncio.wait({session, gone}, return_when=asyncio.FIRST_COMPLETED)
+    gone.cancel()
+    return session.done()
+
+
+async def _stop_while_gone(stopping: asyncio.Event, outage: Outage, in_flight: InFlight) -> None:
+    await stopping.wait()
+    while outage.down_since is None or in_flight.names():  # a unit running has the grace: the database may come back
+        await asyncio.sleep(0.25)
+
+
+def _exit_leaving(name: str) -> NoReturn:
+    """Exit now (status 0: no unit was running), leaving the queue session to wait on the database alone."""
+    log.info("worker %s stopped without unregistering from the queue: the database is unavailable (the other workers prune it)", name)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(0)
 
 
 async def _one_session(config: Config, sessions: SessionFactory, concurrency: int, name: str, life: _Life, outage: Outage,
