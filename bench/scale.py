@@ -198,14 +198,14 @@ def measure_status(config: Any, path: Path) -> None:
     from monitor.runtime.status import read_status
 
     gc.freeze()  # the command runs with the collector off (monitor.cli.daemon.status): no full passes either way
-    sessions = session_factory(open_engine(config.database.url))
-    seconds, status = timed(lambda: read_status(config, sessions, NOW))
+    engine = open_engine(config.database.url)
+    seconds, status = timed(lambda: read_status(config, engine, NOW))
     failing = sum(1 for s in status.sources if s.consecutive_failures)
     print(f"status: read_status {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()}), {len(status.sources):,} sources, {failing} failing (target ≤ 1 s)")
-    seconds, status = timed(lambda: read_status(config, sessions, NOW))
+    seconds, status = timed(lambda: read_status(config, engine, NOW))
     print(f"status: read_status again {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()})")
     # The default table's read: only the lists that need attention read whole, the rest counted.
-    seconds, status = timed(lambda: read_status(config, sessions, NOW, every=False))
+    seconds, status = timed(lambda: read_status(config, engine, NOW, every=False))
     print(f"status: read_status for the default table {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()}), {len(status.sources):,} read whole")
     # The whole command, as a user starts it (target ≤ 1 s for the default and --json): best of three
     # (wall and CPU apart), reading the view measure_config's full load kept (monitor/config_view.py).

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from store.batches import IN_LIST_SIZE, in_batches
 from store.link_state import failing
 from store.models import Event, Link, LinkCheck, Measure, MeasureLink, MeasureVersion, Snapshot, Source
+from store.types import GOOD_STATUSES
 
 __all__ = [
     "GOOD_STATUSES", "CurrentRow", "last_snapshot", "last_good_snapshot",
@@ -19,8 +20,6 @@ __all__ = [
     "measure_history", "snapshots_of", "events_after", "source_titles",
 ]
 
-# A snapshot that moved (or confirmed) the baseline; failed and suspect ones never do.
-GOOD_STATUSES = ("baseline", "changed", "unchanged", "not_modified")
 
 
 def last_snapshot(session: Session, source_id: str) -> Snapshot | None:

@@ -85,7 +85,7 @@ def _status(config_path: str, as_json: bool, every: bool) -> None:
 
     from monitor.runtime.fleet_status import print_fleet_status, read_fleet_status
     from monitor.runtime.status import print_status, read_status
-    from store.database import open_engine, session_factory
+    from store.database import open_engine
 
     config = _settings(config_path)
     # Not monitor.runtime.check's open_store: importing it loads every wing, a second of a command that only reads.
@@ -95,7 +95,7 @@ def _status(config_path: str, as_json: bool, every: bool) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         fleet_read = pool.submit(read_fleet_status, config, now, engine=engine)  # None unless PostgreSQL carries a queue
         # The default table reads whole only the sources that need attention (beyond 50); --json and --all every one.
-        found = read_status(config, session_factory(engine), now, every=every or as_json)
+        found = read_status(config, engine, now, every=every or as_json)
         fleet = fleet_read.result()
     if as_json:
         print_json({**found.as_dict(), **({"fleet": fleet.as_dict()} if fleet else {})})

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, Union
 from rich.console import Console
 from rich.text import Text
 
-from store.database import SessionFactory, transaction
-from store.overview import SourceRun, delivery_counts, job_counts, link_counts, source_marks, source_runs
+from store.source_reads import SourceRun, delivery_counts, job_counts, link_counts, source_marks, source_runs
 
 from monitor.runtime.source_state import kept_not_run
 from monitor.runtime.pidfile import PidState, pid_path, read as read_pid
@@ -25,6 +24,8 @@ from monitor.cadence import StartBounds, next_after
 from monitor.cli.textreport import literal, rows_text
 
 if TYPE_CHECKING:  # a checked file's view spares `status` the schema's import and validation (monitor.config_view)
+    from sqlalchemy import Engine
+
     from monitor.config import Config, SourceConfig
     from monitor.config_view import ConfigView, SourceView
 
@@ -90,7 +91,7 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def read_status(config: Settings, sessions: SessionFactory, now: datetime, *, every: bool = True) -> Status:
+def read_status(config: Settings, engine: Engine, now: datetime, *, every: bool = True) -> Status:
     """Every source's status (``every``), or beyond EVERY_ROW_UP_TO sources only those that need
     attention, the others counted: ``status``'s table (every source: ``--all`` and ``--json``)."""
     pid_file = pid_path(config)
@@ -100,8 +101,8 @@ def read_status(config: Settings, sessions: SessionFactory, now: datetime, *, ev
     # on a connection of their own while this process builds the sources' rows: one after the
     # other they were a third of the wall time at 18,000 lists.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        counts = pool.submit(_counts, sessions)
-        (_every if status.every else _needing_attention)(config, sessions, now, status)
+        counts = pool.submit(_counts, engine)
+        (_every if status.every else _needing_attention)(config, engine, now, status)
         status.jobs, status.links, status.outbox = counts.result()
     return status
 
@@ -112,10 +113,10 @@ def _bounds(config: Settings, now: datetime) -> StartBounds:
     return StartBounds([source.schedule or default for source in config.sources], now, config.tz)
 
 
-def _every(config: Settings, sessions: SessionFactory, now: datetime, status: Status) -> None:
-    with transaction(sessions) as session:
+def _every(config: Settings, engine: Engine, now: datetime, status: Status) -> None:
+    with engine.connect() as connection:
         # Every source's newest run and job state in one statement: a query per source took 15 s at 3,000 sources.
-        runs = source_runs(session)
+        runs = source_runs(connection)
     described: dict[int, str] = {}  # by schedule: most lists share the default one
     bounds, tz = _bounds(config, now), config.tz
     status.sources = [_source_status(config, source, runs.get(source.id), tz, bounds, described) for source in config.sources]
@@ -126,14 +127,14 @@ def _every(config: Settings, sessions: SessionFactory, now: datetime, status: St
     status.never = sum(1 for source in status.sources if source.last_run_at is None)
 
 
-def _needing_attention(config: Settings, sessions: SessionFactory, now: datetime, status: Status) -> None:
+def _needing_attention(config: Settings, engine: Engine, now: datetime, status: Status) -> None:
     """Every source as a mark without its times, and whole only those whose newest run or job
     went wrong: 18,000 sources' rows and times were most of the command's CPU, for a table of a few."""
     bounds = _bounds(config, now)
-    with transaction(sessions) as session:
-        marks = {mark.id: mark for mark in source_marks(session, bounds.bounds)}
+    with engine.connect() as connection:  # one transaction: the marks and the rows read whole agree
+        marks = {mark.id: mark for mark in source_marks(connection, bounds.bounds)}
         unwell = [source.id for source in config.sources if source.id in marks and marks[source.id].unwell]
-        runs = source_runs(session, unwell)
+        runs = source_runs(connection, unwell)
     status.retired, status.not_in_config = kept_not_run(config, ((m.id, m.parent_id, m.retired) for m in marks.values() if m.stored))
     retired, described = set(status.retired), dict[int, str]()
     default = config.schedule.sources
@@ -147,9 +148,9 @@ def _needing_attention(config: Settings, sessions: SessionFactory, now: datetime
     status.attention = len(status.sources)
 
 
-def _counts(sessions: SessionFactory) -> tuple[dict[str, dict[str, int]], dict[str, int], dict[str, int]]:
-    with transaction(sessions) as session:
-        return job_counts(session), link_counts(session), delivery_counts(session)
+def _counts(engine: Engine) -> tuple[dict[str, dict[str, int]], dict[str, int], dict[str, int]]:
+    with engine.connect() as connection:
+        return job_counts(connection), link_counts(connection), delivery_counts(connection)
 
 
 def _source_status(config: Settings, source: SourceConfig | SourceView, run: SourceRun | None, tz: tzinfo, bounds: StartBounds,

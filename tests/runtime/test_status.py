@@ -12,7 +12,7 @@ from monitor.runtime.check import open_store
 from monitor.cli import cli
 from monitor.runtime.jobs import run_source_job
 from monitor.runtime.status import read_status
-from store.database import transaction
+from store.database import engine_of, transaction
 from store.models import Delivery, Link
 from tests.conftest import NATIONWIDE, TAMA, make_config, seed_text, source_entry
 from tests.runtime.test_check import publish
@@ -41,7 +41,7 @@ def test_status_reads_runs_failures_links_and_outbox(site, database_url, tmp_pat
         run_source_job(config, sessions, T0 + timedelta(hours=hours), "nationwide")
     _outbox_and_links(sessions)
 
-    found = read_status(config, sessions, T0 + timedelta(hours=5))
+    found = read_status(config, engine_of(sessions), T0 + timedelta(hours=5))
     tama, nationwide = found.sources
     assert (tama.last_status, tama.consecutive_failures, tama.schedule, tama.due) == ("baseline", 0, "every 6h", False)
     assert tama.next_run_at == T0 + timedelta(hours=6)

@@ -20,7 +20,7 @@ from monitor.runtime.check import open_store
 from monitor.runtime.fleet_status import read_fleet_status
 from monitor.runtime.status import EVERY_ROW_UP_TO, needs_attention, read_status
 from monitor.runtime.worker import apply_queue_schema
-from store.database import transaction
+from store.database import engine_of, transaction
 from store.models import JobState, Link, Source
 from tests.conftest import make_config, statements_run
 from tests.web.test_overview import NOW, _fill
@@ -43,7 +43,7 @@ def test_status_reads_sixty_lists_in_the_queries_of_six(database_url):
 
     def read(config):  # noqa: ANN001, ANN202
         with statements_run(engine) as statements:
-            return read_status(config, sessions, NOW), len(statements)
+            return read_status(config, engine_of(sessions), NOW), len(statements)
 
     few, few_queries = read(config)
     _fill(sessions, 54, start=6)
@@ -129,8 +129,8 @@ def test_beyond_fifty_the_default_read_counts_what_reading_every_list_counts(dat
                                  last_error="boom" if n == 7 else None))
         session.add(JobState(job_id="source:list99", last_started_at=NOW, last_error="never stored"))  # configured below
     config = make_config(database_url, *sources[:-3], sources[-1], {**sources[0], "id": "list99"})
-    whole = read_status(config, sessions, NOW + timedelta(minutes=30))
-    default = read_status(config, sessions, NOW + timedelta(minutes=30), every=False)
+    whole = read_status(config, engine_of(sessions), NOW + timedelta(minutes=30))
+    default = read_status(config, engine_of(sessions), NOW + timedelta(minutes=30), every=False)
     summary = ("configured", "attention", "due", "never", "retired", "not_in_config")
     assert [getattr(default, name) for name in summary] == [getattr(whole, name) for name in summary]
     assert (whole.configured, whole.attention, whole.never, whole.retired, whole.not_in_config) == (count, 4, 1, ["list05"], ["list58", "list59"])
@@ -162,8 +162,8 @@ def test_at_eighteen_thousand_lists_both_reads_say_due_what_each_schedule_says(d
     for clock in _CLOCKS:
         now = NOW + clock
         expected = [s.id for s in config.sources if s.id not in starts or next_after(s.schedule or config.schedule.sources, starts[s.id], config.tz) <= now]
-        whole = read_status(config, sessions, now)
-        default = read_status(config, sessions, now, every=False)
+        whole = read_status(config, engine_of(sessions), now)
+        default = read_status(config, engine_of(sessions), now, every=False)
         assert [s.id for s in whole.sources if s.due] == expected, clock
         assert whole.due == default.due == len(expected), clock
         assert 0 < len(expected) < count, clock

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from monitor.links.views import link_summary
 from monitor.runtime.check import open_store
 from monitor.runtime.status import read_status
-from store.database import transaction
+from store.database import engine_of, transaction
 from store.models import Link
 from store.queries import links_page
 from tests.conftest import make_config
@@ -27,7 +27,7 @@ def test_status_and_links_agree_on_what_is_failing(database_url):
             Link(url="https://dead.example.jp/", host="dead.example.jp", first_seen_at=T0, last_checked_at=T0, consecutive_failures=3,
                  failing_since=T0 - timedelta(days=2), dead_since=T0 - timedelta(days=2)),
         ])
-    status = read_status(config, sessions, T0)
+    status = read_status(config, engine_of(sessions), T0)
     with transaction(sessions) as session:
         summary = link_summary(session)
         failing_page = [link.url for link in links_page(session, state="failing", limit=10, offset=0)]
