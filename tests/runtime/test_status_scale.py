@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -167,3 +170,18 @@ def test_at_eighteen_thousand_lists_both_reads_say_due_what_each_schedule_says(d
         assert [s.id for s in whole.sources if s.due] == expected, clock
         assert whole.due == default.due == len(expected), clock
         assert 0 < len(expected) < count, clock
+
+
+def test_status_from_a_checked_file_loads_neither_the_orm_nor_pydantic(tmp_path: Path):
+    """The command of a second imports only what it uses: Core reads (store.source_reads) and the
+    checked file's view (plain schedules), never the ORM's models, pydantic or the config schema."""
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"database": {"url": f"sqlite:///{tmp_path / 'db.sqlite'}"}, "sources": _sources(3)}, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    heavy = ("sqlalchemy.orm", "store.models", "pydantic", "monitor.config", "monitor.schedule")
+    code = ("import sys\nfrom monitor.cli import cli\ntry:\n    cli(['status', '--config', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(name for name in {heavy!r} if name in sys.modules), file=sys.stderr)")
+    first = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True, check=True)
+    assert "3 configured" in first.stdout and "pydantic" in first.stderr  # the full load, which keeps the view
+    again = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, text=True, check=True)
+    assert "3 configured" in again.stdout and again.stderr.strip().splitlines()[-1] == "[]", again.stderr
