@@ -27,12 +27,9 @@ def extract_urls(text: str) -> list[str]:
     # A URL kept has "//", which NFKC makes of "/" and "／" alone (℀ is "a/c"): most cells have neither.
     if "/" not in text and "／" not in text:
         return []
-    found: list[str] = []
-    for match in _HREF.finditer(text):
-        found.append(match.group(1))
-    # Full-width ｈｔｔｐ：／／ becomes ASCII before the bare-URL search.
-    for match in _URL.finditer(unicodedata.normalize("NFKC", text)):
-        found.append(match.group(0))
+    found = _HREF.findall(text) if "=" in text else []
+    # Full-width ｈｔｔｐ：／／ becomes ASCII before the bare-URL search (NFKC leaves ASCII as it is).
+    found += _URL.findall(text if text.isascii() else unicodedata.normalize("NFKC", text))
     urls: list[str] = []
     for raw in found:
         url = normalize_url(raw)

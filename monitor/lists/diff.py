@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from monitor.lists.records import normalize_cell
 
@@ -21,9 +22,16 @@ def comparable(fields: Mapping[str, str], ignore: Iterable[str] = ()) -> dict[st
 
 def digest_of(normalized: Mapping[str, str], ignore: Iterable[str] = ()) -> str:
     """sha256 of already-normalised fields, in column-name order so a moved column is no change."""
-    skip = set(ignore)
-    payload = _COLUMN.join(f"{column}{_VALUE}{normalized[column]}" for column in sorted(normalized) if column not in skip and normalized[column])
+    order = _digest_order(tuple(normalized), tuple(ignore))
+    payload = _COLUMN.join([label + normalized[column] for column, label in order if normalized[column]])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _digest_order(columns: tuple[str, ...], ignore: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The counted columns in name order, each with its label in the digest: a list's rows all
+    have the same columns, so they are sorted once, not once a row."""
+    return tuple((column, f"{column}{_VALUE}") for column in sorted(columns) if column not in ignore)
 
 
 def field_changes(old: Mapping[str, str], new: Mapping[str, str], ignore: Iterable[str] = ()) -> dict[str, dict[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from monitor.config import SourceConfig
 from monitor.lists.diff import digest_of
@@ -65,7 +66,13 @@ def _numbered(column: str, records: Sequence[Record]) -> bool:
 
 def _not_others(source: SourceConfig, ignore: Sequence[str]) -> frozenset[str]:
     """Columns kept out of an entry's "other fields": the name (weighed on its own) and ignored ones."""
-    return frozenset((source.name_column, *ignore))
+    return _kept_out(source.name_column, tuple(ignore))
+
+
+@lru_cache(maxsize=64)
+def _kept_out(name_column: str, ignore: tuple[str, ...]) -> frozenset[str]:
+    # The same set for every row of a list: made once, not once a row.
+    return frozenset((name_column, *ignore))
 
 
 def make_entry(fields: Mapping[str, str], source: SourceConfig, ignore: Sequence[str]) -> Entry:

@@ -103,6 +103,9 @@ def match_records(old: Mapping[int, Entry] | Sequence[Entry], new: Mapping[int, 
     old = old if isinstance(old, Mapping) else dict(enumerate(old))
     new = new if isinstance(new, Mapping) else dict(enumerate(new))
     matching = Matching(old_entries=old, new_entries=new)
+    if not old or not new:  # a baseline: every row is new, nothing to pair
+        matching.ended, matching.added = list(old), list(new)
+        return matching
     old_rest, new_rest = _pair_by_key(old, new, matching)
     for pair in _pair_by_similarity(old, new, old_rest, new_rest, threshold):
         matching.pairs.append(pair)

@@ -20,8 +20,11 @@ NO_LINKS: Mapping[str, list[str]] = MappingProxyType({})
 
 def normalize_cell(value: str) -> str:
     """Like :func:`normalize_text`, and an empty mark (``-``) becomes the empty string."""
+    if not value:  # most cells of a remarks or URL column: nothing to normalise
+        return value
     text = normalize_text(value)
-    return "" if text in EMPTY_MARKS else text
+    # Every mark is one character: a longer text is not looked up (hashing a summary costs more).
+    return "" if len(text) == 1 and text in EMPTY_MARKS else text
 
 
 # A row's cells as published, in one hashable: equal exactly when the cells are equal.

@@ -74,8 +74,9 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
         row = current[o]
         return stored_entry(row.key, row.name, row.fields, row.content_hash, source, ctx.ignore)
 
+    digests = _published_digests(header, [record.published for record in parsed.records])
     matching = match_versions(
-        published, _published_digests(header, [record.published for record in parsed.records]),
+        published, digests,
         old_entry, lambda n: make_entry(parsed.records[n].cells, source, ctx.ignore), source.match_threshold, load_old=load_rows,
     )
     old_entries, new_entries = matching.old_entries, matching.new_entries
@@ -87,16 +88,21 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     new_entries = {**{n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}, **new_entries}
     load_rows([o for o, _ in relinks])
     changed += relinks
+
+    def new_row(n: int) -> tuple[Record, Entry, bytes]:
+        record = parsed.records[n]
+        return record, new_entries[n], _stored_digest(record, header, digests[n])
+
     order = [0] * len(parsed.records)
     for o, n in (*matching.identical, *matching.pairs):
         order[n] = listed.measure_ids[o]
     with bulk_versions(session, len(changed) + len(matching.ended) + len(matching.added)):
         for part in in_batches(changed, _WRITE_BATCH):
-            _update(ctx, [(current[o], parsed.records[n], new_entries[n]) for o, n in part])
+            _update(ctx, [(current[o], *new_row(n)) for o, n in part])
         for ended in in_batches(matching.ended, _WRITE_BATCH):
             _end(ctx, [current[o] for o in ended])
         for added in in_batches(matching.added, _WRITE_BATCH):
-            for n, measure_id in zip(added, _add(ctx, [(parsed.records[n], new_entries[n]) for n in added]), strict=True):
+            for n, measure_id in zip(added, _add(ctx, [new_row(n) for n in added]), strict=True):
                 order[n] = measure_id
     insert_rows(session, "events", ctx.events)
     put_listing(session, snapshot, order, {column: [record.cells.get(column, "") for record in parsed.records] for column in ctx.ignore}, now)
@@ -152,13 +158,19 @@ def _fields_digest(fields: Mapping[str, str]) -> bytes:
     return _published_digest(tuple(fields), published_form(fields.values()))
 
 
-def _update(ctx: _Context, updates: list[tuple[CurrentRow, Record, Entry]]) -> None:
+def _stored_digest(record: Record, header: tuple[str, ...], published: bytes) -> bytes:
+    """The published digest a new version of ``record`` is stored with: the one its row was
+    paired by (``published``) wherever its cells are the header's columns, as nearly always."""
+    return published if tuple(record.cells) == header else _fields_digest(record.cells)
+
+
+def _update(ctx: _Context, updates: list[tuple[CurrentRow, Record, Entry, bytes]]) -> None:
     """Changed measures: the current version closed, a new one opened, key and name as it has them.
     (A measure's name is its current version's, so the row's version name is the old one.)"""
-    close_versions(ctx.session, [row.version_id for row, _, _ in updates], ctx.snapshot.id, ctx.now)
-    _open_versions(ctx, [(row.measure_id, record, entry) for row, record, entry in updates])
-    rename_measures(ctx.session, [(row.measure_id, entry.key, entry.name) for row, _, entry in updates if (row.key, row.name) != (entry.key, entry.name)])
-    for row, record, entry in updates:
+    close_versions(ctx.session, [row.version_id for row, _, _, _ in updates], ctx.snapshot.id, ctx.now)
+    _open_versions(ctx, [(row.measure_id, record, entry, digest) for row, record, entry, digest in updates])
+    rename_measures(ctx.session, [(row.measure_id, entry.key, entry.name) for row, _, entry, _ in updates if (row.key, row.name) != (entry.key, entry.name)])
+    for row, record, entry, _ in updates:
         fields = field_changes(stored_fields(row.fields, ctx.source), record.cells, ctx.ignore)
         if not fields:
             continue
@@ -178,20 +190,20 @@ def _end(ctx: _Context, rows: list[CurrentRow]) -> None:
         _event(ctx, Ended(row.measure_id, row.key, row.name, last), MeasureChange(row.measure_id, row.key, row.name), ctx.report.ended)
 
 
-def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> list[int]:
+def _add(ctx: _Context, adds: list[tuple[Record, Entry, bytes]]) -> list[int]:
     """New measures, and ended ones listed again (``reappeared``: by key, or by likeness, monitor.lists.returning)."""
     if ctx.returning is None:
         ctx.returning = Returning(ctx.session, ctx.source, ctx.now, ctx.ignore)
-    back = ctx.returning.take([entry for _, entry in adds])
+    back = ctx.returning.take([entry for _, entry, _ in adds])
     fresh = iter(new_ids(ctx.session, "measures", back.count(None)))
     ids = [next(fresh) if measure is None else measure.id for measure in back]
     insert_rows(ctx.session, "measures", [
         {"id": measure_id, "source_id": ctx.source.id, "key": entry.key, "name": entry.name,
          "first_seen_snapshot_id": ctx.snapshot.id, "first_seen_at": ctx.now}
-        for measure_id, measure, (_, entry) in zip(ids, back, adds, strict=True) if measure is None
+        for measure_id, measure, (_, entry, _) in zip(ids, back, adds, strict=True) if measure is None
     ])
-    _open_versions(ctx, [(measure_id, record, entry) for measure_id, (record, entry) in zip(ids, adds, strict=True)])
-    for measure_id, measure, (record, entry) in zip(ids, back, adds, strict=True):
+    _open_versions(ctx, [(measure_id, *add) for measure_id, add in zip(ids, adds, strict=True)])
+    for measure_id, measure, (record, entry, _) in zip(ids, back, adds, strict=True):
         change = MeasureChange(measure_id, entry.key, entry.name)
         if measure is None:
             if not ctx.baseline:  # a baseline reports no additions: its 100,000 rows' cells are not read again
@@ -207,36 +219,47 @@ def _add(ctx: _Context, adds: list[tuple[Record, Entry]]) -> list[int]:
     return ids
 
 
-def _open_versions(ctx: _Context, items: list[tuple[int, Record, Entry]]) -> None:
-    """A new current version of each measure (id), and the links it cites."""
+def _open_versions(ctx: _Context, items: list[tuple[int, Record, Entry, bytes]]) -> None:
+    """A new current version of each measure (id), with its published digest, and the links it cites."""
     ids = new_ids(ctx.session, "measure_versions", len(items))
     insert_versions(ctx.session, [
         {"id": version_id, "measure_id": measure_id, "source_id": ctx.source.id, "fields": dict(record.cells), "content_hash": entry.digest,
-         "published_digest": _fields_digest(record.cells), "name": entry.name, "end_date": end_date_of(ctx.source, record), "valid_from_snapshot_id": ctx.snapshot.id, "valid_from": ctx.now}
-        for version_id, (measure_id, record, entry) in zip(ids, items, strict=True)
+         "published_digest": digest, "name": entry.name, "end_date": end_date_of(ctx.source, record), "valid_from_snapshot_id": ctx.snapshot.id, "valid_from": ctx.now}
+        for version_id, (measure_id, record, entry, digest) in zip(ids, items, strict=True)
     ])
-    cite_links(ctx.session, [(version_id, cited_urls(ctx.source, record)) for version_id, (_, record, _) in zip(ids, items, strict=True)], ctx.now)
+    cite_links(ctx.session, [(version_id, cited_urls(ctx.source, record)) for version_id, (_, record, _, _) in zip(ids, items, strict=True)], ctx.now)
 
 
 def cited_urls(source: SourceConfig, record: Record) -> list[str]:
     """Every URL a row cites: in any cell's text, and behind any cell (HTML href, Excel link)."""
     urls: dict[str, None] = {}  # in order, without duplicates
     cells, links = record.cells, record.links
-    first = source.url_columns
-    for column in (*first, *(c for c in cells if c not in first)) if first else cells:
+    for column in _url_order(tuple(source.url_columns), tuple(cells)):
         text = cells.get(column)
-        if text:
-            urls.update(dict.fromkeys(extract_urls(text)))
+        if text and (found := extract_urls(text)):
+            urls.update(dict.fromkeys(found))
         if links and column in links:
             urls.update(dict.fromkeys(links[column]))
     return list(urls)
 
 
+@lru_cache(maxsize=64)
+def _url_order(first: tuple[str, ...], columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The configured URL columns, then the others: the same for every row of a list, so made once."""
+    return (*first, *(column for column in columns if column not in first))
+
+
 def end_date_of(source: SourceConfig, record: Record) -> date | None:
-    # A cell that is one ISO 8601 date (an API's acceptance_end_datetime) is the end itself.
-    dates = [extract_end_date(text) or iso_day(text) for text in (record.cells.get(column, "") for column in source.end_date_columns)]
+    dates = [_end_of_cell(text) for text in (record.cells.get(column, "") for column in source.end_date_columns)]
     found = [d for d in dates if d is not None]
     return max(found) if found else None
+
+
+@lru_cache(maxsize=4096)
+def _end_of_cell(text: str) -> date | None:
+    """The end a remarks cell names; the same few remarks recur down a whole list, so each is read once."""
+    # A cell that is one ISO 8601 date (an API's acceptance_end_datetime) is the end itself.
+    return extract_end_date(text) or iso_day(text)
 
 
 def _typed(fields: dict[str, dict[str, str]]) -> dict[str, FieldChange]:

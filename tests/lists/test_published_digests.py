@@ -52,3 +52,21 @@ def test_a_row_under_other_columns_or_with_a_tab_in_a_cell_is_never_taken_as_pub
     assert _fields_digest(fields) == _published_digest(("施策", "担当部署"), "A事業\t総務局")
     assert _fields_digest(fields) != _published_digest(("事業名", "担当部署"), "A事業\t総務局")
     assert _fields_digest({"施策": "A\t事業"}) != _published_digest(("施策",), "A\t事業")
+
+
+def test_every_new_version_keeps_the_digest_its_own_fields_make(site, database_url):
+    # A new version's digest is the one its row was paired by, not made again from its fields:
+    # both must agree, or the next run would take every row for a changed one.
+    text = seed_text(TAMA)
+    publish(site, "/tama.txt", text)
+    config = make_config(database_url, source_entry("tama", site.url("/tama.txt")))
+    sessions, tick = open_store(config), clock()
+    run_check(config, sessions, clock=tick)
+    publish(site, "/tama.txt", _moved(text) + "新しい施策\t概要\t総務局\t-\thttps://example.org/new\t\n")
+    report = run_check(config, sessions, clock=tick).sources[0]
+    assert (len(report.changed), len(report.added)) == (1, 1)
+    with transaction(sessions) as session:
+        stored = session.execute(select(MeasureVersion.fields, MeasureVersion.published_digest)).all()
+    assert [digest for _, digest in stored] == [_fields_digest(fields) for fields, _ in stored]
+    publish(site, "/tama.txt", _moved(text) + "新しい施策\t概要\t総務局\t-\thttps://example.org/new\t\n\n")  # other bytes, the same rows
+    assert run_check(config, sessions, clock=tick).sources[0].status == "unchanged"
