@@ -22,8 +22,12 @@ def payloads_of_kind(session: Session, source_id: str, kind: str) -> list[dict[s
 
 def latest_columns(session: Session, source_id: str) -> list[str]:
     """The columns of the newest version: the header of the last run that changed a row."""
-    query = select(MeasureVersion.fields).where(MeasureVersion.source_id == source_id)
-    fields = session.scalar(query.order_by(MeasureVersion.valid_from.desc(), MeasureVersion.id.desc()).limit(1))
+    # The newest id first, from ix_measure_versions_source_span alone, then its one row: ordered
+    # with its fields, SQLite read the fields of every version of the newest time (all 100,000
+    # of a baseline: 0.13-0.18 s of the next run) to sort them by id.
+    newest = select(MeasureVersion.id).where(MeasureVersion.source_id == source_id)
+    newest = newest.order_by(MeasureVersion.valid_from.desc(), MeasureVersion.id.desc()).limit(1)
+    fields = session.scalar(select(MeasureVersion.fields).where(MeasureVersion.id == newest.scalar_subquery()))
     return list(fields) if isinstance(fields, dict) else []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -61,12 +62,12 @@ def open_engine(url: str, *, busy_timeout_s: float = 30.0, upgrade_sqlite: bool 
     try:
         if url.startswith("sqlite"):
             _prepare_sqlite(url)
-            engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+            engine = create_engine(url, connect_args={"timeout": busy_timeout_s}, json_serializer=_json_text)
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "handle_error", _note_file)
         else:
             bound = {"pool_size": pool_size, "max_overflow": 0} if pool_size else {}
-            engine = create_engine(url, pool_pre_ping=True, **bound)
+            engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text, **bound)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreError(f"database url {_safe(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite" and upgrade_sqlite:
@@ -74,6 +75,14 @@ def open_engine(url: str, *, busy_timeout_s: float = 30.0, upgrade_sqlite: bool 
     elif require_current:
         _require_current(engine)
     return engine
+
+
+def _json_text(value: Any) -> str:
+    """A JSON column's stored text. Non-ASCII characters are kept as they are: escaped (\\uXXXX,
+    json.dumps's default) a Japanese character took 6 bytes instead of 3, and a 100,000-row
+    list's versions 110 instead of 67 MB to write, read and decode for the search index.
+    Text stored escaped before reads back the same."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _safe(url: str) -> str:
