@@ -50,10 +50,13 @@ class SourceStatus:
 
     def as_dict(self) -> dict[str, Any]:
         # Written out: a loop over the slots through getattr took twice as long at 18,000 sources.
+        # And each time's isoformat inline: a call of _iso each was a fifth of it.
+        ran, succeeded, following, since = self.last_run_at, self.last_success_at, self.next_run_at, self.failing_since
         return {
-            "id": self.id, "title": self.title, "schedule": self.schedule, "last_run_at": _iso(self.last_run_at),
-            "last_status": self.last_status, "last_success_at": _iso(self.last_success_at), "next_run_at": _iso(self.next_run_at),
-            "due": self.due, "consecutive_failures": self.consecutive_failures, "failing_since": _iso(self.failing_since),
+            "id": self.id, "title": self.title, "schedule": self.schedule, "last_run_at": None if ran is None else ran.isoformat(),
+            "last_status": self.last_status, "last_success_at": None if succeeded is None else succeeded.isoformat(),
+            "next_run_at": None if following is None else following.isoformat(), "due": self.due,
+            "consecutive_failures": self.consecutive_failures, "failing_since": None if since is None else since.isoformat(),
             "last_error": self.last_error,
         }
 
@@ -85,10 +88,6 @@ class Status:
             "jobs": self.jobs, "links": self.links, "outbox": self.outbox, "daemon": daemon,
             "retired": self.retired, "not_in_config": self.not_in_config,
         }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def read_status(config: Settings, engine: Engine, now: datetime, *, every: bool = True) -> Status:
