@@ -1,5 +1,5 @@
-"""Shared fixtures: a loopback web site, one store fixture run on SQLite and on PostgreSQL,
-and the seed lists with derived versions."""
+"""Shared fixtures: a loopback web site, a loopback server of raw answers, one store fixture run
+on SQLite and on PostgreSQL, and the seed lists with derived versions."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from monitor.config import Config, parse_config
 from monitor.demo.site import LoopbackSite, running_site
 from store.database import open_engine, upgrade
+from tests.raw_http import RawHTTPServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NATIONWIDE = "tokyo-nationwide-collaboration-r4.txt"
@@ -36,6 +37,13 @@ def seed_text(name: str) -> str:
 def site() -> Iterator[LoopbackSite]:
     with running_site() as running:
         yield running
+
+
+@pytest.fixture
+def raw_http() -> Iterator[RawHTTPServer]:
+    """A loopback server that answers the raw bytes a test publishes for a path (tests/raw_http.py)."""
+    with RawHTTPServer() as server:
+        yield server
 
 
 def _postgres_admin_url() -> str | None:

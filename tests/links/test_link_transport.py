@@ -7,98 +7,58 @@ recorded, TLS, pooled connections that the server closed while idle.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ssl
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from monitor.events import LinkOutcome as O
-from tests.links.conftest import FAST, check_one, fast_with, run_checks
+from tests.links.conftest import check_one, fast_with, run_checks
+from tests.raw_http import CLOSE, RawHTTPServer
 
 
-class _Server:
-    """A tiny HTTP/1.1 server on 127.0.0.1 in a thread; optionally TLS."""
+def _page(status: str, body: bytes = b"<title>fine</title>", headers: dict[str, str] | None = None) -> bytes:
+    lines = [f"HTTP/1.1 {status}", "Content-Type: text/html", *(f"{k}: {v}" for k, v in (headers or {}).items()),
+             f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
-        self.tls = tls
-        self.connections = 0
-        self.port = 0
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def url(self, path: str) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
+def _needs_cookie(request: bytes) -> bytes:
+    cookie = any(line.lower().startswith(b"cookie:") and b"s=1" in line for line in request.split(b"\r\n"))
+    return _page("200 OK") if cookie else _page("404 Not Found", b"<title>no cookie</title>")
 
-    def __enter__(self) -> _Server:
-        self._thread.start()
-        assert self._ready.wait(5)
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(
-            asyncio.start_server(self._connection, "127.0.0.1", 0, ssl=self.tls))
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self._loop.run_forever()
-
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-                target = head.split(" ", 2)[1].split("?", 1)[0]
-                cookie = "s=1" in head.lower().split("\r\ncookie:", 1)[-1].split("\r\n", 1)[0] \
-                    if "\r\ncookie:" in head.lower() else False
-                status, headers, body = "200 OK", {"Content-Type": "text/html"}, b"<title>fine</title>"
-                if target == "/bad-location":
-                    status, headers = "302 Found", {"Location": "http://exa mple.jp/"}
-                elif target == "/set-cookie":
-                    status, headers = "302 Found", {"Location": "/needs-cookie", "Set-Cookie": "s=1; Path=/"}
-                elif target == "/needs-cookie" and not cookie:
-                    status, body = "404 Not Found", b"<title>no cookie</title>"
-                elif target not in ("/needs-cookie", "/ok", "/closes"):
-                    status, body = "404 Not Found", b"<title>not here</title>"
-                lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers.items()),
-                         f"Content-Length: {len(body)}"]
-                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-                await writer.drain()
-                if target == "/closes":  # keep-alive implied, then hang up while idle
-                    writer.close()
-                    return
-        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
-            writer.close()
+def _publish(server: RawHTTPServer) -> RawHTTPServer:
+    server.answers.update({
+        "/ok": _page("200 OK"),
+        "/closes": _page("200 OK") + CLOSE,  # keep-alive implied, then hang up while idle
+        "/bad-location": _page("302 Found", headers={"Location": "http://exa mple.jp/"}),
+        "/set-cookie": _page("302 Found", headers={"Location": "/needs-cookie", "Set-Cookie": "s=1; Path=/"}),
+        "/needs-cookie": _needs_cookie,
+    })
+    return server
 
 
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    with _Server() as running:
-        yield running
+def server(raw_http: RawHTTPServer) -> RawHTTPServer:
+    return _publish(raw_http)
 
 
-def test_unusable_location_fails_before_the_answer_is_recorded(server: _Server) -> None:
+def test_unusable_location_fails_before_the_answer_is_recorded(server: RawHTTPServer) -> None:
     result = check_one(server.url("/bad-location"), retries=0)
     assert result.outcome is O.INVALID
     assert (result.http_status, result.final_url, result.redirect_chain) == (None, None, ())
     assert result.error is not None and "unusable redirect" in result.error
 
 
-def test_cookies_set_by_a_host_are_sent_back(server: _Server) -> None:
+def test_cookies_set_by_a_host_are_sent_back(server: RawHTTPServer) -> None:
     result = check_one(server.url("/set-cookie"), retries=0)
     assert (result.outcome, result.http_status) == (O.REDIRECTED, 200)
     assert result.redirect_chain == ((server.url("/set-cookie"), 302),)
 
 
-def test_a_connection_closed_while_idle_is_not_reused(server: _Server) -> None:
+def test_a_connection_closed_while_idle_is_not_reused(server: RawHTTPServer) -> None:
     settings = fast_with(per_host=1, concurrency=1, per_host_interval_s=0.2, retries=0, sibling_probe=False)
     results = run_checks([server.url("/closes"), server.url("/ok"), server.url("/ok?again")], settings)
     assert [r.outcome for r in results] == [O.OK, O.OK, O.OK]
@@ -134,7 +94,8 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_tls_handshake_and_verification(certificate: tuple[Path, Path]) -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(*certificate)
-    with _Server(tls=context) as tls:
+    with RawHTTPServer(tls=context) as tls:
+        _publish(tls)
         unverified = check_one(tls.url("/ok"), verify_tls=False, retries=0, sibling_probe=False)
         assert (unverified.outcome, unverified.http_status, unverified.error) == (O.OK, 200, None)
         refused = check_one(tls.url("/ok"), retries=0)  # self-signed: not trusted
