@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import gc
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, console, json_option, print_json
+
+if TYPE_CHECKING:
+    from monitor.links.run import ProgressFactory
 
 
 @click.command()
@@ -31,7 +35,6 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
     """
     from monitor.runtime import lean_imports  # noqa: F401 - first: httpx's optional imports left out (trio, its CLI)
     from monitor.config import load_config
-    from monitor.links.checker import terminal_progress
     from monitor.runtime.check import open_store, run_check
 
     config = load_config(config_path)
@@ -43,7 +46,7 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
 
         show_trials(config, source_ids or [source.id for source in config.sources if source.enabled], 5, as_json=as_json)
         return
-    report = run_check(config, open_store(config), source_ids=source_ids, links=not no_links, link_progress=terminal_progress,
+    report = run_check(config, open_store(config), source_ids=source_ids, links=not no_links, link_progress=_link_progress(no_links),
                        notify=not no_notify)
     if as_json:
         print_json(report.as_dict())
@@ -53,6 +56,16 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
         print_run_report(console(), report)
     if not report.ok:
         sys.exit(EXIT_SOURCE)
+
+
+
+def _link_progress(no_links: bool) -> ProgressFactory | None:
+    """The terminal's progress bar of the link checks; ``--no-links`` does not load the checker for it."""
+    if no_links:
+        return None
+    from monitor.links.checker import terminal_progress
+
+    return terminal_progress
 
 
 @click.command()
