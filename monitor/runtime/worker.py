@@ -433,6 +433,7 @@ async def _ended_unless_gone(session: asyncio.Task[None], stopping: asyncio.Even
     gone = asyncio.create_task(_stop_while_gone(stopping, outage, in_flight))
     await asyncio.wait({session, gone}, return_when=asyncio.FIRST_COMPLETED)
     gone.cancel()
+    await asyncio.gather(gone, return_exceptions=True)
     return session.done()
 
 
@@ -444,7 +445,7 @@ async def _stop_while_gone(stopping: asyncio.Event, outage: Outage, in_flight: I
 
 def _exit_leaving(name: str) -> NoReturn:
     """Exit now (status 0: no unit was running), leaving the queue session to wait on the database alone."""
-    log.info("worker %s stopped without unregistering from the queue: the database is unavailable (the other workers prune it)", name)
+    log.info("worker %s stopped without unregistering from the queue: the database is unavailable (the next worker to start prunes it)", name)
     for handler in logging.getLogger().handlers:
         handler.flush()
     os._exit(0)
