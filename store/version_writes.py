@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -87,7 +88,7 @@ def _insert_many_per_statement(connection: Connection, statement: str, width: in
     head = statement[:statement.rindex(" VALUES ")]
     one = "(" + ", ".join("?" * width) + ")"
     for batch in in_batches(params, max(1, min(_ROWS_PER_INSERT, 30_000 // width))):
-        connection.exec_driver_sql(f"{head} VALUES {', '.join([one] * len(batch))}", tuple(value for row in batch for value in row))
+        connection.exec_driver_sql(f"{head} VALUES {', '.join([one] * len(batch))}", tuple(chain.from_iterable(batch)))
 
 
 _Processor = Callable[[Any], Any] | None
