@@ -17,13 +17,13 @@ from rich.text import Text
 
 from monitor.inert import visible
 from monitor.localtime import local_time
-from monitor.report import MeasureChange, NotifierReport, RunReport, SourceReport
 
 if TYPE_CHECKING:
-    # Only named in signatures: `status`, which imports literal() from here, reads no history.
+    # Only named in signatures: `status`, which imports literal() from here, reads no history nor run report.
     from store.models import Snapshot
 
     from monitor.lists.views import MeasureHistory
+    from monitor.report import MeasureChange, NotifierReport, RunReport, SourceReport
 
 __all__ = ["literal", "rows_text", "print_run_report", "print_source_changes", "print_history", "print_snapshots"]
 

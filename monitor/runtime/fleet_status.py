@@ -11,15 +11,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Union
 
-from rich.console import Console
-from rich.text import Text
 from sqlalchemy import Engine, text
 
 from store.database import open_engine
 
-from monitor.cli.textreport import literal, rows_text
-
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from monitor.config import Config
     from monitor.config_view import ConfigView
 
@@ -113,6 +111,11 @@ def _read(engine: Engine, config: Union[Config, ConfigView], now: datetime, top_
 
 
 def print_fleet_status(console: Console, fleet: FleetStatus) -> None:
+    # rich where a table is printed: `status --json` never loads it.
+    from rich.text import Text
+
+    from monitor.cli.textreport import literal, rows_text
+
     console.print(f"\nFleet: {fleet.depth} jobs ready in the queue, {fleet.stalled} stalled, {fleet.failed} failed for good")
     for task, counts in fleet.queued.items():
         console.print(literal(f"  {task}: {counts['ready']} ready, {counts['later']} waiting for a retry time"))

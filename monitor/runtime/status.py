@@ -12,18 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Union
 
-from rich.console import Console
-from rich.text import Text
-
 from store.source_reads import SourceRun, delivery_counts, job_counts, link_counts, source_marks, source_runs
 
 from monitor.runtime.source_state import kept_not_run
 from monitor.runtime.pidfile import PidState, pid_path, read as read_pid
 from monitor.localtime import local_time
 from monitor.cadence import StartBounds, next_after
-from monitor.cli.textreport import literal, rows_text
 
 if TYPE_CHECKING:  # a checked file's view spares `status` the schema's import and validation (monitor.config_view)
+    from rich.console import Console
+    from rich.text import Text
     from sqlalchemy import Engine
 
     from monitor.config import Config, SourceConfig
@@ -188,6 +186,11 @@ def needs_attention(source: SourceStatus) -> bool:
 def print_status(console: Console, status: Status, tz: tzinfo, *, every: bool = False) -> None:
     """A summary line, the table of the sources (every one up to EVERY_ROW_UP_TO or with
     ``every``, else those that need attention), their errors, jobs, links and the outbox."""
+    # rich where a table is printed: `status --json` never loads it.
+    from rich.text import Text
+
+    from monitor.cli.textreport import literal, rows_text
+
     whole = status.every and (every or len(status.sources) <= EVERY_ROW_UP_TO)
     shown = status.sources if whole else [source for source in status.sources if needs_attention(source)]
     if status.daemon is not None:
@@ -216,6 +219,8 @@ def print_status(console: Console, status: Status, tz: tzinfo, *, every: bool = 
 
 
 def _summary(status: Status) -> Text:
+    from rich.text import Text
+
     return Text.assemble(("sources", "bold"), f": {status.configured:,} configured, {status.attention:,} failing or suspect, "
                          f"{status.due:,} due now, {status.never:,} never run")
 
@@ -224,6 +229,10 @@ _COLUMNS = ("source", "schedule", "last run", "result", "failures", "next run")
 
 
 def _cells(source: SourceStatus, retired: set[str], tz: tzinfo) -> list[Text]:
+    from rich.text import Text
+
+    from monitor.cli.textreport import literal
+
     next_run = "retired" if source.id in retired else "due now" if source.due else _when(source.next_run_at, tz)
     return [literal(source.id), Text(source.schedule), Text(_when(source.last_run_at, tz)), literal(source.last_status or "—"),
             Text(str(source.consecutive_failures)), Text(next_run)]
