@@ -1,4 +1,5 @@
-"""Schedules as data, and the pure arithmetic over them (every function takes ``now``).
+"""Schedules as data (the checked models of config.yaml), and the pure arithmetic over them
+(every function takes ``now``; the arithmetic itself is :mod:`monitor.cadence`'s, named here too).
 
 A schedule is ``{every: 6h}`` (an interval: ``2s``, ``30m``, ``1h30m``, ``1d``) or
 ``{cron: "0 7 * * *"}`` (minute hour day month weekday, in the configured time zone).
