@@ -212,13 +212,15 @@ def measure_status(config: Any, path: Path) -> None:
     from monitor.config_view import read_view
 
     print(f"status: config read from {'the checked view' if read_view(path) else 'a full load (no view kept)'}")
-    for flags in (["--json"], [], ["--all"]):
-        runs = [timed(lambda: _child_cpu(lambda: subprocess.run(["sesaku-monitor", "status", *flags, "--config", str(path)], capture_output=True)))
-                for _ in range(3)]
-        seconds, cpu, done = min(wall for wall, _ in runs), min(cpu for _, (cpu, _) in runs), runs[-1][1][1]
-        lines = done.stdout.count(b"\n")
-        print(f"status: `sesaku-monitor status {' '.join(flags)}` {seconds:.2f} s in all ({cpu:.2f} s CPU, best of 3, {load()}; exit {done.returncode}, "
-              f"{len(done.stdout):,} bytes, {lines:,} lines)")
+    # The installed script, and the interpreter alone: a pyenv shim (a bash script) before it was 0.2-0.4 s at load 3.
+    for name, launcher in (("sesaku-monitor", ["sesaku-monitor"]), ("python -m monitor", [sys.executable, "-m", "monitor"])):
+        for flags in (["--json"], [], ["--all"]):
+            runs = [timed(lambda: _child_cpu(lambda: subprocess.run([*launcher, "status", *flags, "--config", str(path)], capture_output=True)))
+                    for _ in range(3)]
+            seconds, cpu, done = min(wall for wall, _ in runs), min(cpu for _, (cpu, _) in runs), runs[-1][1][1]
+            lines = done.stdout.count(b"\n")
+            print(f"status: `{name} status {' '.join(flags)}` {seconds:.2f} s in all ({cpu:.2f} s CPU, best of 3, {load()}; "
+                  f"exit {done.returncode}, {len(done.stdout):,} bytes, {lines:,} lines)")
 
 
 def _child_cpu(work: Callable[[], Any]) -> tuple[float, Any]:
