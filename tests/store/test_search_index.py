@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from alembic import command
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from store.database import _alembic_config, open_engine, session_factory
 from store.models import Measure, MeasureVersion, Snapshot, Source
@@ -19,7 +19,7 @@ TEXTS = ["多摩の魅力発信プロジェクト", "魅力の発信と多摩", 
 
 def _write(engine: Engine, texts: list[str]) -> None:
     with session_factory(engine).begin() as session:
-        if session.get(Source, "a") is None:
+        if session.scalar(select(Source.id).where(Source.id == "a")) is None:  # its id alone: the schema may be older than the model
             session.add(Source(id="a", title="a", url="file:///a.txt", format="text-table", created_at=NOW))
             session.flush()
             session.add(Snapshot(id=1, source_id="a", fetched_at=NOW, status="baseline"))
