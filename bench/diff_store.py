@@ -5,7 +5,7 @@ loopback HTTP site, and a real ``sesaku-monitor check --no-links --no-notify --j
 subprocess runs against a fresh database, once with version 1 published (the baseline), once
 with version 2 (a run: a few % of rows added, removed, edited, renamed). Each subprocess is
 timed from start to exit (interpreter start and imports included, with the bytecode an installed
-``check`` has: compiled once by an untimed ``check --dry-run``, kept in the workdir); its peak RSS is its own
+``check`` has: a copy of the project's packages in the workdir, compiled untimed first); its peak RSS is its own
 VmHWM, written at exit: unlike ``ru_maxrss`` (which exec carries over from the forking parent,
 so a child would start at this process's size) it belongs to the child's address space alone.
 The run's report is judged against the generator's truth by measure key: each kind's keys
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -98,19 +99,27 @@ def _cpu_of_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _installed_env(folder: Path) -> dict[str, str]:
-    """The environment of a `check` as installed: its modules' bytecode kept (here in the bench's
-    folder, not beside the sources), where PYTHONDONTWRITEBYTECODE would compile every one of
-    the project's modules again at each start (0.1-0.2 s of a run)."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "PYTHONPYCACHEPREFIX": str(folder.parent / "pycache")}
+def _installed(workdir: Path) -> Path:
+    """A copy of the project's packages in the workdir, where the children run from: they keep
+    their bytecode beside it, as an installed `check` finds its own compiled, where
+    PYTHONDONTWRITEBYTECODE would compile every one of the project's modules at each start
+    (0.1-0.2 s of a run); the libraries' bytecode is the one installed with them."""
+    code = workdir / "installed"
+    shutil.rmtree(code, ignore_errors=True)
+    for package in ("monitor", "store", "notifiers"):
+        shutil.copytree(ROOT / package, code / package, ignore=shutil.ignore_patterns("__pycache__"))
+    return code
 
 
-def _timed(cmd: list[str], folder: Path) -> tuple[float, float, float, str]:
+def _installed_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+def _timed(cmd: list[str], folder: Path, code: Path) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds, peak RSS in MB (the child's own) and stdout of one subprocess."""
     peak_file = folder / "peak-kb"
     start, cpu = time.perf_counter(), _cpu_of_children()
-    done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, env={**_installed_env(folder), "PEAK_FILE": str(peak_file)})
+    done = subprocess.run(cmd, cwd=code, stdout=subprocess.PIPE, env={**_installed_env(), "PEAK_FILE": str(peak_file)})
     took, cpu = time.perf_counter() - start, _cpu_of_children() - cpu
     if done.returncode:
         sys.exit(f"sesaku-monitor {' '.join(cmd[-6:])} failed (exit {done.returncode})")
@@ -153,18 +162,18 @@ def _one_backend(kind: str, workdir: Path, profile: bool, expected: dict[str, se
     results = []
     folder = workdir / kind
     folder.mkdir(exist_ok=True)
+    code = _installed(workdir)
     with running_site() as site, _database(kind, folder) as url:
         config = folder / "config.yaml"
         _write_config(config, url, site.url("/big.txt"))
         if kind != "sqlite":
-            subprocess.run(_command("db", "upgrade", "--config", str(config)), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        # Untimed: a first `check` (that stores nothing) compiles what an installed one finds compiled.
-        site.publish("/big.txt", Route((workdir / "v1.txt").read_bytes(), content_type="text/plain; charset=utf-8"))
-        subprocess.run(_command("check", "--config", str(config), "--dry-run"), cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=_installed_env(folder))
+            subprocess.run(_command("db", "upgrade", "--config", str(config)), cwd=code, check=True, stdout=subprocess.DEVNULL)
+        # Untimed: the project's modules compiled first, as an installed `check` finds them.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(code / p) for p in ("monitor", "store", "notifiers"))], check=True, stdout=subprocess.DEVNULL, env=_installed_env())
         for phase, name in (("baseline", "v1.txt"), ("run", "v2.txt")):
             site.publish("/big.txt", Route((workdir / name).read_bytes(), content_type="text/plain; charset=utf-8"))
             stats = folder / f"{phase}.prof" if profile else None
-            took, cpu, peak, out = _timed(_command("check", "--config", str(config), "--no-links", "--no-notify", "--json", profile=stats), folder)
+            took, cpu, peak, out = _timed(_command("check", "--config", str(config), "--no-links", "--no-notify", "--json", profile=stats), folder, code)
             counts = _counts(out) + (f"; {_judged(out, expected)}" if expected and phase == "run" else "")
             results.append((phase, took, cpu, peak, counts))
             if stats is not None:
@@ -187,7 +196,7 @@ def run_store(workdir: Path, backends: list[str], profile: bool, expected: dict[
             print(f"{kind:<12}{phase:<10}{took:>8.2f}{cpu:>8.2f}{peak:>9.0f}  {target:<24}{counts}")
     print()
     print("s: a whole `sesaku-monitor check --no-links --no-notify` subprocess, start to exit (the target is on s), its bytecode")
-    print("compiled beforehand as an installed one's is (PYTHONDONTWRITEBYTECODE left out, PYTHONPYCACHEPREFIX in the workdir);")
+    print("compiled beforehand as an installed one's is (run from a compiled copy in the workdir, PYTHONDONTWRITEBYTECODE left out);")
     print("cpu s: its user+system CPU (steadier than s on a busy machine: PostgreSQL's own CPU is not in it); peak MB: its own")
     print(f"peak RSS (VmHWM). The list is served by a loopback HTTP site. {GIT_HISTORY}.")
 
