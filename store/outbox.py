@@ -38,8 +38,16 @@ STATUSES = ("pending", "sent", "failed")
 # A place in the order digests read events: (xid, id) of the last event taken.
 Position = tuple[int, int]
 START: Position = (0, 0)
-# Every transaction with a smaller xid has finished (xid8 has no cast to bigint but through text).
-HIGH_WATER_MARK = sql_cast(literal_column("pg_snapshot_xmin(pg_current_snapshot())::text"), BigInteger)
+# Every transaction of this database with a smaller xid has finished: the least of the
+# snapshot's xmax and of the xids it sees running, less those of sessions connected to another
+# database (a session writes only its own database, so those never write our events). An xid
+# that cannot be placed (finished meanwhile, prepared) is kept. xid8 casts to bigint through text.
+HIGH_WATER_MARK = sql_cast(literal_column(
+    "(SELECT least(pg_snapshot_xmax(s), (SELECT min(x) FROM pg_snapshot_xip(s) AS x WHERE NOT EXISTS ("
+    "SELECT 1 FROM pg_stat_activity AS a WHERE a.backend_xid = x::xid"
+    " AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))))::text"
+    " FROM pg_current_snapshot() AS s)"
+), BigInteger)
 
 
 def read_cursor(session: Session, notifier_id: str) -> NotifierCursor | None:
@@ -106,12 +114,13 @@ def events_after(
 
     Exact without a lock, because the set of events before the mark never changes again:
 
-    * the mark is ``pg_snapshot_xmin`` of this statement's own snapshot: every transaction
-      with a smaller xid had finished when the snapshot was taken, so each event with
-      ``xid < mark`` is either visible to this statement or rolled back for good;
-    * every event not yet visible belongs to a transaction still running (its xid is at
-      least the mark) or not yet started (its xid will be larger than any handed out so far,
-      and so than the mark): it sorts after every event read here, whatever its id;
+    * the mark comes from this statement's own snapshot: every transaction with a smaller
+      xid had finished when the snapshot was taken, or is one of another database's (whose
+      sessions never write here), so each event with ``xid < mark`` is either visible to this
+      statement or rolled back for good;
+    * every event not yet visible belongs to a transaction of this database still running
+      (its xid is at least the mark) or not yet started (its xid will be larger than any
+      handed out so far, and so than the mark): it sorts after every event read here, whatever its id;
     * a cursor moved to the last event read therefore has nothing after it that can sort
       before it later, and nothing before it that was not read once. Marks only grow.
 
@@ -122,6 +131,7 @@ def events_after(
     """
     query = select(Event).where(tuple_(Event.xid, Event.id) > tuple_(*after))
     if session.get_bind().dialect.name == "postgresql":
+        _forget_activity(session)
         query = query.where(Event.xid < HIGH_WATER_MARK)
     if source_ids is not None:
         query = query.where(or_(Event.source_id.in_(list(source_ids)), Event.source_id.is_(None)))
@@ -133,8 +143,8 @@ def events_after(
 def wait_for_mark(session: Session, after: Position, timeout_s: float) -> bool:
     """Wait until the events already committed after ``after`` are below the mark; False at the timeout.
 
-    An older transaction still writing holds the mark back, in any database of the
-    PostgreSQL cluster (xids are cluster-wide). The digest waits for it a little, so that
+    An older transaction of this database still writing holds the mark back (one of
+    another database on the same server does not). The digest waits for it a little, so that
     the events of a run that has just committed go out now; what is still behind at the
     timeout goes out in a later digest. Writers never wait for this.
     """
@@ -142,11 +152,22 @@ def wait_for_mark(session: Session, after: Position, timeout_s: float) -> bool:
         return True
     newest = session.scalar(select(func.max(Event.xid)).where(tuple_(Event.xid, Event.id) > tuple_(*after)))
     deadline = time.monotonic() + timeout_s
-    while newest is not None and int(session.scalar(select(HIGH_WATER_MARK)) or 0) <= newest:
+    while newest is not None and _mark(session) <= newest:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)  # each statement takes a new snapshot (READ COMMITTED)
     return True
+
+
+def _mark(session: Session) -> int:
+    _forget_activity(session)
+    return int(session.scalar(select(HIGH_WATER_MARK)) or 0)
+
+
+def _forget_activity(session: Session) -> None:
+    """Make the next look at ``pg_stat_activity`` fresh: PostgreSQL keeps one copy a transaction,
+    which would miss a transaction of another database begun since and hold the mark behind it."""
+    session.execute(select(func.pg_stat_clear_snapshot()))
 
 
 def position(cursor: NotifierCursor | None) -> Position:
