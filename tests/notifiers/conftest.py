@@ -8,14 +8,23 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
+from tests.conftest import fresh_database
 from tests.notifiers.servers import Inbox, Receiver, accept_monitor, drop_after_data, free_port, refuse_all
 from tests.notifiers.world import HOOK_SECRET, SMTP_PASSWORD, World
+
+
+@pytest.fixture
+def postgres_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database (skipped without SESAKU_TEST_POSTGRES_URL), for the tests of the mark."""
+    with fresh_database("postgresql", tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

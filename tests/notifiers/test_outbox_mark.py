@@ -22,16 +22,9 @@ from notifiers.outbox import deliver_notifier
 from store.copy import copy_database
 from store.database import open_engine, session_factory, transaction
 from store.models import Event, NotifierCursor
-from tests.conftest import fresh_database
 from tests.notifiers.servers import Receiver
 from tests.notifiers.world import World, later, webhook_notifier
 from tests.runtime.test_check import T0
-
-
-@pytest.fixture
-def postgres_url(tmp_path: Path) -> Iterator[str]:
-    with fresh_database("postgresql", tmp_path) as url:
-        yield url
 
 
 @pytest.fixture

@@ -27,12 +27,6 @@ from tests.runtime.test_check import T0
 
 
 @pytest.fixture
-def postgres_url(tmp_path: Path) -> Iterator[str]:
-    with fresh_database("postgresql", tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
 def other_database(tmp_path: Path) -> Iterator[Engine]:
     """Another database of the same cluster, as another application on a shared server."""
     with fresh_database("postgresql", tmp_path / "other", prefix="sesaku_other") as url:
