@@ -73,6 +73,7 @@ from store.database import SessionFactory, open_engine, session_factory, transac
 from store.errors import StoreError
 from store.jobstate import job_states, start_ranks
 
+from monitor.cadence import StartBounds
 from monitor.config import Config, WorkerSettings
 from monitor.errors import ConfigError
 from monitor.runtime.host_batch import UnitBusy, run_links_job, settle_left_over
@@ -80,7 +81,6 @@ from monitor.runtime.jobs import KINDS, job_id, run_job
 from monitor.runtime.outage import Outage, database_gone, quiet_outages
 from monitor.runtime.queue_retry import RetryUnlessWaiting, close_job
 from monitor.runtime.stopping import Deadline, InFlight
-from monitor.schedule import ScheduleSpec, due_if_started_before
 
 __all__ = [
     "QUEUE", "DueUnit", "UnitBusy", "require_postgres", "queue_conninfo", "apply_queue_schema", "queue_schema_present",
@@ -173,19 +173,16 @@ class DueUnit:
 def due_units(config: Config, sessions: SessionFactory, now: datetime) -> list[DueUnit]:
     """Every unit whose next run, counted from its last start, is not after ``now``.
 
-    One bound a schedule (:func:`monitor.schedule.due_if_started_before`), and of ``job_state``
-    only the jobs started since the oldest bound, each with the newest bound it is not before
-    (:func:`store.jobstate.start_ranks`): a unit whose start ranks after its schedule's bound is due."""
+    One bound a schedule (:class:`monitor.cadence.StartBounds`, as ``status`` decides it), and of
+    ``job_state`` only the jobs started since the oldest bound, each with the newest bound it is not
+    before (:func:`store.jobstate.start_ranks`): a unit whose start ranks after its schedule's bound is due."""
     candidates = [(name, key, KINDS[name].schedule(config, key)) for name, kind in KINDS.items() for key in kind.keys(config, sessions, now)]
     if not candidates:
         return []
-    bound_of: dict[ScheduleSpec, datetime] = {spec: due_if_started_before(spec, now, config.tz) for spec in {spec for _, _, spec in candidates}}
-    bounds = sorted(set(bound_of.values()), reverse=True)
-    rank_of = {spec: bounds.index(bound) for spec, bound in bound_of.items()}
+    bounds = StartBounds([spec for _, _, spec in candidates], now, config.tz)
     with transaction(sessions) as session:
-        ranks = start_ranks(session, bounds)
-    never = len(bounds)  # started before every bound, or never: due whatever the schedule
-    return [DueUnit(name, key, now) for name, key, spec in candidates if ranks.get(job_id(name, key), never) > rank_of[spec]]
+        ranks = start_ranks(session, bounds.bounds)
+    return [DueUnit(name, key, now) for name, key, spec in candidates if bounds.due_by_rank(spec, ranks.get(job_id(name, key)))]
 
 
 def run_unit(config: Config, sessions: SessionFactory, kind: str, key: str, due_at: datetime) -> str:
