@@ -136,6 +136,17 @@ def _insert(connection: Connection, table: Table, rows: Sequence[Row]) -> set[tu
     return {tuple(row) for row in result}
 
 
+# Columns the target's own triggers keep as rows come in (migration 0017: a source's newest
+# snapshot): a copy interrupted half-way through ``snapshots`` left them where that copy was,
+# so a row already there is compared without them. The check after the copy hashes them too.
+_DERIVED = {"sources": frozenset({"newest_snapshot_id"})}
+
+
+def _compared(table: Table, row: Row) -> Row:
+    derived = _DERIVED.get(table.name, frozenset())
+    return {name: value for name, value in row.items() if name not in derived}
+
+
 def _compare_present(connection: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Rows that were not inserted must be in the target already, with the same content."""
     key = _key(table)
@@ -147,6 +158,7 @@ def _compare_present(connection: Connection, table: Table, rows: Sequence[Row]) 
         where = ", ".join(f"{column.name}={value!r}" for column, value in zip(key, ident))
         if there is None:
             raise CopyError(f"{table.name} row {where} could not be copied: the target has another row with the same unique value")
+        there, row = _compared(table, there), _compared(table, row)
         if row_hash(there) != row_hash(row):
             columns = sorted(name for name in row if _plain(row[name]) != _plain(there.get(name)))
             raise CopyError(

@@ -11,6 +11,8 @@ source's newest unless the one named is newer (a later ``fetched_at``, or the sa
 larger id). Snapshots are never deleted nor moved to another source, so inserts are all it
 needs. It names the snapshot rather than copying its status: a run sets a snapshot's status
 after inserting it. No foreign key: the two tables would each refer to the other.
+``db copy`` relies on it too: the target names each source's newest snapshot as the
+snapshots come in (store.copy compares a row already there without the column).
 
 The backfill runs in the migration, the same ordering as the trigger's.
 

@@ -19,7 +19,7 @@ from monitor.cli import cli
 from monitor.demo.site import LoopbackSite, Route
 from store.copy import CopyError, copied_tables, copy_database, table_digest
 from store.database import open_engine, session_factory, transaction
-from store.models import Delivery, Event, Link, LinkCheck, NotifierCursor
+from store.models import Delivery, Event, Link, LinkCheck, NotifierCursor, Snapshot
 from tests.conftest import TAMA, _postgres_admin_url, make_config, seed_text, source_entry
 from tests.versions import derive, remove_row, set_cell
 
@@ -117,6 +117,31 @@ def test_an_interrupted_copy_completes_when_run_again(tmp_path: Path, fleet_url:
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     assert scalar(fleet_url, "SELECT count(*) FROM events") < 8_000
+    done = subprocess.run(_copy_command(source, fleet_url, "--batch-size", "2000"), env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "counts and hashes match" in done.stdout
+    assert _digests(open_engine(fleet_url)) == _digests(history)
+
+
+def _many_snapshots(url: str, count: int) -> None:
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        rows = [{"source_id": "tama", "fetched_at": T0 + timedelta(days=2, seconds=n), "status": "unchanged"} for n in range(count)]
+        connection.execute(insert(Snapshot), rows)
+    engine.dispose()
+
+
+def test_a_copy_interrupted_among_the_snapshots_completes_when_run_again(fleet_url: str, history: Engine) -> None:
+    """The target names each source's newest snapshot as the snapshots come in (migration 0017):
+    killed half-way, its sources row names another snapshot than the old database's, and is
+    not a row "with other content" for the copy that goes on."""
+    source = str(history.url)
+    _many_snapshots(source, 8_000)
+    first = subprocess.Popen(_copy_command(source, fleet_url, "--batch-size", "20"), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: (scalar(fleet_url, "SELECT count(*) FROM snapshots") or 0) > 1_000, 60, "the copy to be half-way through the snapshots")
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    assert scalar(fleet_url, "SELECT count(*) FROM snapshots") < 8_000
     done = subprocess.run(_copy_command(source, fleet_url, "--batch-size", "2000"), env=cli_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "counts and hashes match" in done.stdout
