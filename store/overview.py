@@ -46,14 +46,14 @@ class SourcesPage:
 
 
 def _rows(session: Session, where: ColumnElement[bool], *, limit: int | None = None, offset: int = 0, edition: bool = True) -> list[SourceRow]:
-    page = select(Source.id, Source.title, Source.url, Source.retired_at).where(where)
+    page = select(Source.id, Source.title, Source.url, Source.retired_at, Source.newest_snapshot_id).where(where)
     page = page.order_by(Source.retired_at.is_not(None), Source.id).offset(offset)
     if limit is not None:
         page = page.limit(limit)
-    # The newest runs are looked up for the page's rows only, never for the rows an offset skips.
+    # The newest good runs are looked up for the page's rows only, never for the rows an offset skips.
     listed = page.subquery()
-    columns = (listed.c.id, listed.c.title, listed.c.url, listed.c.retired_at)
-    query = select(*columns, newest_id(listed.c.id, good=False), newest_id(listed.c.id, good=True))
+    columns = (listed.c.id, listed.c.title, listed.c.url, listed.c.retired_at, listed.c.newest_snapshot_id)
+    query = select(*columns, newest_id(listed.c.id, good=True))
     found = session.execute(query.order_by(listed.c.retired_at.is_not(None), listed.c.id)).all()
     snapshots = runs_by_id(session.connection(), {i for row in found for i in (row[4], row[5]) if i is not None})
     editions = _editions(session, [row[0] for row in found]) if edition else {}

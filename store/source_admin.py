@@ -41,7 +41,7 @@ def source_rows(session: Session) -> list[SourceRow]:
     """Every stored source, with how many measures it lists now and its last run (three queries, whatever the count)."""
     counts = select(MeasureVersion.source_id, func.count()).where(MeasureVersion.valid_to_snapshot_id.is_(None)).group_by(MeasureVersion.source_id)
     listed = {source_id: count for source_id, count in session.execute(counts)}
-    newest = select(func.max(Snapshot.id)).group_by(Snapshot.source_id)
+    newest = select(Source.newest_snapshot_id).where(Source.newest_snapshot_id.is_not(None))
     last = {snapshot.source_id: snapshot for snapshot in session.scalars(select(Snapshot).where(Snapshot.id.in_(newest)))}
     return [
         SourceRow(source.id, source.title, source.url, source.parent_id, source.retired_at, source.rebaseline_requested_at,
