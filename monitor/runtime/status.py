@@ -128,7 +128,8 @@ def _needing_attention(config: Settings, engine: Engine, now: datetime, status: 
     """Every source as a mark without its times, and whole only those whose newest run or job
     went wrong: 18,000 sources' rows and times were most of the command's CPU, for a table of a few."""
     bounds = _bounds(config, now)
-    with engine.connect() as connection:  # one transaction: the marks and the rows read whole agree
+    # Two reads, not one snapshot: a run that ends between them is shown as it ended, and only if it still needs attention.
+    with engine.connect() as connection:
         marks = {mark.id: mark for mark in source_marks(connection, bounds.bounds)}
         unwell = [source.id for source in config.sources if source.id in marks and marks[source.id].unwell]
         runs = source_runs(connection, unwell)
