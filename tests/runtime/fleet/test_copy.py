@@ -109,20 +109,6 @@ def _copy_command(source: str, target: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "monitor", "db", "copy", "--from", source, "--to", target, *extra]
 
 
-def test_an_interrupted_copy_completes_when_run_again(tmp_path: Path, fleet_url: str, history: Engine) -> None:
-    source = str(history.url)
-    _many_events(source, 8_000)
-    first = subprocess.Popen(_copy_command(source, fleet_url, "--batch-size", "20"), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: (scalar(fleet_url, "SELECT count(*) FROM events") or 0) > 1_000, 60, "the copy to be half-way")
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=10)
-    assert scalar(fleet_url, "SELECT count(*) FROM events") < 8_000
-    done = subprocess.run(_copy_command(source, fleet_url, "--batch-size", "2000"), env=cli_env(), capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "counts and hashes match" in done.stdout
-    assert _digests(open_engine(fleet_url)) == _digests(history)
-
-
 def _many_snapshots(url: str, count: int) -> None:
     engine = open_engine(url)
     with engine.begin() as connection:
@@ -131,17 +117,18 @@ def _many_snapshots(url: str, count: int) -> None:
     engine.dispose()
 
 
-def test_a_copy_interrupted_among_the_snapshots_completes_when_run_again(fleet_url: str, history: Engine) -> None:
-    """The target names each source's newest snapshot as the snapshots come in (migration 0017):
-    killed half-way, its sources row names another snapshot than the old database's, and is
-    not a row "with other content" for the copy that goes on."""
+@pytest.mark.parametrize("table", ["events", "snapshots"])
+def test_an_interrupted_copy_completes_when_run_again(fleet_url: str, history: Engine, table: str) -> None:
+    """Killed half-way through a table, the copy goes on when run again. Among the snapshots, the
+    target has named each source's newest snapshot as they came in (migration 0017): its sources
+    row names another snapshot than the old database's, and is not a row "with other content"."""
     source = str(history.url)
-    _many_snapshots(source, 8_000)
+    {"events": _many_events, "snapshots": _many_snapshots}[table](source, 8_000)
     first = subprocess.Popen(_copy_command(source, fleet_url, "--batch-size", "20"), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_until(lambda: (scalar(fleet_url, "SELECT count(*) FROM snapshots") or 0) > 1_000, 60, "the copy to be half-way through the snapshots")
+    wait_until(lambda: (scalar(fleet_url, f"SELECT count(*) FROM {table}") or 0) > 1_000, 60, f"the copy to be half-way through {table}")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
-    assert scalar(fleet_url, "SELECT count(*) FROM snapshots") < 8_000
+    assert scalar(fleet_url, f"SELECT count(*) FROM {table}") < 8_000
     done = subprocess.run(_copy_command(source, fleet_url, "--batch-size", "2000"), env=cli_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "counts and hashes match" in done.stdout
