@@ -7,7 +7,6 @@ send anything twice; and a writer must never wait for a digest.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, insert, select, text
+from sqlalchemy import Engine, create_engine, select, text
 
 from notifiers import outbox
 from notifiers.outbox import deliver_notifier
@@ -23,7 +22,7 @@ from store.copy import copy_database
 from store.database import open_engine, session_factory, transaction
 from store.models import Event, NotifierCursor
 from tests.notifiers.servers import Receiver
-from tests.notifiers.world import World, later, webhook_notifier
+from tests.notifiers.world import World, add_event, delivered_ids, later, webhook_notifier
 from tests.runtime.test_check import T0
 
 
@@ -32,15 +31,6 @@ def writers(postgres_url: str) -> Iterator[Engine]:
     engine = create_engine(postgres_url)
     yield engine
     engine.dispose()
-
-
-def add_event(connection: Connection, name: str) -> int:
-    values = {"created_at": T0, "kind": "added", "source_id": "tama", "payload": {"key": name, "name": name, "fields": {}}}
-    return int(connection.execute(insert(Event).values(values).returning(Event.id)).scalar_one())
-
-
-def delivered_ids(receiver: Receiver) -> list[int]:
-    return [event_id for _, _, body in receiver.requests for event_id in json.loads(body)["event_ids"]]
 
 
 def in_thread(work: Any) -> tuple[threading.Thread, dict[str, Any]]:

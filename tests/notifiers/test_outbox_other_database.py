@@ -7,23 +7,20 @@ on a shared server has an xid older than our events, but it can never write our 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, insert, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 import store.outbox as store
 from notifiers.outbox import deliver_notifier
 from store.database import open_engine, session_factory, transaction
-from store.models import Event
 from tests.conftest import fresh_database
 from tests.notifiers.servers import Receiver
-from tests.notifiers.world import World, later, webhook_notifier
-from tests.runtime.test_check import T0
+from tests.notifiers.world import World, add_event, delivered_ids, later, webhook_notifier
 
 
 @pytest.fixture
@@ -51,11 +48,10 @@ def open_elsewhere(other_database: Engine) -> Iterator[Any]:
         connection.close()
 
 
-def add_event(url: str, name: str, source_id: str | None = "tama") -> int:
+def committed_event(url: str, name: str, source_id: str | None = "tama") -> int:
     engine = create_engine(url)
-    values = {"created_at": T0, "kind": "added", "source_id": source_id, "payload": {"key": name, "name": name, "fields": {}}}
     with engine.begin() as connection:
-        event_id = int(connection.execute(insert(Event).values(values).returning(Event.id)).scalar_one())
+        event_id = add_event(connection, name, source_id)
     engine.dispose()
     return event_id
 
@@ -67,13 +63,12 @@ def test_a_digest_is_not_held_back_by_an_open_transaction_of_another_database(
     config, sessions = world.config(webhook_notifier(receiver.base + "/ok"))
     world.baseline_then_revision(config, sessions)
     open_elsewhere()  # older than the event below, and still open while the digest runs
-    event_id = add_event(postgres_url, "別のデータベースの取引の後の事業")
+    event_id = committed_event(postgres_url, "別のデータベースの取引の後の事業")
     started = time.monotonic()
     run = deliver_notifier(config, sessions, later(1), "hook", mark_wait_s=5)
     assert time.monotonic() - started < 4, "the digest waited for another database's transaction"
     assert run.prepared
-    sent = [event for _, _, body in receiver.requests for event in json.loads(body)["event_ids"]]
-    assert event_id in sent
+    assert event_id in delivered_ids(receiver)
 
 
 def test_the_wait_sees_a_transaction_of_another_database_begun_after_its_first_look(
@@ -83,7 +78,7 @@ def test_the_wait_sees_a_transaction_of_another_database_begun_after_its_first_l
     with transaction(session_factory(engine)) as session:
         assert store.events_after(session, store.START, limit=1) == []  # the first look at who runs what
         open_elsewhere()  # begun after it: PostgreSQL's per-transaction copy of pg_stat_activity lacks it
-        event_id = add_event(postgres_url, "後から始まった取引の後の事業", source_id=None)
+        event_id = committed_event(postgres_url, "後から始まった取引の後の事業", source_id=None)
         assert store.wait_for_mark(session, store.START, 2.0)
         assert [event.id for event in store.events_after(session, store.START, limit=10)] == [event_id]
     engine.dispose()

@@ -6,14 +6,16 @@ The fixtures over it (``world``, and the secrets in the environment) are in conf
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select
 
 from monitor.runtime.check import open_store, run_check
 from monitor.config import Config
 from store.database import transaction
-from store.models import Delivery
+from store.models import Delivery, Event
+from tests.notifiers.servers import Receiver
 from tests.conftest import TAMA, make_config, seed_text, source_entry
 from tests.runtime.test_check import T0, clock, publish
 from tests.versions import derive, set_cell
@@ -68,3 +70,14 @@ def rows(sessions: Any) -> list[Delivery]:
 def later(minutes: float) -> datetime:
     """A moment well after the test's runs (the clock of ``World`` counts minutes from T0)."""
     return T0 + timedelta(days=1, minutes=minutes)
+
+
+def add_event(connection: Connection, name: str, source_id: str | None = "tama") -> int:
+    """An event written straight into ``events`` (as a run would), on ``connection``: its id."""
+    values = {"created_at": T0, "kind": "added", "source_id": source_id, "payload": {"key": name, "name": name, "fields": {}}}
+    return int(connection.execute(insert(Event).values(values).returning(Event.id)).scalar_one())
+
+
+def delivered_ids(receiver: Receiver) -> list[int]:
+    """The ids of every event the webhook receiver has been sent, in the order sent."""
+    return [event_id for _, _, body in receiver.requests for event_id in json.loads(body)["event_ids"]]
