@@ -58,7 +58,6 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
         sys.exit(EXIT_SOURCE)
 
 
-
 def _link_progress(no_links: bool) -> ProgressFactory | None:
     """The terminal's progress bar of the link checks; ``--no-links`` does not load the checker for it."""
     if no_links:
