@@ -17,8 +17,10 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+import psycopg
+
 from sqlalchemy import Connection, Dialect, Table, bindparam, func, insert, select, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
@@ -52,40 +54,54 @@ def new_ids(session: Session, table_name: str, count: int) -> list[int]:
 
 
 def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
-    """One executemany; every row has the same keys. On SQLite, INSERTs of many rows each.
+    """Rows of one table, every one with the same keys, written in bulk: on SQLite INSERTs of
+    many rows each, on PostgreSQL one COPY.
 
     The statement is compiled once per table and columns, and each value goes through its
-    column type's bind processor only (store.models.UTCDateTime, JSON) before the driver's
-    own executemany: SQLAlchemy's executemany built every row's parameters anew, a third of a
-    100,000-row baseline's inserts."""
+    column type's bind processor only (store.models.UTCDateTime, JSON) before the driver gets
+    it: SQLAlchemy's executemany built every row's parameters anew, a third of a 100,000-row
+    baseline's inserts."""
     if not rows:
         return
     connection = session.connection()
     statement, keys, processors = _prepared(connection.dialect, table_name, tuple(rows[0]))
-    if connection.dialect.positional:
-        values = itemgetter(*keys)
-        params: list[Any] = [list(values(row)) if len(keys) > 1 else [values(row)] for row in rows]
-        slots: Sequence[Any] = range(len(keys))
-    else:
-        params, slots = [dict(row) for row in rows], keys
-    for slot, process in zip(slots, processors):
+    values = itemgetter(*keys)
+    params: list[list[Any]] = [list(values(row)) if len(keys) > 1 else [values(row)] for row in rows]
+    for slot, process in enumerate(processors):
         if process is not None:
             _process_column(params, slot, process)
+    head = statement[:statement.rindex(" VALUES ")]
     if connection.dialect.name == "sqlite":
-        _insert_many_per_statement(connection, statement, len(keys), params)
+        _insert_many_per_statement(connection, head, len(keys), params)
     else:
-        connection.exec_driver_sql(statement, [tuple(values) for values in params] if connection.dialect.positional else params)
+        _copy_rows(connection, head, params)
+
+
+def _copy_rows(connection: Connection, head: str, params: list[list[Any]]) -> None:
+    """PostgreSQL: ``COPY … FROM STDIN`` in text format, on the session's own connection (so in
+    its transaction). An executemany's INSERTs, even pipelined, cost the server a statement per
+    row; and the text format takes psycopg's dumpers as the INSERT did, with no column type to
+    name (the binary one needs each column's type given)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a connection in use has one
+    statement = f"COPY {head.removeprefix('INSERT INTO ')} FROM STDIN"
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in params:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        # As SQLAlchemy would have raised it from the INSERT: callers catch its classes (IntegrityError, …).
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=connection.dialect) from exc
 
 
 # Rows per SQLite INSERT: its bound parameters stay far below its limit of 32,766.
 _ROWS_PER_INSERT = 500
 
 
-def _insert_many_per_statement(connection: Connection, statement: str, width: int, params: list[list[Any]]) -> None:
-    """SQLite: ``INSERT … VALUES (…), (…), …``. A statement that fires a trigger (the search
-    index's) keeps a statement journal of the pages it changes, and one row per statement
-    copied the same index pages into one again for every row."""
-    head = statement[:statement.rindex(" VALUES ")]
+def _insert_many_per_statement(connection: Connection, head: str, width: int, params: list[list[Any]]) -> None:
+    """SQLite: ``INSERT … VALUES (…), (…), …`` (``head``: the INSERT up to its VALUES). A
+    statement that fires a trigger (the search index's) keeps a statement journal of the pages
+    it changes, and one row per statement copied the same index pages into one again for every row."""
     one = "(" + ", ".join("?" * width) + ")"
     for batch in in_batches(params, max(1, min(_ROWS_PER_INSERT, 30_000 // width))):
         connection.exec_driver_sql(f"{head} VALUES {', '.join([one] * len(batch))}", tuple(chain.from_iterable(batch)))
