@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, CursorResult, Update, bindparam, exists, select, text, update
+from sqlalchemy import ARRAY, ColumnElement, CursorResult, Text, Update, any_, bindparam, exists, select, text, update
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
@@ -68,8 +68,8 @@ def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]],
     wanted = list(dict.fromkeys(url for _, urls in citations for url in urls if len(url) <= MAX_URL_LENGTH))
     ids: dict[str, int] = {}
     uncited: list[int] = []
-    for batch in in_batches(wanted, IN_LIST_SIZE):
-        for link_id, url, cited in session.execute(select(Link.id, Link.url, Link.cited).where(Link.url.in_(batch))):
+    for batch in _url_batches(session, wanted):
+        for link_id, url, cited in session.execute(select(Link.id, Link.url, Link.cited).where(batch)):
             ids[url] = link_id
             if not cited:
                 uncited.append(link_id)
@@ -86,6 +86,17 @@ def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]],
         for version_id, urls in citations
         for url in dict.fromkeys(urls) if url in ids
     ])
+
+
+def _url_batches(session: Session, urls: list[str]) -> Iterator[ColumnElement[bool]]:
+    """Conditions that together match the links of ``urls``. PostgreSQL takes them all as one
+    array (``= ANY``): a 100,000-row baseline's 200 ``IN`` lists cost 1.4 s of round trips and
+    planning; SQLite's bound parameters are limited, so it gets ``IN`` lists of a batch each."""
+    if urls and session.get_bind().dialect.name == "postgresql":
+        yield Link.url == any_(bindparam("urls", urls, type_=ARRAY(Text)))
+        return
+    for batch in in_batches(urls, IN_LIST_SIZE):
+        yield Link.url.in_(batch)
 
 
 def _uncite_closed() -> Update:
