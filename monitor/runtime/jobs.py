@@ -39,8 +39,7 @@ from store.source_admin import retired_ids
 
 from monitor.config import Config
 from monitor.errors import ConfigError
-from monitor.links.run import check_host_links, hosts_with_due_links
-from monitor.report import SourceReport
+from monitor.report import LinkReport, SourceReport
 from monitor.schedule import ScheduleSpec
 
 if TYPE_CHECKING:
@@ -162,15 +161,28 @@ def _record_error(config: Config, sessions: SessionFactory, name: str, now: date
         log.warning("job %s: could not record its error: %s", name, exc)
 
 
-# The list pipeline (parsers, BeautifulSoup) and the notifiers (digest, rendering, senders) are
-# imported by the first job that needs them, not by every process that imports the kinds: a
-# worker serves links jobs before it has paid for the other wings, `status` never pays.
+# The list pipeline (parsers, BeautifulSoup), the link checker (httpx, its failure table) and the
+# notifiers (digest, rendering, senders) are imported by the first job that needs them, not by
+# every process that imports the kinds: a worker serves links jobs before it has paid for the
+# other wings, a `check` of the lists never pays for the links, `status` never pays.
 
 
 def _run_source(config: Config, sessions: SessionFactory, now: datetime, source_id: str) -> SourceReport:
     from monitor.lists.pipeline import run_source
 
     return run_source(config, config.source(source_id), sessions, now)
+
+
+def _check_host_links(config: Config, sessions: SessionFactory, now: datetime, host: str) -> LinkReport:
+    from monitor.links.run import check_host_links
+
+    return check_host_links(config, sessions, now, host)
+
+
+def _hosts_with_due_links(config: Config, sessions: SessionFactory, now: datetime | None = None) -> list[str]:
+    from monitor.links.run import hosts_with_due_links
+
+    return hosts_with_due_links(config, sessions, now)
 
 
 def _source_error(report: SourceReport) -> str | None:
@@ -226,7 +238,7 @@ def _notifier_error(run: DeliveryRun) -> str | None:
 CITATIONS_DAILY = ScheduleSpec(every=timedelta(days=1))
 
 register(JobKind("source", _run_source, keys=_source_ids, schedule=_source_schedule, error_of=_source_error))
-register(JobKind("links", check_host_links, keys=hosts_with_due_links, schedule=lambda config, host: config.schedule.links))
+register(JobKind("links", _check_host_links, keys=_hosts_with_due_links, schedule=lambda config, host: config.schedule.links))
 register(JobKind("notifier", _notifier_job, keys=_notifier_ids, schedule=_notifier_tick, error_of=_notifier_error))
 register(JobKind("citations", _reconcile_citations, keys=lambda config, sessions, now=None: ["links"] if config.links.enabled else [],
                  schedule=lambda config, key: CITATIONS_DAILY))

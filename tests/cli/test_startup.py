@@ -10,9 +10,9 @@ import sys
 _WINGS = ("monitor.lists.pipeline", "monitor.lists.parsers", "monitor.lists.views", "notifiers.outbox", "notifiers.render", "jinja2", "bs4")
 
 
-def _loaded_after(*modules: str) -> list[str]:
+def _loaded_after(*modules: str, wings: tuple[str, ...] = _WINGS) -> list[str]:
     code = (f"import sys\nfor name in {modules!r}:\n    __import__(name)\n"
-            f"print(sorted(name for name in {_WINGS!r} if name in sys.modules))")
+            f"print(sorted(name for name in {wings!r} if name in sys.modules))")
     return eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
@@ -20,6 +20,12 @@ def test_a_worker_starts_serving_links_jobs_without_the_list_pipeline_the_notifi
     # The worker's own entry path: `sesaku-monitor worker` imports these before its first job.
     assert _loaded_after("monitor.cli.worker", "monitor.runtime.logs", "monitor.runtime.worker") == []
 
+
+
+def test_a_check_of_the_lists_starts_without_the_link_checker():
+    # `check --no-links` and a worker's list jobs: the link checker and its run wait for a links run.
+    assert _loaded_after("monitor.cli.lists", "monitor.config", "monitor.runtime.check", "monitor.lists.pipeline",
+                         wings=("monitor.links.run", "monitor.links.checker")) == []
 
 
 def test_status_loads_nothing_of_a_list_s_journey():
