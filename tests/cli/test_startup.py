@@ -21,7 +21,6 @@ def test_a_worker_starts_serving_links_jobs_without_the_list_pipeline_the_notifi
     assert _loaded_after("monitor.cli.worker", "monitor.runtime.logs", "monitor.runtime.worker") == []
 
 
-
 def test_a_check_of_the_lists_starts_without_the_link_checker():
     # `check --no-links` and a worker's list jobs: the link checker and its run wait for a links run.
     assert _loaded_after("monitor.cli.lists", "monitor.config", "monitor.runtime.check", "monitor.lists.pipeline",
