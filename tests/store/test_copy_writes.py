@@ -12,10 +12,11 @@ from sqlalchemy import Text, cast, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from store.database import open_engine, session_factory
-from store.models import Base, Measure, MeasureVersion, Snapshot, Source
+from store.models import Base, Measure, MeasureVersion, Snapshot
 from store.version_writes import insert_rows, insert_versions, new_ids
 
 from tests.conftest import fresh_database
+from tests.store.test_version_writes import list_a
 
 NOW = datetime(2026, 4, 1, 9, 30, 15, 123456, tzinfo=timezone.utc)
 HOSTILE = ["tab\there", "new\nline\r\n", "back\\slash \\N \\t", "\\N", "", "絵文字🎌𠮷", "x" * 200_000, 'say "hi", {"not": json}']
@@ -49,15 +50,6 @@ def postgres_sessions(tmp_path: Path):
         engine.dispose()
 
 
-def _list_a(session) -> Snapshot:
-    session.add(Source(id="a", title="a", url="file:///a.txt", format="text-table", created_at=NOW))
-    session.flush()
-    snapshot = Snapshot(source_id="a", fetched_at=NOW, status="baseline")
-    session.add(snapshot)
-    session.flush()
-    return snapshot
-
-
 def _measures(session, snapshot: Snapshot, count: int, via) -> list[int]:
     ids = new_ids(session, "measures", count)
     via(session, "measures", [{"id": i, "source_id": "a", "key": f"k{i}\t\\N", "name": HOSTILE[n % len(HOSTILE)], "first_seen_snapshot_id": snapshot.id,
@@ -72,7 +64,7 @@ def _insert_statement(session, table_name: str, rows) -> None:
 
 def test_rows_written_by_copy_read_back_exactly_as_the_insert_stored_them(postgres_sessions):
     with postgres_sessions.begin() as session:
-        snapshot = _list_a(session)
+        snapshot = list_a(session, NOW)
         copied_measures = _measures(session, snapshot, len(HOSTILE), insert_rows)
         inserted_measures = _measures(session, snapshot, len(HOSTILE), _insert_statement)
         copied = new_ids(session, "measure_versions", len(HOSTILE))
@@ -92,7 +84,7 @@ def test_rows_written_by_copy_read_back_exactly_as_the_insert_stored_them(postgr
 
 def test_a_copy_that_fails_leaves_nothing_of_the_list(postgres_sessions):
     with postgres_sessions.begin() as session:
-        snapshot_id = _list_a(session).id
+        snapshot_id = list_a(session, NOW).id
     with pytest.raises(IntegrityError), postgres_sessions.begin() as session:
         snapshot = session.get(Snapshot, snapshot_id)
         measures = _measures(session, snapshot, len(HOSTILE), insert_rows)

@@ -74,11 +74,11 @@ def test_ids_taken_by_two_open_transactions_on_postgresql_are_disjoint(tmp_path:
             assert len(set(taken[0]) | set(taken[1])) == 1000
 
 
-def _list_a(session) -> Snapshot:
+def list_a(session, now: datetime = NOW) -> Snapshot:
     """A list "a" and its baseline snapshot, for versions to be written under."""
-    session.add(Source(id="a", title="a", url="file:///a.txt", format="text-table", created_at=NOW))
+    session.add(Source(id="a", title="a", url="file:///a.txt", format="text-table", created_at=now))
     session.flush()
-    snapshot = Snapshot(source_id="a", fetched_at=NOW, status="baseline")
+    snapshot = Snapshot(source_id="a", fetched_at=now, status="baseline")
     session.add(snapshot)
     session.flush()
     return snapshot
@@ -87,7 +87,7 @@ def _list_a(session) -> Snapshot:
 def test_versions_written_in_bulk_and_one_at_a_time_are_both_found_by_search(database_url):
     sessions = session_factory(open_engine(database_url))
     with sessions.begin() as session:
-        snapshot = _list_a(session)
+        snapshot = list_a(session)
         measures = new_ids(session, "measures", 3)
         insert_rows(session, "measures", [
             {"id": i, "source_id": "a", "key": f"k{i}", "name": f"施策{i}", "first_seen_snapshot_id": snapshot.id, "first_seen_at": NOW} for i in measures
@@ -114,7 +114,7 @@ def test_a_list_written_in_bulk_is_found_by_its_fields_and_by_a_name_they_do_not
              ({"施策": "事業１２３４５"}, "事業12345"),  # NFKC made the name of the full-width cell
              ({}, "名前だけの施策")]
     with sessions.begin() as session:
-        snapshot = _list_a(session)
+        snapshot = list_a(session)
         measures = new_ids(session, "measures", len(named))
         with bulk_versions(session, len(named)):
             insert_rows(session, "measures", [
@@ -169,7 +169,7 @@ def test_a_big_bulk_write_is_found_whole_and_leaves_the_index_merging_as_before(
     sessions = session_factory(open_engine(database_url))
     rows = 6000
     with sessions.begin() as session:
-        snapshot = _list_a(session)
+        snapshot = list_a(session)
         measures = new_ids(session, "measures", rows)
         with bulk_versions(session, rows):
             insert_rows(session, "measures", [{"id": i, "source_id": "a", "key": f"k{i}", "name": f"施策{i}", "first_seen_snapshot_id": snapshot.id,
