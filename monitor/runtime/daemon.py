@@ -90,7 +90,8 @@ class Daemon:
         self._path = Path(config_path)
         self._current: tuple[Config, SessionFactory] = (config, open_store(config))
         self._clock = clock
-        self._stamp = _stamp(self._path)
+        self._stamp = _stamp(self._path)  # the file as last loaded
+        self._seen = self._stamp  # the file as the last poll saw it
         self._wake = threading.Event()
         self._stop_requested = 0
         self._reload_requested = False
@@ -177,7 +178,10 @@ class Daemon:
                 self.reload("SIGHUP")
             elif poll_s and now >= next_poll:
                 next_poll = now + poll_s
-                if _stamp(self._path) != self._stamp:
+                # A file caught mid-write (truncated, half written) must not be loaded: a change is
+                # read once two polls in a row see the same file.
+                seen, self._seen = self._seen, _stamp(self._path)
+                if self._seen != self._stamp and self._seen == seen:
                     self.reload("config file changed")
             if now >= next_replan:
                 next_replan = now + _REPLAN_EVERY_S

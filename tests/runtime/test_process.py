@@ -88,6 +88,28 @@ def test_lifecycle_reload_refuse_and_graceful_stop(tmp_path, site, database_url,
     assert again.stop()[0] == 0
 
 
+def test_a_config_file_caught_mid_save_is_not_loaded(tmp_path, site, daemons):
+    # SQLite only: what is read from the file is the same on both backends.
+    database_url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    publish(site, "/tama.txt", seed_text(TAMA))
+    tama = source_entry("tama", site.url("/tama.txt"))
+    config = write_config(tmp_path / "config.yaml", database_url, [tama], sources={"every": "1h"}, reload_poll_s=0.5)
+    daemon = daemons(config)
+    daemon.wait_for("job_ok", job="source:tama")
+
+    # An editor that saves slowly: the file is truncated, then written a few bytes at a time for ~2 s.
+    whole = write_config(tmp_path / "whole.yaml", database_url, [tama, source_entry("nationwide", site.url("/nationwide.txt"))],
+                         sources={"every": "1h"}, reload_poll_s=0.5).read_bytes()
+    with config.open("wb", buffering=0) as file:
+        for start in range(0, len(whole), len(whole) // 40 + 1):
+            file.write(whole[start:start + len(whole) // 40 + 1])
+            time.sleep(0.05)
+    reloaded = daemon.wait_for("reloaded")
+    assert reloaded["added"] == ["source:nationwide"] and reloaded["removed"] == []
+    time.sleep(1.2)  # two more polls: the file, unchanged since, is not read again
+    assert len(daemon.find("reloaded")) == 1 and not daemon.find("reload_refused"), daemon.log()
+
+
 def test_sigkill_inside_the_store_transaction_leaves_a_consistent_database(tmp_path, site, database_url, daemons):
     publish(site, "/tama.txt", seed_text(TAMA))
     config = write_config(tmp_path / "config.yaml", database_url, [source_entry("tama", site.url("/tama.txt"))], sources={"every": "1h"})
