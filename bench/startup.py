@@ -71,7 +71,7 @@ def best_of(tree: Path, env: dict[str, str], args: tuple[str, ...], repeat: int)
 
 def commands(small: str, config: str | None) -> dict[str, tuple[str, ...]]:
     """Each command line by its label: the small store's without their --config, a given file's marked by it."""
-    lines = {" ".join(args): args for args in COMMANDS}
+    lines: dict[str, tuple[str, ...]] = {" ".join(args): args for args in COMMANDS}
     lines.update({" ".join(args): (*args, "--config", small) for args in ON_SMALL_STORE})
     if config:
         lines.update({f"{' '.join(args)} (--config)": (*args, "--config", config) for args in (("status",), ("status", "--json"))})
