@@ -9,6 +9,7 @@ in the session goes stale.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -138,14 +139,15 @@ def _prepared(dialect: Dialect, table_name: str, columns: tuple[str, ...]) -> tu
 
 
 def insert_versions(session: Session, rows: Sequence[Row]) -> None:
-    """New measure versions, and their text in the search index.
+    """New measure versions, and their text in the search index (or its backlog).
 
     On SQLite the index's trigger would make an FTS5 insert of each row, a statement of its
     own after which FTS5 writes out its pending terms: for a 100,000-row baseline that cost
     3 times one ``INSERT … SELECT`` (store.search.index_versions). The row in
     ``measure_search_deferred`` (migration 0013) tells the trigger to leave these rows out;
     it lives only inside this transaction. Inside :func:`bulk_versions` the rows
-    wait for its end; else they are indexed here. PostgreSQL indexes a generated column itself.
+    wait for its end; else they are indexed here. PostgreSQL's trigger (migration 0018) indexes
+    each statement's rows from its transition table.
     """
     if not rows:
         return
@@ -164,41 +166,33 @@ _WAITING = "store.version_writes.unindexed"
 # a run that writes a few thousand rows keeps the default, and its memory.
 _CACHE_KIB_PER_ROW = 1 / 3
 _CACHE_KIB = (2000, 32768)
-
-
-# FTS5 writes its pending terms out as a new segment about every megabyte and, by default
-# ('automerge' 4), merges every 4 segments of a level into one of the next: a 100,000-row
-# baseline's index was written again level after level, a third of its 7-11 s of CPU. A write of
-# this many rows turns that off for its one statement; FTS5's 'crisismerge' (16 segments of a
-# level) still merges, so a search reads at most about 16 segments a level (a few ms more at
-# 100,000 rows). The setting is stored in the index (measure_search_config), so it is given
-# back inside the same transaction: a rollback undoes both.
-_UNMERGED_ROWS = 5000
-_AUTOMERGE = 4  # FTS5's default
-
-
-def _set_automerge(session: Session, pages: int) -> None:
-    session.execute(text("INSERT INTO measure_search(measure_search, rank) VALUES ('automerge', :n)"), {"n": pages})
+# A write of this many versions leaves them to the search backlog (migration 0018): indexing a
+# 100,000-row baseline's text was 5 of its 13 s on SQLite and ~30 of 40 s on PostgreSQL, work
+# the job search:index does after the run (store.search.index_backlog) while a search scans them.
+BACKLOG_ROWS = 5000
 
 
 @contextmanager
 def bulk_versions(session: Session, rows: int) -> Iterator[None]:
-    """A list's new version written in bulk (``rows``: about how many rows). On SQLite, the
-    versions :func:`insert_versions` writes inside go into the search index at the end, all in
-    one statement (FTS5 then writes its terms out in a few large segments instead of a small one
-    per batch that it merges again and again), and the page cache grows with ``rows``
-    meanwhile. An exception leaves the versions out (its transaction is rolled back).
-    PostgreSQL has nothing to wait for."""
-    if session.get_bind().dialect.name != "sqlite" or _WAITING in session.info:
+    """A list's new version written in bulk (``rows``: about how many rows). The versions
+    written inside go into the search index at the end, all in one statement (on SQLite FTS5
+    then writes its terms out in a few large segments instead of a small one per batch that it
+    merges again and again), or, ``rows`` at least :data:`BACKLOG_ROWS`, into its backlog; and
+    SQLite's page cache grows with ``rows`` meanwhile. An exception leaves the versions out
+    (its transaction is rolled back)."""
+    if _WAITING in session.info:
         yield
+        return
+    later = rows >= BACKLOG_ROWS
+    if session.get_bind().dialect.name != "sqlite":
+        with _postgres_search_later(session, later):
+            yield
         return
     connection = session.connection()
     cache = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
     low, high = _CACHE_KIB
     connection.exec_driver_sql(f"PRAGMA cache_size={-min(high, max(low, int(rows * _CACHE_KIB_PER_ROW)))}")
     session.execute(text("INSERT INTO measure_search_deferred DEFAULT VALUES"))
-    if rows >= _UNMERGED_ROWS:
-        _set_automerge(session, 0)
     waiting: list[int] = []
     session.info[_WAITING] = waiting
     restore = f"PRAGMA cache_size={int(cache)}"
@@ -212,11 +206,28 @@ def bulk_versions(session: Session, rows: int) -> Iterator[None]:
             connection.exec_driver_sql(restore)
         raise
     del session.info[_WAITING]
-    index_versions(session, waiting)
-    if rows >= _UNMERGED_ROWS:
-        _set_automerge(session, _AUTOMERGE)
+    if later:
+        session.execute(text("INSERT INTO search_backlog (version_id) SELECT value FROM json_each(:ids)"), {"ids": json.dumps(waiting)})
+    else:
+        index_versions(session, waiting)
     session.execute(text("DELETE FROM measure_search_deferred"))
     connection.exec_driver_sql(restore)
+
+
+@contextmanager
+def _postgres_search_later(session: Session, later: bool) -> Iterator[None]:
+    """PostgreSQL: the trigger of migration 0018 sends the versions written inside to the backlog
+    (a setting of this transaction alone: a rollback or the commit ends it)."""
+    session.info[_WAITING] = []
+    setting = text("SELECT set_config('sesaku.search_later', :value, true)")
+    try:
+        if later:
+            session.execute(setting, {"value": "on"})
+        yield
+        if later:
+            session.execute(setting, {"value": "off"})
+    finally:
+        del session.info[_WAITING]
 
 
 def set_published_digests(session: Session, digests: Sequence[tuple[int, bytes]]) -> None:

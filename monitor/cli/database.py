@@ -1,8 +1,9 @@
-"""Database maintenance: ``db upgrade`` and ``db copy``."""
+"""Database maintenance: ``db upgrade``, ``db copy`` and ``db index``."""
 
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING
 
 import click
@@ -75,6 +76,40 @@ def db_copy(from_url: str, to_url: str, batch_size: int) -> None:
         target.dispose()
     rows = sum(result.read for result in results)
     click.echo(f"copied {rows} rows in {len(results)} tables to {target.url.render_as_string(hide_password=True)}: counts and hashes match")
+
+
+@db.command("index")
+@config_option
+@clean_errors
+def db_index(config_path: str) -> None:
+    """Put every version waiting for the search index into it, now.
+
+    A list run that writes thousands of versions (a big list's baseline) leaves them to the
+    job search:index, which the daemon and the workers run after it; until then a search
+    finds them by a slower scan. This runs that job until none wait (beside a daemon that
+    runs it too, the two share the work).
+
+    \b
+    Example:
+      sesaku-monitor db index --config config.yaml
+    """
+    from datetime import datetime, timezone
+
+    from monitor.config import load_config
+    from monitor.runtime.check import open_store
+    from monitor.runtime.jobs import run_job
+    from monitor.runtime.search_backlog import INDEX_KEY, IndexRun, waiting_versions
+
+    config = load_config(config_path)
+    sessions = open_store(config)
+    indexed, started = 0, time.monotonic()
+    while waiting_versions(sessions):
+        run = run_job(config, sessions, datetime.now(timezone.utc), "search", INDEX_KEY, wait_s=config.schedule.lock_wait_s)
+        if not isinstance(run.result, IndexRun):
+            raise StoreError(f"search:index: {run.error}")
+        indexed += run.result.indexed
+        click.echo(run.result.describe(), err=True)
+    click.echo(f"search index: {indexed} versions indexed in {time.monotonic() - started:.1f} s; none waiting")
 
 
 def _existing(url: str) -> str:

@@ -11,6 +11,8 @@ import click
 from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, console, json_option, print_json
 
 if TYPE_CHECKING:
+    from store.database import SessionFactory
+
     from monitor.links.run import ProgressFactory
 
 
@@ -46,7 +48,8 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
 
         show_trials(config, source_ids or [source.id for source in config.sources if source.enabled], 5, as_json=as_json)
         return
-    report = run_check(config, open_store(config), source_ids=source_ids, links=not no_links, link_progress=_link_progress(no_links),
+    sessions = open_store(config)
+    report = run_check(config, sessions, source_ids=source_ids, links=not no_links, link_progress=_link_progress(no_links),
                        notify=not no_notify)
     if as_json:
         print_json(report.as_dict())
@@ -54,8 +57,19 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
         from monitor.cli.textreport import print_run_report  # rich's console: only for the text report
 
         print_run_report(console(), report)
+    _say_search_waits(sessions)
     if not report.ok:
         sys.exit(EXIT_SOURCE)
+
+
+def _say_search_waits(sessions: SessionFactory) -> None:
+    """A big list's versions left for the search index (store.version_writes.BACKLOG_ROWS): `check` does not wait to index them."""
+    from monitor.runtime.search_backlog import waiting_versions
+
+    waiting = waiting_versions(sessions)
+    if waiting:
+        click.echo(f"search: {waiting} versions wait for the index (found meanwhile by a slower scan); "
+                   "`sesaku-monitor db index` or the daemon indexes them", err=True)
 
 
 def _link_progress(no_links: bool) -> ProgressFactory | None:

@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
@@ -41,6 +42,7 @@ from monitor.runtime.health import Health, HealthServer, assess
 from monitor.runtime.jobs import JobRun, job_id, run_job
 from monitor.runtime.pidfile import claim, pid_path, release
 from monitor.secrets import redact
+from monitor.runtime.search_backlog import INDEX_KEY, IndexRun, waiting_versions
 from monitor.runtime.scheduler import JobScheduler, PlannedJob, SyncChanges, plan_jobs
 from monitor.schedule import jitter_for
 
@@ -74,6 +76,8 @@ def job_summary(result: Any) -> tuple[str, dict[str, Any]]:
         found = {kind: len(getattr(result, kind)) for kind in ("dead", "recovered", "moved")}
         said = ", ".join([f"{result.checked} links checked"] + [f"{n} {kind}" for kind, n in found.items() if n])
         return said, {"result": "checked", "checked": result.checked, "counts": found}
+    if isinstance(result, IndexRun):
+        return result.describe(), {"result": "indexed", "records": result.indexed, "waiting": result.waiting}
     if isinstance(result, SourceReport):
         # The measures' kinds of event, in the order a digest shows them.
         counts = {kind.value: len(getattr(result, kind)) for kind in MEASURE_KINDS if getattr(result, kind)}
@@ -249,7 +253,7 @@ class Daemon:
                 self._running.discard(name)
                 self._idle.notify_all()
             if kind == "source":
-                self._after_list_run(config)
+                self._after_list_run(config, sessions)
 
     def _wave_running(self, config: Config, notifier_id: str) -> bool:
         """Whether an after_run notifier's turn is put off: a list runs now, and the digest has
@@ -266,14 +270,18 @@ class Daemon:
         self._waiting.pop(notifier_id, None)
         return False
 
-    def _after_list_run(self, config: Config) -> None:
+    def _after_list_run(self, config: Config, sessions: SessionFactory) -> None:
         """A list run ended: each after_run notifier runs ``settle_s`` later, and the next list
-        run to end moves that turn again, so that a wave across lists becomes one digest."""
+        run to end moves that turn again, so that a wave across lists becomes one digest; the
+        versions it left for the search index are indexed."""
         if self._stopping.is_set():
             return
         for notifier in config.notifiers:
             if notifier.after_run and notifier.settle_s > 0:
                 self._scheduler.run_once("notifier", notifier.id, _utc_now() + timedelta(seconds=notifier.settle_s))
+        with suppress(StoreError):  # the database is away: the next replan finds them
+            if waiting_versions(sessions):  # a big list's versions: indexed now, not at the next replan
+                self._scheduler.run_once("search", INDEX_KEY, _utc_now())
 
     def _log_run(self, run: JobRun) -> None:
         said, fields = job_summary(run.result)

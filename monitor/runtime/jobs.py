@@ -40,6 +40,7 @@ from store.source_admin import retired_ids
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.report import LinkReport, SourceReport
+from monitor.runtime.search_backlog import SEARCH_EVERY, index_search, search_keys
 from monitor.schedule import ScheduleSpec
 
 if TYPE_CHECKING:
@@ -242,6 +243,7 @@ register(JobKind("links", _check_host_links, keys=_hosts_with_due_links, schedul
 register(JobKind("notifier", _notifier_job, keys=_notifier_ids, schedule=_notifier_tick, error_of=_notifier_error))
 register(JobKind("citations", _reconcile_citations, keys=lambda config, sessions, now=None: ["links"] if config.links.enabled else [],
                  schedule=lambda config, key: CITATIONS_DAILY))
+register(JobKind("search", index_search, keys=search_keys, schedule=lambda config, key: SEARCH_EVERY))
 
 
 def run_source_job(config: Config, sessions: SessionFactory, now: datetime, source_id: str, *, wait_s: float = 0.0) -> JobRun:

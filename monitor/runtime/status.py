@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Union
 
+from store.search import versions_waiting
 from store.source_reads import SourceRun, delivery_counts, job_counts, link_counts, source_marks, source_runs
 
 from monitor.runtime.source_state import kept_not_run
@@ -66,6 +67,7 @@ class Status:
     jobs: dict[str, dict[str, int]] = field(default_factory=dict)
     links: dict[str, int] = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
+    search_waiting: int = 0  # versions in the search backlog (migration 0018)
     # Kept but never run: retired by `sources retire`, or stored and no longer in the config.
     retired: list[str] = field(default_factory=list)
     not_in_config: list[str] = field(default_factory=list)
@@ -83,7 +85,7 @@ class Status:
             "running": self.daemon.alive, "pid": self.daemon.pid, "pid_file": str(self.daemon.path)}
         return {
             "now": self.now.isoformat(), "sources": [source.as_dict() for source in self.sources],
-            "jobs": self.jobs, "links": self.links, "outbox": self.outbox, "daemon": daemon,
+            "jobs": self.jobs, "links": self.links, "outbox": self.outbox, "search": {"waiting": self.search_waiting}, "daemon": daemon,
             "retired": self.retired, "not_in_config": self.not_in_config,
         }
 
@@ -100,7 +102,7 @@ def read_status(config: Settings, engine: Engine, now: datetime, *, every: bool 
     with ThreadPoolExecutor(max_workers=1) as pool:
         counts = pool.submit(_counts, engine)
         (_every if status.every else _needing_attention)(config, engine, now, status)
-        status.jobs, status.links, status.outbox = counts.result()
+        status.jobs, status.links, status.outbox, status.search_waiting = counts.result()
     return status
 
 
@@ -146,9 +148,9 @@ def _needing_attention(config: Settings, engine: Engine, now: datetime, status: 
     status.attention = len(status.sources)
 
 
-def _counts(engine: Engine) -> tuple[dict[str, dict[str, int]], dict[str, int], dict[str, int]]:
+def _counts(engine: Engine) -> tuple[dict[str, dict[str, int]], dict[str, int], dict[str, int], int]:
     with engine.connect() as connection:
-        return job_counts(connection), link_counts(connection), delivery_counts(connection)
+        return job_counts(connection), link_counts(connection), delivery_counts(connection), versions_waiting(connection)
 
 
 def _source_status(config: Settings, source: SourceConfig | SourceView, run: SourceRun | None, tz: tzinfo, bounds: StartBounds,
@@ -217,6 +219,8 @@ def print_status(console: Console, status: Status, tz: tzinfo, *, every: bool = 
     console.print(Text.assemble(("links", "bold"), f": {links.get('cited', 0)} cited, {links.get('dead', 0)} dead, {links.get('failing', 0)} failing"))
     outbox = ", ".join(f"{count} {name}" for name, count in sorted(status.outbox.items())) or "empty"
     console.print(Text.assemble(("outbox", "bold"), f": {outbox}"))
+    if status.search_waiting:
+        console.print(Text.assemble(("search index", "bold"), f": {status.search_waiting:,} versions waiting (`sesaku-monitor db index` indexes them now)"))
 
 
 def _summary(status: Status) -> Text:

@@ -63,8 +63,7 @@ def test_the_index_goes_down_and_up_with_every_version_and_the_trigger_fills_it(
         assert "detail=none" in _index_sql(engine)
     command.downgrade(config, "0015")
     assert "detail=none" not in _index_sql(engine)
-    assert _found(engine, "魅力発信") == ["多摩の魅力発信プロジェクト"]
-    _write(engine, ["島しょ山村地域への定住促進"])
+    _write(engine, ["島しょ山村地域への定住促進"])  # the search of today's code reads the schema of head
     command.upgrade(config, "head")
     if engine.dialect.name == "sqlite":
         assert "detail=none" in _index_sql(engine)

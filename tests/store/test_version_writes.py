@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from store.database import open_engine, session_factory
 from store.models import Measure, MeasureVersion, Snapshot, Source
@@ -152,35 +152,3 @@ def test_a_bulk_write_that_fails_leaves_nothing_in_the_index_and_the_next_one_in
     with sessions() as session:
         assert search_versions(session, ["燃料電池"], limit=10) == []
         assert [version.name for _, version in search_versions(session, ["定住促進"], limit=10)] == ["島しょ山村地域への定住促進"]
-
-
-def _automerge(session) -> int | None:
-    """SQLite's search index's 'automerge' setting (4, FTS5's default, where none is stored)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return None
-    stored = session.execute(text("SELECT v FROM measure_search_config WHERE k = 'automerge'")).scalar()
-    return 4 if stored is None else stored
-
-
-def test_a_big_bulk_write_is_found_whole_and_leaves_the_index_merging_as_before(database_url):
-    """A write of thousands of versions turns FTS5's merging off for its one index statement
-    (store.version_writes._UNMERGED_ROWS): every version is found all the same, and the writes
-    after it, a failed one's too, merge as FTS5's default does."""
-    sessions = session_factory(open_engine(database_url))
-    rows = 6000
-    with sessions.begin() as session:
-        snapshot = list_a(session)
-        measures = new_ids(session, "measures", rows)
-        with bulk_versions(session, rows):
-            insert_rows(session, "measures", [{"id": i, "source_id": "a", "key": f"k{i}", "name": f"施策{i}", "first_seen_snapshot_id": snapshot.id,
-                                               "first_seen_at": NOW} for i in measures])
-            insert_versions(session, [{"id": version, "measure_id": measure, "source_id": "a", "fields": {"施策": f"多摩の魅力発信{n:05d}号"},
-                                       "content_hash": "h", "name": f"施策{measure}", "valid_from_snapshot_id": snapshot.id, "valid_from": NOW}
-                                      for n, (version, measure) in enumerate(zip(new_ids(session, "measure_versions", rows), measures, strict=True))])
-    with pytest.raises(RuntimeError), sessions.begin() as session, bulk_versions(session, rows):
-        raise RuntimeError("the run failed")
-    with sessions() as session:
-        assert _automerge(session) in (None, 4)
-        assert len(search_versions(session, ["魅力発信"], limit=rows + 1)) == rows
-        for n in (0, 2999, 5999):
-            assert [version.fields["施策"] for _, version in search_versions(session, [f"発信{n:05d}"], limit=10)] == [f"多摩の魅力発信{n:05d}号"]

@@ -1,0 +1,105 @@
+"""The search backlog (migration 0018): a big write's versions wait for the index, and every
+search finds them all the same, newest first, before, during and after they are indexed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from store.database import _alembic_config, open_engine, session_factory
+from store.search import index_backlog, search_versions, versions_waiting
+from store.version_writes import BACKLOG_ROWS, bulk_versions, insert_rows, insert_versions, new_ids
+
+from tests.store.test_version_writes import list_a
+
+NOW = datetime(2026, 4, 1, tzinfo=timezone.utc)
+
+
+def _write(session, snapshot_id: int, texts: list[str]) -> list[int]:
+    """One bulk write of a version per text; the versions' ids."""
+    measures = new_ids(session, "measures", len(texts))
+    versions = new_ids(session, "measure_versions", len(texts))
+    with bulk_versions(session, len(texts)):
+        insert_rows(session, "measures", [{"id": i, "source_id": "a", "key": f"k{i}", "name": f"施策{i}", "first_seen_snapshot_id": snapshot_id,
+                                           "first_seen_at": NOW} for i in measures])
+        insert_versions(session, [{"id": version, "measure_id": measure, "source_id": "a", "fields": {"施策": body}, "content_hash": "h",
+                                   "name": f"施策{measure}", "valid_from_snapshot_id": snapshot_id, "valid_from": NOW}
+                                  for version, measure, body in zip(versions, measures, texts, strict=True)])
+    return versions
+
+
+def _ids(sessions, *terms: str, limit: int = 10, offset: int = 0) -> list[int]:
+    with sessions() as session:
+        return [version.id for _, version in search_versions(session, list(terms), limit=limit, offset=offset)]
+
+
+@pytest.fixture
+def sessions(database_url):
+    engine = open_engine(database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def test_a_big_write_waits_for_the_index_and_is_found_the_same_before_and_after(sessions):
+    with sessions.begin() as session:
+        snapshot = list_a(session).id
+        small = _write(session, snapshot, ["多摩の魅力発信 小", "島しょの定住促進 小"])
+    with sessions.begin() as session:
+        big = _write(session, snapshot, [f"多摩の魅力発信{n:05d}号" for n in range(BACKLOG_ROWS + 500)])
+    with sessions.begin() as session:
+        later = _write(session, snapshot, ["多摩の魅力発信 後"])
+    with sessions() as session:
+        assert versions_waiting(session) == len(big)  # only the big write waits
+
+    def answers() -> list[list[int]]:
+        return [_ids(sessions, "魅力発信", limit=25), _ids(sessions, "魅力発信", limit=7, offset=BACKLOG_ROWS + 498),
+                _ids(sessions, "発信04999"), _ids(sessions, "多摩", "小"), _ids(sessions, "定住")]
+
+    before = answers()
+    # Newest first across the index and the backlog, and pages continue each other exactly.
+    assert before[0] == [*later, *big[::-1][:24]]
+    assert before[1] == [*big[:3][::-1], small[0]]
+    assert before[2] == [big[4999]] and before[3] == [small[0]] and before[4] == [small[1]]
+    with sessions.begin() as session:
+        assert index_backlog(session, limit=1000) == 1000  # the newest thousand first
+    with sessions() as session:
+        assert versions_waiting(session) == len(big) - 1000
+    assert answers() == before  # half indexed, half waiting: the same answers
+    with sessions.begin() as session:
+        while index_backlog(session):
+            pass
+    with sessions() as session:
+        assert versions_waiting(session) == 0
+    assert answers() == before
+
+
+def test_a_failed_big_write_leaves_nothing_waiting(sessions):
+    with sessions.begin() as session:
+        snapshot = list_a(session).id
+    with pytest.raises(RuntimeError), sessions.begin() as session:
+        _write(session, snapshot, [f"燃料電池{n}" for n in range(BACKLOG_ROWS)])
+        raise RuntimeError("the run failed")
+    with sessions() as session:
+        assert versions_waiting(session) == 0 and _ids(sessions, "燃料電池") == []
+
+
+def test_the_backlog_goes_down_into_the_index_and_comes_back_up(sessions):
+    with sessions.begin() as session:
+        snapshot = list_a(session).id
+        indexed = _write(session, snapshot, ["魅力発信 索引"])
+    with sessions.begin() as session:
+        waiting = _write(session, snapshot, [f"魅力発信{n}" for n in range(BACKLOG_ROWS)])
+    engine = sessions.kw["bind"]
+    config = _alembic_config(engine)
+    command.downgrade(config, "0017")  # the waiting versions go into the index before the backlog goes
+    with engine.connect() as connection:
+        table = "measure_versions WHERE search_text ILIKE '%発信%'" if engine.dialect.name == "postgresql" else "measure_search WHERE body LIKE '%発信%' ESCAPE '!'"  # (without ESCAPE, FTS5 answers LIKE itself: wrongly, without positions)
+        assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == len(waiting) + 1
+    command.upgrade(config, "head")
+    with sessions() as session:
+        assert versions_waiting(session) == 0
+    assert _ids(sessions, "魅力発信", limit=3) == waiting[::-1][:3]
+    assert _ids(sessions, "索引") == indexed
