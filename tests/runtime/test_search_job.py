@@ -5,6 +5,7 @@ SQLite and PostgreSQL, real subprocesses."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 from monitor.config import load_config
@@ -46,6 +47,9 @@ def test_check_leaves_a_big_baseline_to_the_index_and_db_index_builds_it(tmp_pat
                     "`sesaku-monitor db index` or the daemon indexes them"]
     assert waiting_versions(sessions) == ROWS
     assert _found(sessions, "魅力発信05123号") == ["多摩の施策05123"]  # found while it waits
+    shown = run("status", "--config", str(path), cwd=tmp_path)
+    assert f"search index: {ROWS:,} versions waiting (`sesaku-monitor db index` indexes them now)" in shown.stdout, shown.stdout
+    assert json.loads(run("status", "--json", "--config", str(path), cwd=tmp_path).stdout)["search"] == {"waiting": ROWS}
     now = datetime.now(timezone.utc)
     assert "search:index" in {unit.name for unit in due_units(config, sessions, now)}  # what a worker's tick queues
 
@@ -54,6 +58,7 @@ def test_check_leaves_a_big_baseline_to_the_index_and_db_index_builds_it(tmp_pat
     assert indexed.stdout.startswith(f"search index: {ROWS} versions indexed in ") and indexed.stdout.rstrip().endswith("; none waiting")
     assert waiting_versions(sessions) == 0 and _found(sessions, "魅力発信05123号") == ["多摩の施策05123"]
     assert "search:index" not in {unit.name for unit in due_units(config, sessions, now)}
+    assert "search index" not in run("status", "--config", str(path), cwd=tmp_path).stdout
     again = run("check", "--config", str(path), "--no-notify", cwd=tmp_path)  # unchanged: nothing written, nothing waits
     assert again.returncode == 0 and "search:" not in again.stderr, again.stderr
     assert run("db", "index", "--config", str(path), cwd=tmp_path).stdout.startswith("search index: 0 versions indexed")

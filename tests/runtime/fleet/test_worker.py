@@ -188,3 +188,16 @@ def test_status_has_no_fleet_on_sqlite(tmp_path: Path) -> None:
     config = make_config(f"sqlite:///{tmp_path / 'm.db'}")
     open_engine(config.database.url).dispose()
     assert read_fleet_status(config, datetime.now(timezone.utc)) is None
+
+
+def test_a_worker_indexes_what_a_big_list_left_for_search(tmp_path: Path, fleet_url: str, site: LoopbackSite, start_worker) -> None:
+    from tests.runtime.test_search_job import ROWS, big_list
+
+    site.publish("/big.txt", Route(big_list().encode("utf-8")))
+    config = write_config(tmp_path / "config.yaml", fleet_url, [source_entry("big", site.url("/big.txt"))])
+    worker = start_worker(config)
+    wait_until(lambda: snapshots(fleet_url) >= 1, 90, "the big list's baseline")
+    # The list's run left its versions to the search backlog; the worker's tick then queues search:index.
+    wait_until(lambda: scalar(fleet_url, "SELECT count(*) FROM measure_search") == ROWS, 90, "the versions indexed")
+    assert scalar(fleet_url, "SELECT count(*) FROM search_backlog") == 0
+    assert scalar(fleet_url, "SELECT count(*) FROM job_state WHERE job_id = 'search:index' AND last_success_at IS NOT NULL") == 1, worker.output()
