@@ -18,8 +18,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
-from charset_normalizer import from_bytes
-
 from monitor.errors import ParseError
 
 if TYPE_CHECKING:
@@ -109,6 +107,9 @@ def decode(body: bytes, content_type: str = "", where: str = "document", encodin
     for candidate in (declared, "utf-8"):
         if candidate in _REPAIRABLE and (repaired := _repaired(body, candidate, where)):
             return repaired
+    # Detection only for a body no charset reads: a UTF-8 or declared list never loads charset_normalizer.
+    from charset_normalizer import from_bytes
+
     best = from_bytes(body, cp_isolation=["cp932", "euc_jp", "iso2022_jp", "utf_8"]).best()
     if best is not None:
         return Decoded(str(best), best.encoding)

@@ -33,23 +33,30 @@ import hashlib
 import re
 from collections.abc import Sequence, Set as AbstractSet
 from dataclasses import dataclass
-from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from store.models import Snapshot, Source
+from store.models import Source
 
-from monitor.config import Config, GuardSettings, SourceConfig
-from monitor.events import ListAdded, ListRemoved
-from monitor.lists.ckan import dataset_resources
-from monitor.lists.encoding import decode_text
-from monitor.lists.index_links import DEFAULT_CONTEXT, index_links, note_free
-from monitor.lists.parsers import Document
+from monitor.config import Config, SourceConfig
 from monitor.lists.records import normalize_text
-from monitor.report import SourceReport
-from monitor.lists.versioning import source_event
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from store.models import Snapshot
+
+    from monitor.config import GuardSettings
+    from monitor.lists.parsers import Document
+    from monitor.report import SourceReport
+
+# Reading an index (its page decoded, its links, a CKAN answer) and writing its events import
+# their modules where they run: the commands that only look a source up (runner_of,
+# source_config: `sources`, `links`, `snapshots`, …) otherwise loaded versioning and every parser.
 
 __all__ = ["ListLink", "FoundLists", "find_lists", "read_index", "judge_index", "current_lists", "apply_index", "list_title",
            "child_id", "slug", "child_config", "source_config", "runner_of", "with_lists"]
@@ -77,6 +84,8 @@ class FoundLists:
 
 def list_title(text: str) -> str:
     """The link text without its notes of file type and size."""
+    from monitor.lists.index_links import note_free
+
     return note_free(text)
 
 
@@ -106,6 +115,9 @@ def child_id(parent_id: str, title: str, id_pattern: str | None) -> str:
 
 def find_lists(document: Document, source: SourceConfig, reserved: AbstractSet[str] = frozenset()) -> tuple[list[ListLink], list[str]]:
     """The lists an index page links, in page order, and warnings about links left out."""
+    from monitor.lists.encoding import decode_text
+    from monitor.lists.index_links import DEFAULT_CONTEXT, index_links
+
     text, _ = decode_text(document.body, document.content_type, document.url)
     links: list[ListLink] = []
     warnings: list[str] = []
@@ -136,6 +148,8 @@ def read_index(document: Document, config: Config, source: SourceConfig) -> Foun
 
 def _dataset_lists(document: Document, source: SourceConfig) -> FoundLists:
     """A CKAN dataset's resources as the lists of an index (monitor/lists/ckan.py)."""
+    from monitor.lists.ckan import dataset_resources
+
     resources, warnings = dataset_resources(document.body, document.url)
     links: list[ListLink] = []
     for resource in resources[: source.max_lists + 1]:
@@ -208,6 +222,9 @@ def judge_index(links: Sequence[ListLink], known: Sequence[ListLink], source: So
 def apply_index(session: Session, source: SourceConfig, known: Sequence[ListLink], links: Sequence[ListLink], snapshot: Snapshot,
                 now: datetime, report: SourceReport, *, baseline: bool) -> None:
     """Move the family to a good snapshot's lists; after the baseline, each list that came or went is an event."""
+    from monitor.events import ListAdded, ListRemoved
+    from monitor.lists.versioning import source_event
+
     added, removed = _sync_lists(session, source, known, links, now)
     if baseline:
         return

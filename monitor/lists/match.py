@@ -18,8 +18,6 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from monitor.lists.identity import Entry
 
 __all__ = ["Matching", "match_records", "match_versions", "pair_similar", "pair_unchanged", "similarity"]
@@ -48,6 +46,8 @@ class Matching:
 
 def similarity(old: Entry, new: Entry) -> float:
     """0–100: how alike two entries are, weighing the name most."""
+    from rapidfuzz import fuzz  # a run that pairs nothing by similarity (most runs) never loads rapidfuzz
+
     return NAME_WEIGHT * fuzz.ratio(old.name, new.name) + (1 - NAME_WEIGHT) * fuzz.ratio(old.others, new.others)
 
 
@@ -181,7 +181,8 @@ def _pair_by_similarity(old: Mapping[int, Entry], new: Mapping[int, Entry], old_
 
 
 def _score_block(old: Mapping[int, Entry], new: Mapping[int, Entry], olds: list[int], news: list[int], threshold: float) -> list[tuple[float, int, int]]:
-    import numpy as np  # only runs that have names left to compare need it
+    import numpy as np  # only runs that have names left to compare need it, and rapidfuzz
+    from rapidfuzz import fuzz, process
 
     names = process.cdist([old[o].name for o in olds], [new[n].name for n in news], scorer=fuzz.ratio, dtype=np.uint8, workers=-1)
     # A pair whose name alone cannot lift it over the threshold is not worth the field comparison.

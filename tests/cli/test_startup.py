@@ -6,6 +6,7 @@ import os
 import pty
 import subprocess
 import sys
+from pathlib import Path
 
 _WINGS = ("monitor.lists.pipeline", "monitor.lists.parsers", "monitor.lists.views", "notifiers.outbox", "notifiers.render", "jinja2", "bs4")
 
@@ -41,3 +42,41 @@ def test_json_into_a_pipe_is_one_line_and_at_a_terminal_indented(tmp_path):
     shown = os.read(leader, 4096).decode()
     os.close(leader)
     assert '\r\n  "sources": [' in shown
+
+
+def _loaded_by(config: Path, *args: str, wings: tuple[str, ...]) -> list[str]:
+    """Which of ``wings`` the command ``sesaku-monitor ARGS --config CONFIG`` had imported when it exited."""
+    code = ("import atexit, runpy, sys\n"
+            f"atexit.register(lambda: print(sorted(name for name in {wings!r} if name in sys.modules), file=sys.stderr))\n"
+            f"sys.argv = ['sesaku-monitor', *{args!r}, '--config', {str(config)!r}]\n"
+            "runpy.run_module('monitor', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return eval(done.stderr.splitlines()[-1])
+
+
+def _one_list(folder: Path, rows: str) -> Path:
+    """A config of one UTF-8 CSV list (``file://``) in a SQLite database under ``folder``."""
+    (folder / "list.csv").write_text("id,name,url\n" + rows, encoding="utf-8")
+    config = folder / "config.yaml"
+    config.write_text(f"database:\n  url: sqlite:///{folder / 'monitor.db'}\n"
+                      f"sources:\n  - {{id: small, title: Small, url: 'file://{folder / 'list.csv'}', format: csv,"
+                      " key_columns: [id], name_column: name, url_columns: [url]}\n", encoding="utf-8")
+    return config
+
+
+def test_looking_at_links_or_snapshots_loads_neither_the_parsers_nor_versioning(tmp_path):
+    # They look a source up (the families' runner_of, source_config), never read or store a list.
+    config = _one_list(tmp_path, "1,Alpha,https://example.org/a\n")
+    heavy = ("monitor.lists.versioning", "monitor.lists.parsers", "monitor.lists.encoding", "rapidfuzz")
+    assert _loaded_by(config, "links", wings=heavy) == []
+    assert _loaded_by(config, "snapshots", "small", wings=heavy) == []
+
+
+def test_a_run_of_a_utf8_list_that_keeps_its_keys_loads_neither_similarity_nor_charset_detection(tmp_path):
+    # rapidfuzz pairs what the keys left over; charset_normalizer reads what no charset reads.
+    config = _one_list(tmp_path, "1,Alpha,https://example.org/a\n2,Beta,https://example.org/b\n")
+    run = ("check", "--no-links", "--no-notify")
+    assert _loaded_by(config, *run, wings=("rapidfuzz", "charset_normalizer")) == []  # the baseline
+    _one_list(tmp_path, "1,Alpha,https://example.org/a\n2,Beta Two,https://example.org/b\n3,Gamma,https://example.org/c\n")
+    assert _loaded_by(config, *run, wings=("rapidfuzz", "charset_normalizer", "monitor.lists.versioning")) == ["monitor.lists.versioning"]
