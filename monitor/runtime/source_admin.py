@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -21,8 +22,10 @@ from store.source_admin import request_rebaseline, set_retired, source_rows
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.lists.families import source_config
-from monitor.lists.rekey import RekeyResult, rekey_source
 from monitor.runtime.source_state import source_state
+
+if TYPE_CHECKING:
+    from monitor.lists.rekey import RekeyResult
 
 __all__ = ["SourceListing", "list_sources", "rekey", "rebaseline", "retire", "unretire"]
 
@@ -59,6 +62,9 @@ def _stored(session: Session, source_id: str) -> Source:
 
 def rekey(config: Config, sessions: SessionFactory, source_id: str, now: datetime) -> RekeyResult:
     with transaction(sessions) as session:
+        # Re-keying parses the stored body again: the pipeline and every parser load for it, not for `sources`.
+        from monitor.lists.rekey import rekey_source
+
         _stored(session, source_id)
         return rekey_source(session, config, source_config(config, session, source_id), now)
 
