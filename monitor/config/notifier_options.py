@@ -12,15 +12,16 @@ import ipaddress
 import re
 import ssl
 from functools import cache
-from email.headerregistry import Address
-from email.utils import getaddresses
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
 
 __all__ = ["DEFAULT_SMTP_PORTS", "NOTIFIER_OPTIONS", "EmailOptions", "NotifierOptions", "WebhookOptions", "parse_address",
            "parse_options"]
@@ -47,6 +48,10 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 def parse_address(text: str) -> Address:
     """One mailbox (``name <local@domain>`` or ``local@domain``), or ValueError naming it."""
+    # The email package's header parser (25 modules) loads with the first address, not with every configuration.
+    from email.headerregistry import Address
+    from email.utils import getaddresses
+
     pairs = getaddresses([text])
     match = _addr_spec().fullmatch(pairs[0][1]) if len(pairs) == 1 else None
     if match is None or "\r" in text or "\n" in text:

@@ -66,9 +66,10 @@ def _one_list(folder: Path, rows: str) -> Path:
 
 
 def test_looking_at_sources_links_or_snapshots_loads_neither_the_parsers_nor_versioning(tmp_path):
-    # They look a source up (the families' runner_of, source_config), never read or store a list.
+    # They look a source up (the families' runner_of, source_config), never read or store a list;
+    # with no email notifier configured, no address is parsed.
     config = _one_list(tmp_path, "1,Alpha,https://example.org/a\n")
-    heavy = ("monitor.lists.versioning", "monitor.lists.parsers", "monitor.lists.encoding", "rapidfuzz")
+    heavy = ("monitor.lists.versioning", "monitor.lists.parsers", "monitor.lists.encoding", "rapidfuzz", "email.headerregistry")
     assert _loaded_by(config, "sources", wings=heavy) == []
     assert _loaded_by(config, "links", wings=heavy) == []
     assert _loaded_by(config, "snapshots", "small", wings=heavy) == []
