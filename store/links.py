@@ -59,9 +59,9 @@ def host_of(url: str) -> str:
 def cite_links(session: Session, citations: Sequence[tuple[int, Sequence[str]]], now: datetime) -> None:
     """Tie new measure versions to the URLs they cite: (version id, URLs) each.
 
-    One query per batch finds the links already known, one executemany adds the new ones (ids
-    taken beforehand: store.version_writes), one more the citations; a link no longer cited
-    becomes cited (and due) again. Plain rows throughout: a 100,000-row baseline cites tens of
+    One query finds the links already known, one bulk insert adds the new ones (ids taken
+    beforehand: store.version_writes), one more the citations; a link no longer cited becomes
+    cited (and due) again. Plain rows throughout: a 100,000-row baseline cites tens of
     thousands of links, too many to build as ORM objects.
     """
     hold_citations(session)

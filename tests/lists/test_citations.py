@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from monitor.demo.site import LoopbackSite, Route
 from monitor.runtime.check import open_store, run_check
 from store.database import transaction
-from store.models import Event, Link, LinkCheck, MeasureVersion
+from store.models import Event, Link, LinkCheck, MeasureLink, MeasureVersion
 from tests.conftest import make_config
 from tests.links.health import FAST_LINKS, HTML, T0
 from tests.lists.documents import CONTENT_TYPES
@@ -82,3 +82,33 @@ def test_a_link_changed_behind_the_same_text_is_cited_and_the_old_one_never_dies
         open_versions = session.scalar(select(func.count()).select_from(MeasureVersion).where(MeasureVersion.valid_to.is_(None)))
         assert open_versions == 3
     assert all(not report.links.dead for report in reports)
+
+
+def test_a_list_cited_in_several_parts_ties_every_version_to_its_links_once(database_url, site: LoopbackSite, monkeypatch):
+    """The links of a long list's versions are cited some thousands at a time (monitor.lists.versioning):
+    a URL every row cites is one link, found again by the later parts, and the last part is cited too."""
+    monkeypatch.setattr("monitor.lists.versioning._CITE_ROWS", 1000)
+    common = "https://example.lg.jp/common.html"
+
+    def publish(rows: int, edition: str) -> None:
+        lines = ["施策,担当,URL", *(f"施策{n},局{n % 7},{common} https://example.lg.jp/{edition}/{n}.html" for n in range(rows))]
+        site.publish("/list.csv", Route("\n".join(lines).encode("utf-8"), content_type="text/csv; charset=utf-8"))
+
+    config = make_config(database_url, {"id": "long", "title": "長い一覧", "url": site.url("/list.csv"), "format": "csv",
+                                        "key_columns": ["施策"], "name_column": "施策", "url_columns": ["URL"]})
+    sessions = open_store(config)
+    publish(2500, "v1")
+    assert run_check(config, sessions, clock=lambda: T0).sources[0].status == "baseline"
+    publish(2600, "v2")  # every row's own page moved, and 100 rows added
+    report = run_check(config, sessions, clock=lambda: T0 + DAY).sources[0]
+    assert (len(report.changed), len(report.added)) == (2500, 100)
+
+    with transaction(sessions) as session:
+        cited = session.execute(
+            select(MeasureVersion.name, Link.url).join(MeasureLink, MeasureLink.measure_version_id == MeasureVersion.id)
+            .join(Link, Link.id == MeasureLink.link_id).where(MeasureVersion.valid_to.is_(None))
+        ).all()
+        assert sorted(cited) == sorted(
+            (f"施策{n}", url) for n in range(2600) for url in (common, f"https://example.lg.jp/v2/{n}.html"))
+        assert session.scalar(select(func.count()).select_from(Link).where(Link.url == common)) == 1
+        assert session.scalar(select(func.count()).select_from(Link)) == 1 + 2500 + 2600
