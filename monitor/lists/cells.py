@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 
-__all__ = ["extract_urls", "normalize_url", "extract_end_date", "fiscal_year_end", "read_edition"]
+__all__ = ["extract_urls", "urls_in_cells", "normalize_url", "extract_end_date", "fiscal_year_end", "read_edition"]
 
 # A URL runs until whitespace, a quote or bracket, or Japanese text; what follows in the
 # same cell (「…」, 【②…】) is a label for the next URL, not part of this one.
-_URL = re.compile(r"""(?:https?|ftp)://[^\s"'<>()\[\]{}「」【】『』（）、。，．\u3000-\u30ff\u4e00-\u9fff\uff01-\uff5e]+""", re.IGNORECASE)
+_URL_STOPS_ASCII = r"""\s"'<>()\[\]{}"""
+_URL = re.compile(rf"""(?:https?|ftp)://[^{_URL_STOPS_ASCII}「」【】『』（）、。，．\u3000-\u30ff\u4e00-\u9fff\uff01-\uff5e]+""", re.IGNORECASE)
+# The same search in ASCII text (its other stops are not ASCII), at half the cost: most URL cells are ASCII.
+_ASCII_URL = re.compile(rf"""(?:https?|ftp)://[^{_URL_STOPS_ASCII}]+""", re.IGNORECASE)
 _HREF = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}>'\"、。，．・…"
 
@@ -24,18 +28,25 @@ def normalize_url(url: str) -> str:
 
 def extract_urls(text: str) -> list[str]:
     """Every http(s) URL in a cell, bare or in ``<a href>``, in order, without duplicates."""
-    # A URL kept has "//", which NFKC makes of "/" and "／" alone (℀ is "a/c"): most cells have neither.
-    if "/" not in text and "／" not in text:
-        return []
-    found = _HREF.findall(text) if "=" in text else []
-    # Full-width ｈｔｔｐ：／／ becomes ASCII before the bare-URL search (NFKC leaves ASCII as it is).
-    found += _URL.findall(text if text.isascii() else unicodedata.normalize("NFKC", text))
-    urls: list[str] = []
-    for raw in found:
-        url = normalize_url(raw)
-        if url.lower().startswith(("http://", "https://")) and url not in urls:
-            urls.append(url)
-    return urls
+    return urls_in_cells((text,))
+
+
+def urls_in_cells(texts: Iterable[str]) -> list[str]:
+    """Every URL of :func:`extract_urls` in any of these cells, in cell order, without
+    duplicates: a row's in one call (its cells are most of a list's, and most have none)."""
+    urls: dict[str, None] = {}  # in order, without duplicates
+    for text in texts:
+        # A URL kept has "//", which NFKC makes of "/" and "／" alone (℀ is "a/c"): most cells have neither.
+        if "/" not in text and "／" not in text:
+            continue
+        found = _HREF.findall(text) if "=" in text else []
+        # Full-width ｈｔｔｐ：／／ becomes ASCII before the bare-URL search (NFKC leaves ASCII as it is).
+        found += _ASCII_URL.findall(text) if text.isascii() else _URL.findall(unicodedata.normalize("NFKC", text))
+        for raw in found:
+            url = normalize_url(raw)
+            if url.lower().startswith(("http://", "https://")):
+                urls[url] = None
+    return list(urls)
 
 
 _ERAS = {"令和": 2018, "R": 2018, "平成": 1988, "H": 1988}

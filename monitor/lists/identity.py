@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from monitor.config import SourceConfig
-from monitor.lists.diff import digest_of
+from monitor.lists.diff import digest_of, digest_of_values
 from monitor.lists.records import Published, Record, normalize_cell, published_form
 
 __all__ = ["Entry", "ignored_columns", "row_number_columns", "make_entry", "stored_entry", "stored_fields", "stored_published", "KEY_SEPARATOR"]
@@ -77,10 +77,21 @@ def _kept_out(name_column: str, ignore: tuple[str, ...]) -> frozenset[str]:
 
 def make_entry(fields: Mapping[str, str], source: SourceConfig, ignore: Sequence[str]) -> Entry:
     """Key, name and content digest of a row; every cell is normalised once, here."""
-    normalized = {column: normalize_cell(value) for column, value in fields.items()}
-    key = KEY_SEPARATOR.join([normalized.get(column, "") for column in source.key_columns])
-    skip = _not_others(source, ignore)
-    return Entry(key, normalized.get(source.name_column, ""), fields=fields, skip=skip, digest=digest_of(normalized, ignore))
+    columns = tuple(fields)
+    # The values in column order, then "" for a key or name column the row lacks (position -1).
+    values = [normalize_cell(value) for value in fields.values()]
+    values.append("")
+    key_at, name_at = _positions(columns, tuple(source.key_columns), source.name_column)
+    key = KEY_SEPARATOR.join([values[at] for at in key_at])
+    digest = digest_of_values(columns, values, tuple(ignore))
+    return Entry(key, values[name_at], fields=fields, skip=_not_others(source, ignore), digest=digest)
+
+
+@lru_cache(maxsize=64)
+def _positions(columns: tuple[str, ...], key_columns: tuple[str, ...], name_column: str) -> tuple[tuple[int, ...], int]:
+    """Where a row's key columns and name are among its columns (-1: not there); the same for every row of a list."""
+    at = {column: position for position, column in enumerate(columns)}
+    return tuple(at.get(column, -1) for column in key_columns), at.get(name_column, -1)
 
 
 def stored_fields(fields: Mapping[str, str], source: SourceConfig) -> Mapping[str, str]:

@@ -27,7 +27,7 @@ from store.current import Listed, current_rows_of, listed_now, stream_current_ro
 from store.queries import CurrentRow, expiring_versions
 from store.version_writes import bulk_versions, close_versions, end_measures, insert_rows, insert_versions, new_ids, rename_measures, set_published_digests
 
-from monitor.lists.cells import extract_end_date, extract_urls
+from monitor.lists.cells import extract_end_date, urls_in_cells
 from monitor.lists.parsers.json_list import iso_day
 from monitor.config import SourceConfig
 from monitor.lists.diff import field_changes
@@ -254,14 +254,14 @@ def _cite(ctx: _Context) -> None:
 
 def cited_urls(source: SourceConfig, record: Record) -> list[str]:
     """Every URL a row cites: in any cell's text, and behind any cell (HTML href, Excel link)."""
-    urls: dict[str, None] = {}  # in order, without duplicates
     cells, links = record.cells, record.links
-    for column in _url_order(tuple(source.url_columns), tuple(cells)):
-        text = cells.get(column)
-        if text and (found := extract_urls(text)):
-            urls.update(dict.fromkeys(found))
-        if links and column in links:
-            urls.update(dict.fromkeys(links[column]))
+    order = _url_order(tuple(source.url_columns), tuple(cells))
+    if not links:  # most formats: the cells' text alone, read in one call
+        return urls_in_cells([cells.get(column, "") for column in order])
+    urls: dict[str, None] = {}  # in order, without duplicates
+    for column in order:
+        urls.update(dict.fromkeys(urls_in_cells((cells.get(column, ""),))))
+        urls.update(dict.fromkeys(links.get(column, ())))
     return list(urls)
 
 
