@@ -53,13 +53,15 @@ def run(ctx: click.Context, config_path: str, log_json: bool, health_port: int |
 @click.command()
 @config_option
 @json_option
-@click.option("--all", "every", is_flag=True, help="List every source, however many (by default, beyond 50, only those failing or suspect).")
+@click.option("--all", "every", is_flag=True, help="List every source, however many (by default, beyond 50, only those failing or suspect), "
+              "and count every due link of a fleet's backlog (by default the most overdue).")
 @clean_errors
 def status(config_path: str, as_json: bool, every: bool) -> None:
     """Per source: last run and its result, next run, failures in a row; dead links; the outbox.
 
     Beyond 50 sources the table lists only those failing or suspect (with a count of the
-    rest); --all lists every one. --json always holds every source.
+    rest); --all lists every one. --json always holds every source. A fleet's link
+    backlog counts the most overdue links and says so when more are due; --all counts all.
 
     \b
     Example:
@@ -83,7 +85,7 @@ def _status(config_path: str, as_json: bool, every: bool) -> None:
     from concurrent.futures import ThreadPoolExecutor
     from datetime import datetime, timezone
 
-    from monitor.runtime.fleet_status import print_fleet_status, read_fleet_status
+    from monitor.runtime.fleet_status import BACKLOG_UP_TO, print_fleet_status, read_fleet_status
     from monitor.runtime.status import print_status, read_status
     from store.database import open_engine
 
@@ -93,7 +95,8 @@ def _status(config_path: str, as_json: bool, every: bool) -> None:
     now = datetime.now(timezone.utc)
     # The fleet's queries (a pass over the due links) run in the database meanwhile, on a connection of their own.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        fleet_read = pool.submit(read_fleet_status, config, now, engine=engine)  # None unless PostgreSQL carries a queue
+        # None unless PostgreSQL carries a queue.
+        fleet_read = pool.submit(read_fleet_status, config, now, engine=engine, backlog_up_to=None if every else BACKLOG_UP_TO)
         # The default table reads whole only the sources that need attention (beyond 50); --json and --all every one.
         found = read_status(config, engine, now, every=every or as_json)
         fleet = fleet_read.result()

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from rich.console import Console
 from sqlalchemy import insert
 
 from monitor.cadence import next_after
 from monitor.cli import cli
 from monitor.runtime.check import open_store
-from monitor.runtime.fleet_status import read_fleet_status
+from monitor.runtime.fleet_status import print_fleet_status, read_fleet_status
 from monitor.runtime.status import EVERY_ROW_UP_TO, needs_attention, read_status
 from monitor.runtime.worker import apply_queue_schema
 from store.database import engine_of, transaction
@@ -74,7 +75,36 @@ def test_the_fleet_backlog_names_the_busiest_hosts_and_counts_them_all(database_
                                  next_check_at=NOW - timedelta(hours=1) if n < due else NOW + timedelta(hours=1)))
     fleet = read_fleet_status(config, NOW, top_hosts=2)
     assert fleet is not None
-    assert (fleet.backlog, fleet.backlog_hosts) == ({"a.lg.jp": 3, "b.lg.jp": 2}, 3)
+    assert (fleet.backlog, fleet.backlog_hosts, fleet.backlog_links, fleet.backlog_whole) == ({"a.lg.jp": 3, "b.lg.jp": 2}, 3, 6, True)
+
+
+def test_the_default_fleet_backlog_counts_the_most_overdue_links_and_says_more_are_due(database_url):
+    """Capped, the backlog reads the never-checked then the longest due, up to the cap, and the
+    table says more are due; uncapped (status --all) it counts every due link."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the fleet is PostgreSQL's")
+    apply_queue_schema(database_url)
+    config = make_config(database_url)
+    sessions = open_store(config)
+    due = {"never.lg.jp": [None], "late.lg.jp": [timedelta(days=3), timedelta(days=2)], "busy.lg.jp": [timedelta(hours=n + 1) for n in range(4)]}
+    with transaction(sessions) as session:
+        for host, overdue in due.items():
+            session.add_all([Link(url=f"https://{host}/{n}", host=host, first_seen_at=NOW, cited=True, consecutive_failures=0,
+                                  next_check_at=None if late is None else NOW - late) for n, late in enumerate(overdue)])
+    capped = read_fleet_status(config, NOW, backlog_up_to=4)
+    assert capped is not None
+    # never.lg.jp's one, late.lg.jp's two, then the longest due of busy.lg.jp's four
+    assert (capped.backlog, capped.backlog_hosts, capped.backlog_links, capped.backlog_whole) == (
+        {"late.lg.jp": 2, "busy.lg.jp": 1, "never.lg.jp": 1}, 3, 4, False)
+    console = Console(record=True, width=80)
+    print_fleet_status(console, capped)
+    printed = console.export_text()
+    assert "Link backlog: the 4 most overdue links, on 3 hosts; more are due\n  (`sesaku-monitor status --all` counts every one)" in printed
+    whole = read_fleet_status(config, NOW, backlog_up_to=None)
+    assert whole is not None and (whole.backlog["busy.lg.jp"], whole.backlog_links, whole.backlog_whole) == (4, 7, True)
+    console = Console(record=True, width=80)
+    print_fleet_status(console, whole)
+    assert "Link backlog: 7 links due on 3 hosts\n" in console.export_text()
 
 
 def test_status_at_scale_shows_the_lists_that_need_a_look_and_all_with_all(database_url, tmp_path: Path):
