@@ -272,8 +272,8 @@ def _url_order(first: tuple[str, ...], columns: tuple[str, ...]) -> tuple[str, .
 
 
 def end_date_of(source: SourceConfig, record: Record) -> date | None:
-    dates = [_end_of_cell(text) for text in (record.cells.get(column, "") for column in source.end_date_columns)]
-    found = [d for d in dates if d is not None]
+    cells = record.cells
+    found = [end for column in source.end_date_columns if (end := _end_of_cell(cells.get(column, ""))) is not None]
     return max(found) if found else None
 
 
