@@ -73,6 +73,8 @@ def test_a_big_write_waits_for_the_index_and_is_found_the_same_before_and_after(
             pass
     with sessions() as session:
         assert versions_waiting(session) == 0
+        if session.get_bind().dialect.name == "sqlite":  # FTS5's merging, off while a batch is written, is back to its default
+            assert session.execute(text("SELECT v FROM measure_search_config WHERE k = 'automerge'")).scalar() in (None, 4)
     assert answers() == before
 
 
