@@ -22,7 +22,7 @@ from store.batches import in_batches
 from store.types import GOOD_STATUSES, UTCDateTime
 
 __all__ = ["JobRow", "SourceRun", "SourceMark", "source_runs", "source_marks", "newest_id", "runs_by_id", "streaks", "link_counts",
-           "job_counts", "delivery_counts"]
+           "job_counts", "delivery_counts", "versions_waiting"]
 
 SOURCES = table("sources", column("id", String()), column("parent_id", String()), column("retired_at", UTCDateTime()),
                 column("newest_snapshot_id", Integer()))
@@ -33,6 +33,7 @@ JOB_STATE = table("job_state", column("job_id", String()), column("last_started_
 LINKS = table("links", column("cited", Boolean()), column("consecutive_failures", Integer()), column("dead_since", UTCDateTime()))
 # How many links are cited: rows whose sum is the count, kept by migration 0019's triggers on links.
 LINK_TOTALS = table("link_totals", column("cited", Integer()))
+SEARCH_BACKLOG = table("search_backlog", column("version_id", Integer()))  # migration 0018: store.search
 DELIVERIES = table("deliveries", column("status", String()))
 
 # Failing streaks are counted for this many sources a statement (three bound values each).
@@ -245,3 +246,8 @@ def delivery_counts(connection: Connection) -> dict[str, int]:
     """The outbox: deliveries by status (pending, sent, failed, …)."""
     rows = connection.execute(select(DELIVERIES.c.status, func.count()).group_by(DELIVERIES.c.status))
     return {status: count for status, count in rows}
+
+
+def versions_waiting(connection: Connection) -> int:
+    """How many versions wait in the search backlog for the index (store.search moves them)."""
+    return int(connection.scalar(select(func.count()).select_from(SEARCH_BACKLOG)) or 0)

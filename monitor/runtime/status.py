@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Union
 
-from store.search import versions_waiting
-from store.source_reads import SourceRun, delivery_counts, job_counts, link_counts, source_marks, source_runs
+# Core reads alone (store.source_reads): store.search's import loads the ORM's models.
+from store.source_reads import SourceRun, delivery_counts, job_counts, link_counts, source_marks, source_runs, versions_waiting
 
 from monitor.runtime.source_state import kept_not_run
 from monitor.runtime.pidfile import PidState, pid_path, read as read_pid
