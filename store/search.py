@@ -20,17 +20,17 @@ from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Measure, MeasureVersion
+from store.source_reads import SEARCH_BACKLOG
 
-__all__ = ["TRIGRAM", "BACKLOG_BATCH", "index_backlog", "index_versions", "search_terms", "search_versions", "versions_waiting"]
+__all__ = ["TRIGRAM", "BACKLOG_BATCH", "index_backlog", "index_versions", "search_terms", "search_versions"]
 
 TRIGRAM = 3
 # Versions moved from the backlog into the index per transaction: a few seconds of the index's
 # writes at most, so the lists' runs beside it never wait long for SQLite's one writer.
 BACKLOG_BATCH = 5000
 # Not in store.models: the trigger of migration 0018 writes them, `db copy` leaves them to the target's.
-_TABLES = MetaData()
-_BACKLOG = Table("search_backlog", _TABLES, Column("version_id", Integer, primary_key=True))
-_POSTGRES_INDEX = Table("measure_search", _TABLES, Column("version_id", Integer, primary_key=True), Column("body", Text))
+_BACKLOG = SEARCH_BACKLOG
+_POSTGRES_INDEX = Table("measure_search", MetaData(), Column("version_id", Integer, primary_key=True), Column("body", Text))
 _ESCAPE = "\\"
 # A version's text in SQLite's index: its fields' values decoded from JSON, and its name where
 # they do not hold it already. (The trigger of migrations 0004 and 0013 always adds the name; a
@@ -121,11 +121,6 @@ _AUTOMERGE = 4  # FTS5's default
 
 def _set_automerge(session: Session, pages: int) -> None:
     session.execute(text("INSERT INTO measure_search(measure_search, rank) VALUES ('automerge', :n)"), {"n": pages})
-
-
-def versions_waiting(connection: Session | Connection) -> int:
-    """How many versions wait in the backlog for the index."""
-    return int(connection.scalar(select(func.count()).select_from(_BACKLOG)) or 0)
 
 
 def index_backlog(session: Session, limit: int = BACKLOG_BATCH) -> int:

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import (Boolean, ColumnElement, Connection, Integer, Select, String, Text, and_, case, column, func, literal, literal_column,
                         null, or_, select, table, true, values)
 
 from store.batches import in_batches
 from store.types import GOOD_STATUSES, UTCDateTime
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["JobRow", "SourceRun", "SourceMark", "source_runs", "source_marks", "newest_id", "runs_by_id", "streaks", "link_counts",
            "job_counts", "delivery_counts", "versions_waiting"]
@@ -248,6 +251,6 @@ def delivery_counts(connection: Connection) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-def versions_waiting(connection: Connection) -> int:
+def versions_waiting(connection: Connection | Session) -> int:
     """How many versions wait in the search backlog for the index (store.search moves them)."""
     return int(connection.scalar(select(func.count()).select_from(SEARCH_BACKLOG)) or 0)

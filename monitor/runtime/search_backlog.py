@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from store.database import SessionFactory, transaction
-from store.search import index_backlog, versions_waiting
+from store.search import index_backlog
+from store.source_reads import versions_waiting
 
 from monitor.config import Config
 from monitor.schedule import ScheduleSpec

@@ -10,7 +10,8 @@ from alembic import command
 from sqlalchemy import text
 
 from store.database import _alembic_config, open_engine, session_factory
-from store.search import index_backlog, search_versions, versions_waiting
+from store.search import index_backlog, search_versions
+from store.source_reads import versions_waiting
 from store.version_writes import BACKLOG_ROWS, bulk_versions, insert_rows, insert_versions, new_ids
 
 from tests.store.test_version_writes import list_a
