@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text, and_, delete, func, select, text, union
+from sqlalchemy import Column, Integer, MetaData, Table, Text, and_, delete, func, select, text, union
 from sqlalchemy.orm import Session
 
 from store.batches import IN_LIST_SIZE, in_batches
