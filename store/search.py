@@ -28,8 +28,7 @@ TRIGRAM = 3
 # Versions moved from the backlog into the index per transaction: a few seconds of the index's
 # writes at most, so the lists' runs beside it never wait long for SQLite's one writer.
 BACKLOG_BATCH = 5000
-# Not in store.models: the trigger of migration 0018 writes them, `db copy` leaves them to the target's.
-_BACKLOG = SEARCH_BACKLOG
+# Not in store.models: the trigger of migration 0018 writes it, `db copy` leaves it to the target's.
 _POSTGRES_INDEX = Table("measure_search", MetaData(), Column("version_id", Integer, primary_key=True), Column("body", Text))
 _ESCAPE = "\\"
 # A version's text in SQLite's index: its fields' values decoded from JSON, and its name where
@@ -95,7 +94,7 @@ def _postgres_ids(session: Session, terms: list[str], limit: int, offset: int) -
                .where(and_(*(_POSTGRES_INDEX.c.body.ilike(_like(term), escape=_ESCAPE) for term in terms)))
                .order_by(_POSTGRES_INDEX.c.version_id.desc()).limit(first))
     waiting_text = func.measure_search_text(MeasureVersion.fields, MeasureVersion.name)
-    waiting = (select(MeasureVersion.id.label("id")).join(_BACKLOG, _BACKLOG.c.version_id == MeasureVersion.id)
+    waiting = (select(MeasureVersion.id.label("id")).join(SEARCH_BACKLOG, SEARCH_BACKLOG.c.version_id == MeasureVersion.id)
                .where(and_(*(waiting_text.ilike(_like(term), escape=_ESCAPE) for term in terms))).order_by(MeasureVersion.id.desc()).limit(first))
     both = union(indexed.subquery().select(), waiting.subquery().select()).subquery()
     return list(session.scalars(select(both.c.id).order_by(both.c.id.desc()).limit(limit).offset(offset)))
@@ -127,7 +126,7 @@ def index_backlog(session: Session, limit: int = BACKLOG_BATCH) -> int:
     """Move up to ``limit`` of the backlog's versions (newest first: a search shows those first)
     into the index; how many moved. Two indexers at once take different versions (PostgreSQL:
     SKIP LOCKED; SQLite has one writer)."""
-    taken = select(_BACKLOG.c.version_id).order_by(_BACKLOG.c.version_id.desc()).limit(limit)
+    taken = select(SEARCH_BACKLOG.c.version_id).order_by(SEARCH_BACKLOG.c.version_id.desc()).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         ids = list(session.scalars(taken.with_for_update(skip_locked=True)))
         session.execute(text("INSERT INTO measure_search (version_id, body) SELECT id, measure_search_text(fields, name) "
@@ -141,5 +140,5 @@ def index_backlog(session: Session, limit: int = BACKLOG_BATCH) -> int:
         _set_automerge(session, 0)
         index_versions(session, ids)
         _set_automerge(session, _AUTOMERGE)
-    session.execute(delete(_BACKLOG).where(_BACKLOG.c.version_id.in_(ids)))
+    session.execute(delete(SEARCH_BACKLOG).where(SEARCH_BACKLOG.c.version_id.in_(ids)))
     return len(ids)

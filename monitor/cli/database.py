@@ -103,11 +103,12 @@ def db_index(config_path: str) -> None:
     config = load_config(config_path)
     sessions = open_store(config)
     indexed, started = 0, time.monotonic()
-    while waiting_versions(sessions):
+    waiting = waiting_versions(sessions)
+    while waiting:
         run = run_job(config, sessions, datetime.now(timezone.utc), "search", INDEX_KEY, wait_s=config.schedule.lock_wait_s)
         if not isinstance(run.result, IndexRun):
             raise StoreError(f"search:index: {run.error}")
-        indexed += run.result.indexed
+        indexed, waiting = indexed + run.result.indexed, run.result.waiting
         click.echo(run.result.describe(), err=True)
     click.echo(f"search index: {indexed} versions indexed in {time.monotonic() - started:.1f} s; none waiting")
 

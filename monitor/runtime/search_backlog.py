@@ -9,7 +9,7 @@ has left some, the fleet's tick finds it as any other unit.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,18 +52,14 @@ def search_keys(config: Config, sessions: SessionFactory, now: datetime | None =
     return [INDEX_KEY] if waiting_versions(sessions) else []
 
 
-def index_until(sessions: SessionFactory, budget_s: float | None, clock: Callable[[], float] = time.monotonic) -> IndexRun:
-    """Index the backlog a batch per transaction until it is empty or ``budget_s`` has passed (None: empty)."""
-    started = clock()
+def index_search(config: Config, sessions: SessionFactory, now: datetime, key: str) -> IndexRun:
+    """Index the backlog a batch per transaction until it is empty or :data:`RUN_BUDGET_S` has passed."""
+    started = time.monotonic()
     indexed = 0
-    while budget_s is None or clock() - started < budget_s:
+    while time.monotonic() - started < RUN_BUDGET_S:
         with transaction(sessions) as session:
             moved = index_backlog(session)
         if not moved:
             break
         indexed += moved
-    return IndexRun(indexed, waiting_versions(sessions), clock() - started)
-
-
-def index_search(config: Config, sessions: SessionFactory, now: datetime, key: str) -> IndexRun:
-    return index_until(sessions, RUN_BUDGET_S)
+    return IndexRun(indexed, waiting_versions(sessions), time.monotonic() - started)
