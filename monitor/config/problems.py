@@ -16,8 +16,9 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from monitor.config import config_problems
-from monitor.config.yaml_file import collector_paused, load_yaml
+from monitor.config.yaml_file import load_yaml
 from monitor.errors import ConfigError
+from monitor.lists.gcpause import paused_gc
 
 __all__ = ["file_problems"]
 
@@ -36,7 +37,7 @@ def file_problems(path: str | Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         return [f"{where}: cannot read: {exc}"]
     try:
-        with collector_paused():
+        with paused_gc():  # as load_config reads
             found = config_problems(load_yaml(text, where), where)
     except ConfigError as exc:  # bad YAML, past the reader's limits, or a ${VAR} not set
         return [str(exc)]

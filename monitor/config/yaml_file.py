@@ -21,10 +21,8 @@ expansion.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import chain, islice
 from typing import Any
 
@@ -36,7 +34,7 @@ from yaml.resolver import Resolver
 
 from monitor.errors import ConfigError
 
-__all__ = ["MAX_ALIAS_NODES", "MAX_DEPTH", "collector_paused", "load_yaml"]
+__all__ = ["MAX_ALIAS_NODES", "MAX_DEPTH", "load_yaml"]
 
 MAX_ALIAS_NODES = 10_000
 MAX_DEPTH = 100
@@ -180,20 +178,6 @@ def _problem(exc: yaml.YAMLError, text: str) -> str:
         alias = _ALIAS.match(text.splitlines()[mark.line], mark.column)
         problem = f"{problem} {alias.group(1)!r}" if alias else problem
     return f"not valid YAML: {problem}"
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """For reading a big config: 18,000 sources are a million objects, freed by reference count
-    alone, and the cycle collector, run every 700 new objects, walked them all again and again
-    (almost half of the reading time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _line(exc: yaml.YAMLError) -> str:

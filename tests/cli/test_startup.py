@@ -55,11 +55,12 @@ def _loaded_by(config: Path, *args: str, wings: tuple[str, ...]) -> list[str]:
     return eval(done.stderr.splitlines()[-1])
 
 
-def _one_list(folder: Path, rows: str) -> Path:
-    """A config of one UTF-8 CSV list (``file://``) in a SQLite database under ``folder``."""
+def _one_list(folder: Path, rows: str, database_url: str = "") -> Path:
+    """A config of one UTF-8 CSV list (``file://``) in ``database_url``, by default a SQLite database under ``folder``."""
     (folder / "list.csv").write_text("id,name,url\n" + rows, encoding="utf-8")
     config = folder / "config.yaml"
-    config.write_text(f"database:\n  url: sqlite:///{folder / 'monitor.db'}\n"
+    url = database_url or f"sqlite:///{folder / 'monitor.db'}"
+    config.write_text(f"database:\n  url: {url}\n"
                       f"sources:\n  - {{id: small, title: Small, url: 'file://{folder / 'list.csv'}', format: csv,"
                       " key_columns: [id], name_column: name, url_columns: [url]}\n", encoding="utf-8")
     return config
@@ -82,3 +83,15 @@ def test_a_run_of_a_utf8_list_that_keeps_its_keys_loads_neither_similarity_nor_c
     assert _loaded_by(config, *run, wings=("rapidfuzz", "charset_normalizer")) == []  # the baseline
     _one_list(tmp_path, "1,Alpha,https://example.org/a\n2,Beta Two,https://example.org/b\n3,Gamma,https://example.org/c\n")
     assert _loaded_by(config, *run, wings=("rapidfuzz", "charset_normalizer", "monitor.lists.versioning")) == ["monitor.lists.versioning"]
+
+
+def test_a_check_loads_no_other_backend_and_no_yaml_for_a_file_read_before(database_url, tmp_path, monkeypatch):
+    # Each backend's INSERT of a blob in its own words, the other's dialect never loaded; a file's
+    # bytes composed once are read from the cache (monitor.config.yaml_cache), not by PyYAML.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    other = "sqlalchemy.dialects.postgresql" if database_url.startswith("sqlite") else "sqlalchemy.dialects.sqlite"
+    wings, run = (other, "yaml"), ("check", "--no-links", "--no-notify")
+    config = _one_list(tmp_path, "1,Alpha,https://example.org/a\n", database_url)
+    assert "yaml" in _loaded_by(config, *run, wings=wings)  # the file's first reading (and a new SQLite file's migrations)
+    _one_list(tmp_path, "1,Alpha,https://example.org/a\n2,Beta,https://example.org/b\n", database_url)
+    assert _loaded_by(config, *run, wings=wings) == []  # a run storing the changed body, the same file

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_config
-from monitor.config import yaml_cache
+from monitor.config import yaml_cache, yaml_file
 from monitor.errors import ConfigError
 
 CONFIG = "timezone: Asia/Tokyo\ndatabase:\n  url: sqlite:///{name}.db\nsources:\n  - id: tama\n    title: {title}\n    url: https://example.lg.jp/a.csv\n    format: csv\n    key_columns: [施策]\n    name_column: 施策\n"
@@ -24,7 +24,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _no_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(text: str, where: str) -> None:
         raise AssertionError("YAML composed again for bytes already cached")
-    monkeypatch.setattr(yaml_cache, "load_yaml", refuse)
+    monkeypatch.setattr(yaml_file, "load_yaml", refuse)
 
 
 def test_the_same_bytes_load_from_the_cache_and_an_edited_file_is_read_again(tmp_path, cache, monkeypatch):
