@@ -45,7 +45,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -90,9 +90,12 @@ def measure_config(path: Path) -> Any:
 
 
 def measure_tick(config: Any) -> None:
-    """A worker's first tick (as `run_worker`: the loaded configuration frozen out of the garbage
-    collector), then a later one; queueing everything due into an empty queue (a first tick),
-    then again with all of it still waiting (a backlog: each tick sends it again)."""
+    """A worker's whole tick, what is due (``due_units``) then queueing it (``queue_missing``), in
+    three cases: its first (the loaded configuration frozen out of the garbage collector, as
+    `run_worker`) into an empty queue; a later one with all of it still waiting (each tick sends it
+    again); and everything due at once where a few jobs were queued before (the steady state, then an
+    outage or a start after every job ran): the queue's connections have planned their checks on a
+    queue of a few jobs."""
     import gc
 
     from monitor.runtime.worker import due_units
@@ -101,31 +104,75 @@ def measure_tick(config: Any) -> None:
     sessions = session_factory(open_engine(config.database.url))
     # An hour on: ~1/24 of the links are due again (each was checked in the day before NOW).
     seconds, units = timed(lambda: due_units(config, sessions, NOW + timedelta(hours=1)))
+    first = (seconds, CPU["last"])
     print(f"tick: due_units {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()}), {len(units):,} units due, a process's first (target ≤ 1 s for the whole tick)")
     seconds, units = timed(lambda: due_units(config, sessions, NOW + timedelta(hours=1)))
+    later = (seconds, CPU["last"])
     print(f"tick: due_units again {seconds:.2f} s ({CPU['last']:.2f} s CPU, {load()})")
-    if config.database.url.startswith("postgresql"):
-        import asyncio
+    if not config.database.url.startswith("postgresql"):
+        return
+    import asyncio
 
-        from monitor.runtime.worker import build_app, queue_missing
+    from monitor.runtime.worker import QUEUE_CONNECTIONS, build_app, queue_missing
 
-        async def queue() -> list[tuple[float, int]]:
-            app = build_app(config, sessions)
-            async with app.open_async():
-                try:
-                    return [await _timed_async(queue_missing(app, units)) for _ in range(2)]
-                finally:
-                    await app.connector.execute_query_async("DELETE FROM procrastinate_jobs")
+    async def queue() -> list[tuple[float, float, int]]:
+        app = build_app(config, sessions)
+        async with app.open_async():
+            try:
+                _empty_queue(config)
+                empty = await _queued(app, units)
+                waiting = await _queued(app, units)
+                _empty_queue(config)
+                for n in range(QUEUE_CONNECTIONS):  # each of the pool's connections queues a few (psycopg hands them out in turn)
+                    await queue_missing(app.connector, units[n * 100:(n + 1) * 100])
+                return [empty, waiting, await _queued(app, units)]
+            finally:
+                _empty_queue(config)
 
-        (first, queued), (again, requeued) = asyncio.run(queue())
-        print(f"tick: queue_missing {first:.2f} s, {queued:,} queued in one INSERT into an empty queue (a first tick); "
-              f"{again:.2f} s again with all of them waiting ({requeued} queued)")
+    cases = zip(("a first tick, into an empty queue", "a later tick, all of them still waiting",
+                 f"a later tick, all due where {QUEUE_CONNECTIONS * 100} jobs were queued before"),
+                (first, later, later), asyncio.run(queue()))
+    for case, (due_s, due_cpu), (queue_s, server_cpu, queued) in cases:
+        print(f"tick, whole: {due_s + queue_s:.2f} s, {case} (due_units {due_s:.2f} s, {due_cpu:.2f} s CPU; queue_missing {queue_s:.2f} s, "
+              f"{server_cpu:.2f} s of PostgreSQL's CPU, {queued:,} queued; {load()}) (target ≤ 1 s)")
 
 
-async def _timed_async(work: Awaitable[int]) -> tuple[float, int]:
+def _empty_queue(config: Any) -> None:
+    """No job, and the table vacuumed to no page, as autovacuum leaves a fleet's queue whose jobs all
+    ran (PostgreSQL plans on the table's size: a table of dead rows is planned as a full one)."""
+    import psycopg
+
+    from monitor.runtime.worker import queue_conninfo
+
+    with psycopg.connect(queue_conninfo(config.database.url), autocommit=True) as connection:
+        connection.execute("DELETE FROM procrastinate_jobs")
+        connection.execute("VACUUM procrastinate_jobs, procrastinate_events")
+
+
+async def _queued(app: Any, units: list[Any]) -> tuple[float, float, int]:
+    """``queue_missing``'s wall seconds, the CPU seconds of the database's processes meanwhile (a local
+    server; the machine's other databases count too), and how many it queued."""
+    from monitor.runtime.worker import queue_missing
+
+    before = _postgres_cpu()
     started = time.perf_counter()
-    result = await work
-    return time.perf_counter() - started, result
+    queued = await queue_missing(app.connector, units)
+    seconds, after = time.perf_counter() - started, _postgres_cpu()
+    return seconds, sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items()), queued
+
+
+def _postgres_cpu() -> dict[str, float]:
+    """Each postgres process on this machine: its user and system CPU seconds so far (one that
+    exits between two looks drops out of both, not out of the sum)."""
+    seconds = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue  # gone meanwhile
+        if fields[0].endswith("(postgres"):
+            seconds[stat.parent.name] = sum(int(value) for value in fields[1].split()[11:13]) / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 def _percentile(values: list[float], share: float) -> float:
