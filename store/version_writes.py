@@ -13,10 +13,10 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Dialect, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -25,6 +25,10 @@ from sqlalchemy.orm import Session
 from store.batches import IN_LIST_SIZE, in_batches
 from store.models import Base
 from store.search import index_versions
+from store.writes_behind import writing_behind
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["bulk_versions", "close_versions", "end_measures", "insert_rows", "insert_versions", "new_ids", "rename_measures", "reopen_measures", "set_published_digests"]
 
@@ -66,7 +70,7 @@ _TAKE_IDS = text(
 
 def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
     """Rows of one table, every one with the same keys, written in bulk: on SQLite INSERTs of
-    many rows each, on PostgreSQL one COPY.
+    many rows each, on PostgreSQL one COPY (inside :func:`bulk_versions`, on its writing thread).
 
     The statement is compiled once per table and columns, and each value goes through its
     column type's bind processor only (store.models.UTCDateTime, JSON) before the driver gets
@@ -83,20 +87,25 @@ def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
             _process_column(params, slot, process)
     head = statement[:statement.rindex(" VALUES ")]
     if connection.dialect.name == "sqlite":
-        _insert_many_per_statement(connection, head, len(keys), params)
+        write = partial(_insert_many_per_statement, connection, head, len(keys), params)
     else:
-        _copy_rows(connection, head, params)
+        driver = connection.connection.driver_connection
+        assert driver is not None  # a connection in use has one
+        write = partial(_copy_rows, driver, connection.dialect, head, params)
+    behind = session.info.get(_BEHIND)
+    if behind is None:
+        write()
+    else:
+        behind.submit(write)
 
 
-def _copy_rows(connection: Connection, head: str, params: list[list[Any]]) -> None:
+def _copy_rows(driver: psycopg.Connection[Any], dialect: Dialect, head: str, params: list[list[Any]]) -> None:
     """PostgreSQL: ``COPY … FROM STDIN`` in text format, on the session's own connection (so in
     its transaction). An executemany's INSERTs, even pipelined, cost the server a statement per
     row; and the text format takes psycopg's dumpers as the INSERT did, with no column type to
     name (the binary one needs each column's type given)."""
     import psycopg  # PostgreSQL's driver: not loaded by a SQLite process (0.06 s of its start-up)
 
-    driver = connection.connection.driver_connection
-    assert driver is not None  # a connection in use has one
     statement = f"COPY {head.removeprefix('INSERT INTO ')} FROM STDIN"
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
@@ -104,7 +113,7 @@ def _copy_rows(connection: Connection, head: str, params: list[list[Any]]) -> No
                 copy.write_row(row)
     except psycopg.Error as exc:
         # As SQLAlchemy would have raised it from the INSERT: callers catch its classes (IntegrityError, …).
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=connection.dialect) from exc
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=dialect) from exc
 
 
 # Rows per SQLite INSERT: its bound parameters stay far below its limit of 32,766.
@@ -188,16 +197,29 @@ def bulk_versions(session: Session, rows: int) -> Iterator[None]:
     written inside go into the search index at the end, all in one statement (on SQLite FTS5
     then writes its terms out in a few large segments instead of a small one per batch that it
     merges again and again), or, ``rows`` at least :data:`BACKLOG_ROWS`, into its backlog; and
-    SQLite's page cache grows with ``rows`` meanwhile. An exception leaves the versions out
-    (its transaction is rolled back)."""
+    SQLite's page cache grows with ``rows`` meanwhile. The rows inserted inside are written on
+    a thread of their own while the caller makes the next ones (store.writes_behind). An
+    exception leaves the versions out (its transaction is rolled back)."""
     if _WAITING in session.info:
         yield
         return
-    later = rows >= BACKLOG_ROWS
-    if session.get_bind().dialect.name != "sqlite":
-        with _postgres_search_later(session, later):
+    searching = _postgres_search_later if session.get_bind().dialect.name != "sqlite" else _sqlite_search_at_end
+    with searching(session, rows), writing_behind(session.connection()) as behind:
+        session.info[_BEHIND] = behind
+        try:
             yield
-        return
+        finally:
+            del session.info[_BEHIND]
+
+
+# session.info key: the writer of the rows inserted inside bulk_versions.
+_BEHIND = "store.version_writes.behind"
+
+
+@contextmanager
+def _sqlite_search_at_end(session: Session, rows: int) -> Iterator[None]:
+    """SQLite: the versions written inside are indexed by one statement at the end (or go to
+    the backlog), and the page cache grows with ``rows`` meanwhile."""
     connection = session.connection()
     cache = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
     low, high = _CACHE_KIB
@@ -216,7 +238,7 @@ def bulk_versions(session: Session, rows: int) -> Iterator[None]:
             connection.exec_driver_sql(restore)
         raise
     del session.info[_WAITING]
-    if later:
+    if rows >= BACKLOG_ROWS:
         session.execute(text("INSERT INTO search_backlog (version_id) SELECT value FROM json_each(:ids)"), {"ids": json.dumps(waiting)})
     else:
         index_versions(session, waiting)
@@ -225,9 +247,10 @@ def bulk_versions(session: Session, rows: int) -> Iterator[None]:
 
 
 @contextmanager
-def _postgres_search_later(session: Session, later: bool) -> Iterator[None]:
+def _postgres_search_later(session: Session, rows: int) -> Iterator[None]:
     """PostgreSQL: the trigger of migration 0018 sends the versions written inside to the backlog
     (a setting of this transaction alone: a rollback or the commit ends it)."""
+    later = rows >= BACKLOG_ROWS
     session.info[_WAITING] = []
     setting = text("SELECT set_config('sesaku.search_later', :value, true)")
     try:
