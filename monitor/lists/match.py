@@ -15,7 +15,7 @@ of most versions: they need no normalising, matching or diff at all):
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.lists.identity import Entry
@@ -58,6 +58,8 @@ def match_versions(old: Sequence[Hashable | None], new: Sequence[Hashable], old_
     entries are asked for only for the rows that were not published unchanged, and
     ``load_old`` is told which old ones first (so a caller can load just those rows)."""
     identical, old_left, new_left = pair_unchanged(old, new)
+    if not old_left:  # a baseline, or no old row left to pair with: the rest is added, nothing compared
+        return Matching(identical=identical, added=new_left, new_entries=_EntriesWhenAsked(new_left, new_entry))
     if load_old is not None:
         load_old(old_left)
     old_entries = {o: old_entry(o) for o in old_left}
@@ -65,6 +67,27 @@ def match_versions(old: Sequence[Hashable | None], new: Sequence[Hashable], old_
     matching = match_records(old_entries, new_entries, threshold)
     matching.identical, matching.old_entries, matching.new_entries = identical, old_entries, new_entries
     return matching
+
+
+class _EntriesWhenAsked(Mapping[int, Entry]):
+    """The entries of rows that are all added, each made when it is asked for (and not kept):
+    a 100,000-row baseline's writer makes them batch by batch while the rows before are on their
+    way to the database, where making them all first kept it waiting 0.8 s."""
+
+    def __init__(self, rows: Sequence[int], make: Callable[[int], Entry]) -> None:
+        self._rows, self._make = rows, make
+        self._known = frozenset(rows)
+
+    def __getitem__(self, row: int) -> Entry:
+        if row not in self._known:
+            raise KeyError(row)
+        return self._make(row)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 def pair_unchanged(old: Sequence[Hashable | None], new: Sequence[Hashable]) -> tuple[list[tuple[int, int]], list[int], list[int]]:

@@ -91,13 +91,14 @@ def apply_list(session: Session, source: SourceConfig, parsed: ParsedList, snaps
     # Same text, other links behind it: a new version all the same, so the new URLs are cited.
     same = [*matching.identical, *(pair for pair in matching.pairs if old_entries[pair[0]].digest == new_entries[pair[1]].digest)]
     relinks = relinked(session, same, parsed.records, lambda o: listed.version_ids[o], lambda record: cited_urls(source, record))
-    new_entries = {**{n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}, **new_entries}
+    relinked_entries = {n: make_entry(parsed.records[n].cells, source, ctx.ignore) for _, n in relinks}
     load_rows([o for o, _ in relinks])
     changed += relinks
 
     def new_row(n: int) -> tuple[Record, Entry, bytes]:
         record = parsed.records[n]
-        return record, new_entries[n], _stored_digest(record, header, digests[n])
+        entry = relinked_entries[n] if n in relinked_entries else new_entries[n]  # a baseline's: made now (match._EntriesWhenAsked)
+        return record, entry, _stored_digest(record, header, digests[n])
 
     order = [0] * len(parsed.records)
     for o, n in (*matching.identical, *matching.pairs):
