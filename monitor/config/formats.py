@@ -20,7 +20,8 @@ __all__ = ["FORMAT_OPTIONS", "ParserOptions", "DelimitedOptions", "HtmlTableOpti
 class ParserOptions(BaseModel):
     """Base of every parser's options; unknown keys are an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built where a source of the format is first validated (defer_build): a config uses one or two of the seven.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class DelimitedOptions(ParserOptions):

@@ -62,7 +62,8 @@ def parse_address(text: str) -> Address:
 class NotifierOptions(BaseModel):
     """Base of every notifier type's options; unknown keys are an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built where a config first validates one (defer_build): a config uses few of them.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class EmailOptions(NotifierOptions):
