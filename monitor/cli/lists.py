@@ -46,7 +46,7 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
         from monitor.runtime.check import open_store, run_check
 
         config = load_config(config_path)
-    gc.freeze()
+        gc.freeze()  # while paused: a pass on the way out would walk everything still young, all of it
     if dry_run:
         from monitor.cli.try_source import show_trials
 
