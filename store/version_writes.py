@@ -108,7 +108,8 @@ def _copy_data(driver: psycopg.Connection[Any], params: list[list[Any]]) -> byte
     from psycopg.copy import FileWriter
 
     buffer = BytesIO()
-    with driver.cursor() as cursor, psycopg.Copy(cursor, writer=FileWriter(buffer)) as copy:  # no statement is sent
+    # No statement is sent: it reads the connection's settings alone, while the writer may be sending on it.
+    with driver.cursor() as cursor, psycopg.Copy(cursor, writer=FileWriter(buffer)) as copy:
         for row in params:
             copy.write_row(row)
     return buffer.getvalue()
