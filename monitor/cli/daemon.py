@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.options import clean_errors, config_option, console, json_option, print_json
+from monitor.cli.options import clean_errors, config_option, console, json_option, loading, print_json
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -82,14 +82,15 @@ def status(config_path: str, as_json: bool, every: bool) -> None:
 
 
 def _status(config_path: str, as_json: bool, every: bool) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-    from datetime import datetime, timezone
+    with loading():
+        from concurrent.futures import ThreadPoolExecutor
+        from datetime import datetime, timezone
 
-    from monitor.runtime.fleet_status import BACKLOG_UP_TO, print_fleet_status, read_fleet_status
-    from monitor.runtime.status import print_status, read_status
-    from store.database import open_engine
+        from monitor.runtime.fleet_status import BACKLOG_UP_TO, print_fleet_status, read_fleet_status
+        from monitor.runtime.status import print_status, read_status
+        from store.database import open_engine
 
-    config = _settings(config_path)
+        config = _settings(config_path)
     # Not monitor.runtime.check's open_store: importing it loads every wing, a second of a command that only reads.
     engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s)
     now = datetime.now(timezone.utc)

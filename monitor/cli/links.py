@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.options import clean_errors, config_option, console, json_option, print_json
+from monitor.cli.options import clean_errors, config_option, console, json_option, loading, print_json
 
 
 @click.group(invoke_without_command=True)
@@ -38,13 +38,14 @@ def links(ctx: click.Context, dead: bool, recheck_url: str | None, every: bool, 
         return
     if every:
         raise click.UsageError("--all goes with --recheck (links --recheck --all)")
-    from monitor.cli.linktext import print_dead, print_summary
-    from monitor.config import load_config
-    from monitor.links.views import dead_link_list, link_summary
-    from monitor.runtime.check import open_store
-    from store.database import transaction
+    with loading():
+        from monitor.cli.linktext import print_dead, print_summary
+        from monitor.config import load_config
+        from monitor.links.views import dead_link_list, link_summary
+        from monitor.runtime.check import open_store
+        from store.database import transaction
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     with transaction(open_store(config)) as session:
         data: Any = dead_link_list(session) if dead else link_summary(session)
     if as_json:
@@ -60,13 +61,14 @@ def _recheck(url: str, dead: bool, every: bool, config_path: str, as_json: bool)
         raise click.UsageError("--recheck needs one of: a URL, --dead or --all (links --recheck --dead)")
     from datetime import datetime, timezone
 
-    from monitor.cli.linktext import print_recheck
-    from monitor.config import load_config
-    from monitor.links.checker import terminal_progress
-    from monitor.links.recheck import Which, recheck
-    from monitor.runtime.check import open_store
+    with loading():
+        from monitor.cli.linktext import print_recheck
+        from monitor.config import load_config
+        from monitor.links.checker import terminal_progress
+        from monitor.links.recheck import Which, recheck
+        from monitor.runtime.check import open_store
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     which: Which = "all" if every else "dead" if dead else "url"
     data = recheck(config, open_store(config), datetime.now(timezone.utc), which, url or None, progress=terminal_progress)
     if as_json:
@@ -87,13 +89,14 @@ def history(url: str, config_path: str, as_json: bool) -> None:
     Example:
       sesaku-monitor links history https://www.metro.tokyo.lg.jp/tosei/index.html
     """
-    from monitor.cli.linktext import print_link_history
-    from monitor.config import load_config
-    from monitor.links.views import link_history
-    from monitor.runtime.check import open_store
-    from store.database import transaction
+    with loading():
+        from monitor.cli.linktext import print_link_history
+        from monitor.config import load_config
+        from monitor.links.views import link_history
+        from monitor.runtime.check import open_store
+        from store.database import transaction
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     with transaction(open_store(config)) as session:
         data = link_history(session, url)
     if as_json:

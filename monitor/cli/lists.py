@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, console, json_option, print_json
+from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, console, json_option, loading, print_json
 
 if TYPE_CHECKING:
     from store.database import SessionFactory
@@ -35,18 +35,13 @@ def check(config_path: str, as_json: bool, source_ids: tuple[str, ...], no_links
     Example:
       sesaku-monitor check --config config.yaml --no-links --json
     """
-    from monitor.lists.gcpause import paused_gc
-
-    # What the imports and the configuration make lives as long as the command: the collector's passes
-    # over it while it loads were a tenth of a short check's CPU (~50 ms); frozen, it is out of every
-    # later pass, the one at exit included, which walked it all again (0.4 s of a big list's run).
-    with paused_gc():
+    # Frozen, what they made is out of the collector's pass at exit too, which walked it all again (0.4 s of a big list's run).
+    with loading():
         from monitor.runtime import lean_imports  # noqa: F401 - first: httpx's optional imports left out (trio, its CLI)
         from monitor.config import load_config
         from monitor.runtime.check import open_store, run_check
 
         config = load_config(config_path)
-        gc.freeze()  # while paused: a pass on the way out would walk everything still young, all of it
     if dry_run:
         from monitor.cli.try_source import show_trials
 
@@ -97,13 +92,14 @@ def history(measure_id: int, config_path: str, as_json: bool) -> None:
     Example:
       sesaku-monitor history 12
     """
-    from monitor.cli.textreport import print_history
-    from monitor.config import load_config
-    from monitor.lists.views import history_of
-    from monitor.runtime.check import open_store
-    from store.database import transaction
+    with loading():
+        from monitor.cli.textreport import print_history
+        from monitor.config import load_config
+        from monitor.lists.views import history_of
+        from monitor.runtime.check import open_store
+        from store.database import transaction
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     with transaction(open_store(config)) as session:
         found = history_of(session, measure_id)
     print_json(found.as_dict()) if as_json else print_history(console(), found, config.tz)
@@ -123,14 +119,15 @@ def diff(source_id: str, from_id: int, to_id: int, config_path: str, as_json: bo
     Example:
       sesaku-monitor diff tokyo-tama-strategy-2 --from 1 --to 5
     """
-    from monitor.cli.textreport import print_source_changes
-    from monitor.config import load_config
-    from monitor.lists.families import source_config
-    from monitor.lists.views import diff_snapshots
-    from monitor.runtime.check import open_store
-    from store.database import transaction
+    with loading():
+        from monitor.cli.textreport import print_source_changes
+        from monitor.config import load_config
+        from monitor.lists.families import source_config
+        from monitor.lists.views import diff_snapshots
+        from monitor.runtime.check import open_store
+        from store.database import transaction
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     with transaction(open_store(config)) as session:
         report = diff_snapshots(session, source_config(config, session, source_id), from_id, to_id)
     print_json(report.as_dict()) if as_json else print_source_changes(console(), report)
@@ -149,15 +146,16 @@ def snapshots(source_id: str, limit: int, config_path: str, as_json: bool) -> No
     Example:
       sesaku-monitor snapshots tokyo-tama-strategy-2
     """
-    from monitor.cli.textreport import print_snapshots
-    from monitor.config import load_config
-    from monitor.lists.families import source_config
-    from monitor.runtime.check import open_store
-    from store.database import transaction
-    from store.models import Source
-    from store.queries import snapshots_of
+    with loading():
+        from monitor.cli.textreport import print_snapshots
+        from monitor.config import load_config
+        from monitor.lists.families import source_config
+        from monitor.runtime.check import open_store
+        from store.database import transaction
+        from store.models import Source
+        from store.queries import snapshots_of
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     with transaction(open_store(config)) as session:
         if session.get(Source, source_id) is None:  # a stored source no longer configured keeps its snapshots
             source_config(config, session, source_id)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.options import clean_errors, config_option, console, json_option, print_json
+from monitor.cli.options import clean_errors, config_option, console, json_option, loading, print_json
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -16,10 +16,13 @@ if TYPE_CHECKING:
 
 
 def _open(config_path: str) -> tuple[Config, SessionFactory]:
-    from monitor.config import load_config
-    from monitor.runtime.check import open_store
+    """The configuration, loaded with most of what a command imports (its monitor.runtime.source_admin,
+    imported after this, is a few modules more), and the store."""
+    with loading():
+        from monitor.config import load_config
+        from monitor.runtime.check import open_store
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     return config, open_store(config)
 
 
@@ -46,10 +49,10 @@ def sources(ctx: click.Context, config_path: str, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    config, store = _open(config_path)
     from monitor.localtime import local_time
     from monitor.runtime.source_admin import list_sources
 
-    config, store = _open(config_path)
     listed = list_sources(config, store)
     if as_json:
         print_json([{"id": s.id, "title": s.title, "state": s.state, "measures": s.measures, "last_run_at": s.last_run_at,
@@ -85,9 +88,9 @@ def rekey(source_id: str, config_path: str, as_json: bool) -> None:
     Example:
       sesaku-monitor sources rekey tokyo-tama-strategy-2
     """
+    config, store = _open(config_path)
     from monitor.runtime.source_admin import rekey as rekey_stored
 
-    config, store = _open(config_path)
     result = rekey_stored(config, store, source_id, _now())
     if as_json:
         print_json({"id": result.source_id, "measures": result.measures, "keys_changed": result.keys_changed,
@@ -115,9 +118,9 @@ def rebaseline(source_id: str, config_path: str) -> None:
     Example:
       sesaku-monitor sources rebaseline tokyo-tama-strategy-2
     """
+    config, store = _open(config_path)
     from monitor.runtime.source_admin import rebaseline as mark
 
-    config, store = _open(config_path)
     mark(config, store, source_id, _now())
     click.echo(f"{source_id}: its next run stores a fresh baseline (no events); everything stored is kept")
 
@@ -134,9 +137,9 @@ def retire(source_id: str, config_path: str) -> None:
     Example:
       sesaku-monitor sources retire tokyo-tama-strategy-2
     """
+    config, store = _open(config_path)
     from monitor.runtime.source_admin import retire as mark
 
-    config, store = _open(config_path)
     mark(config, store, source_id, _now())
     click.echo(f"{source_id}: retired; kept, no longer run (`sesaku-monitor sources unretire {source_id}` runs it again)")
 
@@ -152,8 +155,8 @@ def unretire(source_id: str, config_path: str) -> None:
     Example:
       sesaku-monitor sources unretire tokyo-tama-strategy-2
     """
+    config, store = _open(config_path)
     from monitor.runtime.source_admin import unretire as mark
 
-    config, store = _open(config_path)
     mark(config, store, source_id)
     click.echo(f"{source_id}: runs again on its schedule")

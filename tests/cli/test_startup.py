@@ -95,3 +95,12 @@ def test_a_check_loads_no_other_backend_and_no_yaml_for_a_file_read_before(datab
     assert "yaml" in _loaded_by(config, *run, wings=wings)  # the file's first reading (and a new SQLite file's migrations)
     _one_list(tmp_path, "1,Alpha,https://example.org/a\n2,Beta,https://example.org/b\n", database_url)
     assert _loaded_by(config, *run, wings=wings) == []  # a run storing the changed body, the same file
+
+
+def test_commands_leave_their_sqlite_database_closed(tmp_path):
+    # What they import and load is frozen out of the collector's passes (monitor.cli.options.loading);
+    # the store, opened after, is still closed at exit: no -wal or -shm file left beside the database.
+    config = _one_list(tmp_path, "1,Alpha,https://example.org/a\n")
+    for args in (("check", "--no-links", "--no-notify"), ("status",), ("sources",), ("links",), ("snapshots", "small"), ("history", "1")):
+        _loaded_by(config, *args, wings=())
+        assert sorted(path.name for path in tmp_path.glob("monitor.db*")) == ["monitor.db"], args
