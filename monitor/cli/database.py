@@ -10,7 +10,7 @@ import click
 
 from store.errors import StoreError
 
-from monitor.cli.options import clean_errors, config_option
+from monitor.cli.options import clean_errors, config_option, loading
 
 if TYPE_CHECKING:
     from store.copy import TableCopy
@@ -93,14 +93,15 @@ def db_index(config_path: str) -> None:
     Example:
       sesaku-monitor db index --config config.yaml
     """
-    from datetime import datetime, timezone
+    with loading():
+        from datetime import datetime, timezone
 
-    from monitor.config import load_config
-    from monitor.runtime.check import open_store
-    from monitor.runtime.jobs import run_job
-    from monitor.runtime.search_backlog import INDEX_KEY, IndexRun, waiting_versions
+        from monitor.config import load_config
+        from monitor.runtime.check import open_store
+        from monitor.runtime.jobs import run_job
+        from monitor.runtime.search_backlog import INDEX_KEY, IndexRun, waiting_versions
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     sessions = open_store(config)
     indexed, started = 0, time.monotonic()
     waiting = waiting_versions(sessions)

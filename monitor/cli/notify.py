@@ -14,7 +14,7 @@ from store.outbox import STATUSES
 from monitor.errors import ConfigError, NotifyError
 from monitor.inert import visible
 from monitor.localtime import local_time
-from monitor.cli.options import clean_errors, config_option, json_option, print_json
+from monitor.cli.options import clean_errors, config_option, json_option, loading, print_json
 
 if TYPE_CHECKING:
     from notifiers.outbox import DeliveryRun
@@ -36,11 +36,12 @@ def notify(notifier_id: str | None, test: bool, config_path: str) -> None:
     Example:
       sesaku-monitor notify --test team-mail
     """
-    from monitor.config import load_config
-    from monitor.runtime.check import open_store, utc_now
-    from notifiers.outbox import deliver_notifier, send_test
+    with loading():
+        from monitor.config import load_config
+        from monitor.runtime.check import open_store, utc_now
+        from notifiers.outbox import deliver_notifier, send_test
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     if test:
         if notifier_id is None:
             raise ConfigError("--test needs the NOTIFIER_ID to send through")
@@ -77,11 +78,12 @@ def digest(notifier_id: str, preview_flag: bool, fmt: str, config_path: str) -> 
     """
     if not preview_flag:
         raise ConfigError("digest: only --preview is offered (digests are sent by `check` and `notify`)")
-    from monitor.config import load_config
-    from monitor.runtime.check import open_store, utc_now
-    from notifiers.outbox import preview
+    with loading():
+        from monitor.config import load_config
+        from monitor.runtime.check import open_store, utc_now
+        from notifiers.outbox import preview
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     _, message = preview(config, open_store(config), utc_now(), notifier_id)
     if message is None:
         click.echo(f"{notifier_id}: nothing to send (no new events since the last digest)")
@@ -110,13 +112,14 @@ def deliveries(statuses: tuple[str, ...], notifier_id: str | None, limit: int, r
       sesaku-monitor deliveries --status failed
       sesaku-monitor deliveries --retry 12
     """
-    from monitor.config import load_config
-    from monitor.runtime.check import open_store, utc_now
-    from notifiers.outbox import retry_delivery
-    from store.database import transaction
-    from store.outbox import deliveries as outbox_rows
+    with loading():
+        from monitor.config import load_config
+        from monitor.runtime.check import open_store, utc_now
+        from notifiers.outbox import retry_delivery
+        from store.database import transaction
+        from store.outbox import deliveries as outbox_rows
 
-    config = load_config(config_path)
+        config = load_config(config_path)
     sessions = open_store(config)
     if retry_id is not None:
         run = retry_delivery(config, sessions, utc_now(), retry_id)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, console, json_option, print_json
+from monitor.cli.options import EXIT_SOURCE, clean_errors, config_option, console, json_option, loading, print_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,9 +37,11 @@ def try_source(source_id: str, rows: int, config_path: str, as_json: bool) -> No
     Example:
       sesaku-monitor try tokyo-tama-strategy-2 --rows 5
     """
-    from monitor.config import load_config
+    with loading():
+        from monitor.config import load_config
 
-    show_trials(load_config(config_path), [source_id], rows, as_json=as_json, many=False)
+        config = load_config(config_path)
+    show_trials(config, [source_id], rows, as_json=as_json, many=False)
 
 
 def show_trials(config: Config, source_ids: Sequence[str], rows: int, *, as_json: bool, many: bool = True) -> None:

@@ -101,6 +101,7 @@ def test_commands_leave_their_sqlite_database_closed(tmp_path):
     # What they import and load is frozen out of the collector's passes (monitor.cli.options.loading);
     # the store, opened after, is still closed at exit: no -wal or -shm file left beside the database.
     config = _one_list(tmp_path, "1,Alpha,https://example.org/a\n")
-    for args in (("check", "--no-links", "--no-notify"), ("status",), ("sources",), ("links",), ("snapshots", "small"), ("history", "1")):
+    for args in (("check", "--no-links", "--no-notify"), ("status",), ("sources",), ("links",), ("snapshots", "small"), ("history", "1"),
+                 ("deliveries",), ("db", "index")):
         _loaded_by(config, *args, wings=())
         assert sorted(path.name for path in tmp_path.glob("monitor.db*")) == ["monitor.db"], args
