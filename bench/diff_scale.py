@@ -309,7 +309,7 @@ def run_ours(workdir: Path, profile: bool, steady: bool = False) -> dict:
     version 2 is parsed and matched against it. Otherwise a cold start: both parsed and keyed."""
     from monitor.config import SourceConfig
     from monitor.lists.diff import field_changes
-    from monitor.lists.gcpause import paused_gc
+    from monitor.gcpause import paused_gc
     from monitor.lists.identity import ignored_columns, make_entry, stored_entry, stored_published
     from monitor.lists.match import match_versions
     from monitor.lists.parsers import Document, parse_document

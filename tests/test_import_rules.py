@@ -10,7 +10,7 @@ PACKAGES = ("monitor", "store", "notifiers", "web")
 # monitor/'s root: the contracts every wing shares. The configuration is a package of its own
 # (its schema in parts), the one way out is netguard with its failure table and socket layer.
 ROOT_CONTRACTS = frozenset({"config", "config_view", "cadence", "cache_files", "environment", "errors", "schedule", "report", "events", "netguard", "net_failures",
-                            "asyncio_backend", "http11", "inflate", "secrets", "inert", "textdiff", "textnormal", "labels", "localtime", "messages"})
+                            "asyncio_backend", "http11", "inflate", "secrets", "inert", "textdiff", "textnormal", "labels", "localtime", "messages", "gcpause"})
 WINGS = frozenset({"lists", "links", "runtime", "cli", "demo"})
 MAY_IMPORT = {
     "store": set(),

@@ -23,7 +23,7 @@ from store.errors import StoreError
 
 from monitor.errors import ConfigError, MonitorError
 from monitor.inert import visible
-from monitor.lists.gcpause import paused_gc
+from monitor.gcpause import paused_gc
 from monitor.secrets import redact
 
 if TYPE_CHECKING:

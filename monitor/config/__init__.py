@@ -27,7 +27,7 @@ from monitor.schedule import ScheduleSettings, ScheduleSpec, check_time_zone
 from monitor.config.kinds import LinkPart, PaginationSettings, SourceKind, check_kind
 from monitor.config.yaml_cache import load_yaml_cached
 from monitor.config_view import keep_view
-from monitor.lists.gcpause import paused_gc
+from monitor.gcpause import paused_gc
 
 __all__ = ["Config", "SourceConfig", "config_problems", "HttpSettings", "GuardSettings", "DatabaseSettings", "load_config", "parse_config", "DATABASE_URL_ENV", "WebSettings", "WorkerSettings"]
 

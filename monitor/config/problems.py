@@ -18,7 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from monitor.config import config_problems
 from monitor.config.yaml_file import load_yaml
 from monitor.errors import ConfigError
-from monitor.lists.gcpause import paused_gc
+from monitor.gcpause import paused_gc
 
 __all__ = ["file_problems"]
 

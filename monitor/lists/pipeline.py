@@ -35,7 +35,7 @@ from monitor.lists.column_renames import announce_renames, settle_columns
 from monitor.lists.editions import settle_edition
 from monitor.lists.families import FoundLists, ListLink, apply_index, child_config, current_lists, judge_index, read_index
 from monitor.lists.fetch import Fetched, fetch_document, trust_of
-from monitor.lists.gcpause import paused_gc
+from monitor.gcpause import paused_gc
 from monitor.lists.guard import judge_list
 from monitor.lists.json_requests import fetch_requests, merge_requests, requests_of
 from monitor.lists.pagination import fetch_pages, parse_pages
