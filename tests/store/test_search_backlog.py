@@ -106,3 +106,20 @@ def test_the_backlog_goes_down_into_the_index_and_comes_back_up(sessions):
         assert versions_waiting(session) == 0
     assert _ids(sessions, "魅力発信", limit=3) == waiting[::-1][:3]
     assert _ids(sessions, "索引") == indexed
+
+
+def test_postgresql_search_index_holds_a_runs_texts_in_its_pending_list(database_url):
+    """Migration 0020: a run's few thousand new texts wait in GIN's pending list (16 MB) for
+    autovacuum, instead of being merged into the index inside the run (past the default 4 MB)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's FTS5 index has no pending list")
+    engine = open_engine(database_url)
+    reloptions = text("SELECT reloptions FROM pg_class WHERE relname = 'ix_measure_search_body'")
+    with engine.connect() as connection:
+        assert connection.scalar(reloptions) == ["gin_pending_list_limit=16384"]
+    command.downgrade(_alembic_config(engine), "0019")
+    with engine.connect() as connection:
+        assert connection.scalar(reloptions) is None
+    command.upgrade(_alembic_config(engine), "head")
+    with engine.connect() as connection:
+        assert connection.scalar(reloptions) == ["gin_pending_list_limit=16384"]
