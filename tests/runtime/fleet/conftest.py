@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
+from procrastinate import BaseConnector
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -64,6 +66,14 @@ def fleet_url() -> Iterator[str]:
         yield url
     finally:
         drop_database(admin_url, url)
+
+
+async def seq_scans(connector: BaseConnector, admin: psycopg.Connection[tuple[Any, ...]]) -> dict[str, int]:
+    """Sequential scans of the queue's jobs and events tables so far, the queue's connection's own
+    included: PostgreSQL publishes a connection's counts when it goes idle, at most once a second unless told."""
+    await connector.execute_query_async("SELECT pg_stat_force_next_flush()")
+    rows = admin.execute("SELECT relname, seq_scan FROM pg_stat_user_tables WHERE relname IN ('procrastinate_jobs', 'procrastinate_events')")
+    return {str(name): int(count) for name, count in rows}
 
 
 def write_config(path: Path, url: str, sources: list[dict[str, Any]], *, every: str = "1h", lease_s: float = 900,

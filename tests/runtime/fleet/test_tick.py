@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timezone
-from typing import Any
 
 import psycopg
 import pytest
 from procrastinate import PsycopgConnector
 
-from monitor.runtime.worker import QUEUE, RUN_TASK, DueUnit, queue_conninfo, queue_missing
+from monitor.runtime.worker import QUEUE, RUN_TASK, DueUnit, queue_connector, queue_conninfo, queue_missing
+from tests.runtime.fleet.conftest import seq_scans
 
 DUE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -24,8 +24,8 @@ def units(keys: range) -> list[DueUnit]:
 
 
 def one_connection(url: str) -> PsycopgConnector:
-    """The queue on one connection: what it planned before, it uses again."""
-    return PsycopgConnector(conninfo=queue_conninfo(url), min_size=1, max_size=1)
+    """The queue on one connection, as a worker makes it: what it planned before, it uses again."""
+    return queue_connector(url, min_size=1, max_size=1)
 
 
 def test_each_due_unit_waits_once_beside_what_already_waits_or_runs(fleet_url: str) -> None:
@@ -61,20 +61,11 @@ def test_queueing_thousands_reads_the_jobs_table_by_its_indexes(fleet_url: str, 
             await connector.open_async()
             try:
                 await queue_missing(connector, units(range(0, before)))  # a steady tick: what it plans, on a few jobs
-                scans = await _scans(connector, admin)
+                scans = (await seq_scans(connector, admin))["procrastinate_jobs"]
                 assert await queue_missing(connector, units(range(before, before + 3000))) == 3000
-                return await _scans(connector, admin) - scans
+                return (await seq_scans(connector, admin))["procrastinate_jobs"] - scans
             finally:
                 await connector.close_async()
 
         # One a job or more when a plan made on an empty queue, or one of a few jobs, was kept.
         assert asyncio.run(scenario()) < 10
-
-
-async def _scans(connector: PsycopgConnector, admin: psycopg.Connection[tuple[Any, ...]]) -> int:
-    """Sequential scans of the jobs table so far, the queue's connection's own included: PostgreSQL
-    publishes a connection's counts when it goes idle, at most once a second unless told."""
-    await connector.execute_query_async("SELECT pg_stat_force_next_flush()")
-    row = admin.execute("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'procrastinate_jobs'").fetchone()
-    assert row is not None
-    return int(row[0])
