@@ -288,7 +288,7 @@ def test_ctrl_c_in_a_big_baseline_stops_the_check_at_once_and_the_next_stores_it
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         wait_until(marker.exists, 60, "the writer to write")
-        time.sleep(0.2)
+        time.sleep(0.05)  # the first batch on its way, the other 19 still to make and send
         process.send_signal(signal.SIGINT)
         signalled = time.monotonic()
         _, stderr = process.communicate(timeout=30)
