@@ -68,12 +68,21 @@ def fleet_url() -> Iterator[str]:
         drop_database(admin_url, url)
 
 
-async def seq_scans(connector: BaseConnector, admin: psycopg.Connection[tuple[Any, ...]]) -> dict[str, int]:
-    """Sequential scans of the queue's jobs and events tables so far, the queue's connection's own
-    included: PostgreSQL publishes a connection's counts when it goes idle, at most once a second unless told."""
+@dataclass(frozen=True)
+class Reads:
+    """What statements read of a table so far: its sequential scans, and its rows, by any scan."""
+
+    seq_scans: int
+    rows: int
+
+
+async def queue_reads(connector: BaseConnector, admin: psycopg.Connection[tuple[Any, ...]]) -> dict[str, Reads]:
+    """What was read of the queue's jobs and events tables so far, by the queue's connection too:
+    PostgreSQL publishes a connection's counts when it goes idle, at most once a second unless told."""
     await connector.execute_query_async("SELECT pg_stat_force_next_flush()")
-    rows = admin.execute("SELECT relname, seq_scan FROM pg_stat_user_tables WHERE relname IN ('procrastinate_jobs', 'procrastinate_events')")
-    return {str(name): int(count) for name, count in rows}
+    rows = admin.execute("SELECT relname, seq_scan, seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables "
+                         "WHERE relname IN ('procrastinate_jobs', 'procrastinate_events')")
+    return {str(name): Reads(int(scans), int(read)) for name, scans, read in rows}
 
 
 def write_config(path: Path, url: str, sources: list[dict[str, Any]], *, every: str = "1h", lease_s: float = 900,

@@ -14,7 +14,7 @@ import pytest
 from procrastinate import PsycopgConnector
 
 from monitor.runtime.worker import QUEUE, RUN_TASK, DueUnit, queue_connector, queue_conninfo, queue_missing
-from tests.runtime.fleet.conftest import seq_scans
+from tests.runtime.fleet.conftest import queue_reads
 
 DUE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -61,9 +61,9 @@ def test_queueing_thousands_reads_the_jobs_table_by_its_indexes(fleet_url: str, 
             await connector.open_async()
             try:
                 await queue_missing(connector, units(range(0, before)))  # a steady tick: what it plans, on a few jobs
-                scans = (await seq_scans(connector, admin))["procrastinate_jobs"]
+                scans = (await queue_reads(connector, admin))["procrastinate_jobs"].seq_scans
                 assert await queue_missing(connector, units(range(before, before + 3000))) == 3000
-                return (await seq_scans(connector, admin))["procrastinate_jobs"] - scans
+                return (await queue_reads(connector, admin))["procrastinate_jobs"].seq_scans - scans
             finally:
                 await connector.close_async()
 
