@@ -92,7 +92,7 @@ def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
     else:
         driver = connection.connection.driver_connection
         assert driver is not None  # a connection in use has one
-        write = partial(_copy_rows, driver, connection.dialect, head, _copy_data(driver, params))
+        write = partial(_copy_rows, driver, connection.dialect, head, _copy_text(session, driver).rows(params))
     behind = session.info.get(_BEHIND)
     if behind is None:
         write()
@@ -100,19 +100,40 @@ def insert_rows(session: Session, table_name: str, rows: Sequence[Row]) -> None:
         behind.submit(write)
 
 
-def _copy_data(driver: psycopg.Connection[Any], params: list[list[Any]]) -> bytes:
-    """The rows in COPY's text format, made by psycopg's own dumpers (as an INSERT's parameters
-    would be) where the caller runs: then the writer thread only sends them (store.writes_behind),
-    and holds the GIL for none of the 1.5 s a 100,000-row baseline's formatting takes."""
-    import psycopg  # PostgreSQL's driver: not loaded by a SQLite process (0.06 s of its start-up)
-    from psycopg.copy import FileWriter
+def _copy_text(session: Session, driver: psycopg.Connection[Any]) -> _CopyText:
+    """The bulk write's formatter, made at its first insert (the writer has nothing to send yet)."""
+    if _BEHIND not in session.info:
+        return _CopyText(driver)
+    made = session.info.get(_COPY_TEXT)
+    if made is None:
+        made = session.info[_COPY_TEXT] = _CopyText(driver)
+    return made
 
-    buffer = BytesIO()
-    # No statement is sent: it reads the connection's settings alone, while the writer may be sending on it.
-    with driver.cursor() as cursor, psycopg.Copy(cursor, writer=FileWriter(buffer)) as copy:
+
+class _CopyText:
+    """Rows in COPY's text format, made by psycopg's own dumpers (as an INSERT's parameters
+    would be) where the caller runs: the writer thread then only sends them (store.writes_behind)
+    and holds the GIL for none of the 1.5 s a 100,000-row baseline's formatting takes.
+
+    One a bulk write, made before its writer sends anything: psycopg reads the connection's
+    settings (its encoding, through libpq) when a copy and its dumpers are made, and a
+    connection's libpq state is not to be read while another thread may be using it."""
+
+    def __init__(self, driver: psycopg.Connection[Any]) -> None:
+        import psycopg  # PostgreSQL's driver: not loaded by a SQLite process (0.06 s of its start-up)
+        from psycopg.copy import FileWriter
+
+        self._buffer = BytesIO()
+        self._copy = psycopg.Copy(driver.cursor(), writer=FileWriter(self._buffer))  # sends no statement
+
+    def rows(self, params: list[list[Any]]) -> bytes:
         for row in params:
-            copy.write_row(row)
-    return buffer.getvalue()
+            self._copy.write_row(row)
+        self._buffer.write(self._copy.formatter.end())  # what the formatter holds back for its next 32 KB
+        data = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return data
 
 
 def _copy_rows(driver: psycopg.Connection[Any], dialect: Dialect, head: str, data: bytes) -> None:
@@ -225,10 +246,12 @@ def bulk_versions(session: Session, rows: int) -> Iterator[None]:
             yield
         finally:
             del session.info[_BEHIND]
+            session.info.pop(_COPY_TEXT, None)
 
 
-# session.info key: the writer of the rows inserted inside bulk_versions.
+# session.info keys: the writer of the rows inserted inside bulk_versions, and its formatter.
 _BEHIND = "store.version_writes.behind"
+_COPY_TEXT = "store.version_writes.copy_text"
 
 
 @contextmanager
