@@ -7,7 +7,8 @@ through GIN's pending list, cheap to append to; when the list passes ``gin_pendi
 twice: 480-645 ms of the run's COPYs were those merges, 225-285 ms with a limit of 16 MB, which
 holds such a run's texts. Autovacuum merges the list later, outside any run (200 ms for that
 run's). Meanwhile a search reads the list beside the index: 2-3 ms instead of 0.2-0.5 ms. A
-write of 5,000 versions or more does not index its texts at all (migration 0018's backlog).
+write of 5,000 versions or more does not index its texts at all (migration 0018's backlog), and
+the job that indexes the backlog merges the list when it is done (store.search.index_backlog).
 SQLite's FTS5 index has no such list: nothing to do.
 
 Revision ID: 0020
