@@ -56,15 +56,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import croniter
-import psycopg
 from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision, RetryStrategy
 from procrastinate import exceptions as queue_errors
 from procrastinate.jobs import Job
 from procrastinate.worker import Worker
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 # First of ours: it keeps httpx's and httpcore's unused optional imports out (see the module).
@@ -79,11 +77,15 @@ from monitor.errors import ConfigError
 from monitor.runtime.host_batch import UnitBusy, run_links_job, settle_left_over
 from monitor.runtime.jobs import KINDS, job_id, run_job
 from monitor.runtime.outage import Outage, database_gone, quiet_outages
+from monitor.runtime.queue_db import (
+    DATABASE_ERRORS, QUEUE_CONNECTIONS, apply_queue_schema, first_line, printable_url, queue_conninfo, queue_connector, queue_schema_present,
+    require_postgres,
+)
 from monitor.runtime.queue_retry import RetryUnlessWaiting, close_job
 from monitor.runtime.stopping import Deadline, InFlight
 
 __all__ = [
-    "QUEUE", "DueUnit", "UnitBusy", "require_postgres", "queue_conninfo", "apply_queue_schema", "queue_schema_present",
+    "QUEUE", "QUEUE_CONNECTIONS", "DueUnit", "UnitBusy", "require_postgres", "queue_conninfo", "apply_queue_schema", "queue_schema_present",
     "build_app", "connections_needed", "due_units", "job_retry", "queue_connector", "queue_missing", "remove_old_jobs", "requeue_stalled", "run_unit", "run_worker",
     "store_connections",
 ]
@@ -91,84 +93,14 @@ __all__ = [
 log = logging.getLogger("sesaku_monitor.worker")
 
 QUEUE = "sesaku"
-# procrastinate's own pool: its LISTEN, fetching and finishing jobs, heartbeats, the tick's
-# insert and the stalled-job sweep. Jobs never use it (they finish through it, briefly).
-QUEUE_CONNECTIONS = 4
 RUN_TASK = "sesaku.run_unit"
 TICK_TASK = "sesaku.tick"
 CLEANUP_TASK = "sesaku.remove_old_jobs"
 CLEANUP_CRON = "23 * * * *"  # hourly, off the hour that other housekeeping likes
-# What the queue's database may raise; whether it went away is monitor.runtime.outage's call.
-_DATABASE_ERRORS = (queue_errors.ConnectorException, psycopg.Error, OSError)
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def require_postgres(url: str) -> None:
-    """Workers share one database over the network: a SQLite file cannot be that."""
-    if not url.startswith("postgresql"):
-        raise ConfigError(
-            f"workers need PostgreSQL: database.url is {url.split(':', 1)[0]}:… — set it (or SESAKU_DATABASE_URL) "
-            "to postgresql+psycopg://…, run `sesaku-monitor db upgrade`, and keep `sesaku-monitor run` for one machine"
-        )
-
-
-def queue_conninfo(url: str) -> str:
-    """The libpq URI procrastinate needs, from our SQLAlchemy URL (``postgresql+psycopg://``)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def queue_connector(url: str, *, min_size: int = 2, max_size: int = QUEUE_CONNECTIONS) -> PsycopgConnector:
-    """procrastinate's connector to the queue of ``url`` (psycopg's pool), each connection planning
-    every statement as it runs it (:func:`_plan_each_run`)."""
-    return PsycopgConnector(conninfo=queue_conninfo(url), min_size=min_size, max_size=max_size, configure=_plan_each_run)
-
-
-async def _plan_each_run(connection: psycopg.AsyncConnection[Any]) -> None:
-    """The plans PostgreSQL keeps on a connection after a statement's first runs are made on the queue
-    as it was then: on a queue of a few jobs, a scan of the whole jobs table (or events table) in five
-    of the statements that fetch and finish a job, kept once thousands wait, until autovacuum analyzes
-    the table (not within 100 s on a busy server): 7.7-12 ms a job at 19,000 waiting. Planned on each
-    run, 2.8-3.0 ms, 0.4-0.5 ms more of the server's CPU a job than plans made afresh (bench/queue_jobs.py).
-    A SET, not libpq's ``options``: PgBouncer refuses those."""
-    await connection.execute("SET plan_cache_mode = force_custom_plan")
-    await connection.commit()
-
-
-def _safe(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def queue_schema_present(url: str) -> bool:
-    try:
-        with psycopg.connect(queue_conninfo(url), connect_timeout=10) as connection:
-            row = connection.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot open database {_safe(url)}: {_first_line(exc)}") from exc
-    return bool(row and row[0])
-
-
-def apply_queue_schema(url: str) -> bool:
-    """Create procrastinate's tables once; True when they were created now (idempotent)."""
-    require_postgres(url)
-    if queue_schema_present(url):
-        return False
-    app = App(connector=PsycopgConnector(conninfo=queue_conninfo(url)))
-    try:
-        app.open()
-        app.schema_manager.apply_schema()
-    except _DATABASE_ERRORS as exc:
-        raise StoreError(f"cannot create the job queue in {_safe(url)}: {_first_line(exc)}") from exc
-    finally:
-        app.close()
-    return True
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _check_tick(cron: str) -> None:
@@ -256,11 +188,11 @@ def build_app(config: Config, sessions: SessionFactory, in_flight: InFlight | No
         try:
             units = await asyncio.to_thread(due_units, config, sessions, utc_now())
             queued = await queue_missing(connector, units)
-        except (*_DATABASE_ERRORS, SQLAlchemyError) as exc:
+        except (*DATABASE_ERRORS, SQLAlchemyError) as exc:
             if not database_gone(exc):
-                log.exception("tick failed (the next tick tries again): %s", _first_line(exc))
-                return f"failed: {_first_line(exc)}"
-            log.debug("tick skipped, the database is unavailable: %s", _first_line(exc))
+                log.exception("tick failed (the next tick tries again): %s", first_line(exc))
+                return f"failed: {first_line(exc)}"
+            log.debug("tick skipped, the database is unavailable: %s", first_line(exc))
             return "skipped: database unavailable"
         return f"{len(units)} due, {queued} queued"
 
@@ -269,10 +201,10 @@ def build_app(config: Config, sessions: SessionFactory, in_flight: InFlight | No
     async def remove_old(timestamp: int) -> str:
         try:
             return await remove_old_jobs(app, settings.keep_jobs_days)
-        except _DATABASE_ERRORS as exc:  # as for the tick: the next hour finds the same jobs
+        except DATABASE_ERRORS as exc:  # as for the tick: the next hour finds the same jobs
             if not database_gone(exc):
                 raise  # a failed job, with its traceback, as any other
-            log.debug("removing old jobs skipped, the database is unavailable: %s", _first_line(exc))
+            log.debug("removing old jobs skipped, the database is unavailable: %s", first_line(exc))
             return "skipped: database unavailable"
 
     return app
@@ -365,11 +297,11 @@ async def _requeue_stalled(app: App, settings: WorkerSettings, outage: Outage, s
         try:
             await settle_left_over(app)
             recovered = await requeue_stalled(app, settings.stalled_after_s)
-        except (*_DATABASE_ERRORS, queue_errors.AppNotOpen) as exc:
+        except (*DATABASE_ERRORS, queue_errors.AppNotOpen) as exc:
             if isinstance(exc, queue_errors.AppNotOpen) or database_gone(exc):
-                outage.lost(f"database unavailable ({_first_line(exc)})")
+                outage.lost(f"database unavailable ({first_line(exc)})")
             else:
-                log.exception("the stalled-job sweep failed (tried again at the next heartbeat): %s", _first_line(exc))
+                log.exception("the stalled-job sweep failed (tried again at the next heartbeat): %s", first_line(exc))
             continue
         outage.back()
         for line in recovered:
@@ -403,7 +335,7 @@ def run_worker(config: Config, *, concurrency: int | None = None) -> None:
     slots = concurrency or config.worker.concurrency
     engine = open_engine(config.database.url, busy_timeout_s=config.database.busy_timeout_s, pool_size=store_connections(slots))
     if not queue_schema_present(config.database.url):
-        raise StoreError(f"database {_safe(config.database.url)} has no job queue yet: run `sesaku-monitor db upgrade`")
+        raise StoreError(f"database {printable_url(config.database.url)} has no job queue yet: run `sesaku-monitor db upgrade`")
     # The configuration lives as long as the process (250,000 objects at 18,000 lists): out of the
     # collector's full passes, which walked it again (a quarter of a second of the first tick).
     gc.freeze()
@@ -450,11 +382,11 @@ async def _serve(config: Config, sessions: SessionFactory, concurrency: int) -> 
             if not life.stopping.is_set():
                 # procrastinate stops its worker when it loses the database (a side task failed).
                 outage.lost("lost the queue's connection", session_began=began)
-        except _DATABASE_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             if database_gone(exc):
-                outage.lost(f"database unavailable ({_first_line(exc)})")
+                outage.lost(f"database unavailable ({first_line(exc)})")
             else:
-                log.exception("worker %s: the queue failed (%s); starting again", name, _first_line(exc))
+                log.exception("worker %s: the queue failed (%s); starting again", name, first_line(exc))
         if not life.stopping.is_set():
             await _sleep_unless(life.stopping, outage.next_delay())
     if in_flight.names():  # aborted at the grace, their threads may run on: exiting would wait for them
