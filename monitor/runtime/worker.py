@@ -440,6 +440,7 @@ async def _one_session(config: Config, sessions: SessionFactory, concurrency: in
         session_over = asyncio.Event()
         requeue = asyncio.create_task(_requeue_stalled(app, settings, outage, session_over), name="requeue-stalled")
         outage.serving(concurrency)
+        await _tick_now(app)
         try:
             await worker.run()
         finally:
@@ -448,6 +449,21 @@ async def _one_session(config: Config, sessions: SessionFactory, concurrency: in
             requeue.cancel()
             # Awaited, so that its last error (the app closing under a query) is taken, not logged by asyncio.
             await asyncio.gather(requeue, return_exceptions=True)
+
+
+# The tick queued as procrastinate's periodic deferrer queues it, but now; a tick already waiting
+# (another worker's) is the one (its queueing lock), and no duplicate-key error is raised or logged.
+_TICK_NOW = f"""
+INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args)
+VALUES ('{QUEUE}', '{TICK_TASK}', 'tick', 'tick', jsonb_build_object('timestamp', %(timestamp)s::bigint))
+ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+"""
+
+
+async def _tick_now(app: App) -> None:
+    """A worker that starts serving has the fleet look at what is due at once, not at the tick's
+    next time: a minute by default, which a fleet started or restarted waited doing nothing."""
+    await app.connector.execute_query_async(_TICK_NOW, timestamp=int(time.time()))
 
 
 async def _sleep_unless(event: asyncio.Event, seconds: float) -> None:

@@ -64,6 +64,21 @@ def test_run_unit_skips_what_already_succeeded_since_it_was_due(fleet_url: str, 
     assert due_units(config, sessions, datetime.now(timezone.utc)) == []
 
 
+def test_a_worker_runs_what_is_due_as_it_starts_not_at_the_ticks_next_time(tmp_path: Path, fleet_url: str, site: LoopbackSite, start_worker) -> None:
+    """The tick comes once a year here: a worker that started serving queues the due list at once."""
+    config = write_config(tmp_path / "config.yaml", fleet_url, [source_entry("tama", publish(site))], tick="0 0 1 1 *")
+    worker = start_worker(config)
+    wait_until(lambda: snapshots(fleet_url) >= 1, 40, "the first snapshot, long before the tick's next time")
+    assert snapshots(fleet_url, "baseline") == 1 and site.hits(LIST) == 1
+    second = start_worker(config)  # a tick already waiting or done: the unit is not queued again
+    serving(second)
+    time.sleep(2)
+    assert snapshots(fleet_url) == 1 and site.hits(LIST) == 1
+    assert scalar(fleet_url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'") == 0
+    worker.kill(signal.SIGTERM)
+    second.kill(signal.SIGTERM)
+
+
 def test_two_workers_started_at_the_same_second_run_a_source_once(tmp_path: Path, fleet_url: str, site: LoopbackSite, start_worker) -> None:
     config = write_config(tmp_path / "config.yaml", fleet_url, [source_entry("tama", publish(site, delay_s=1.0))])
     workers = [start_worker(config), start_worker(config)]
