@@ -95,6 +95,7 @@ log = logging.getLogger("sesaku_monitor.worker")
 QUEUE = "sesaku"
 RUN_TASK = "sesaku.run_unit"
 TICK_TASK = "sesaku.tick"
+TICK_LOCK = "tick"  # the tick's lock and queueing lock: one tick waits and runs at a time, fleet-wide
 CLEANUP_TASK = "sesaku.remove_old_jobs"
 CLEANUP_CRON = "23 * * * *"  # hourly, off the hour that other housekeeping likes
 
@@ -181,7 +182,7 @@ def build_app(config: Config, sessions: SessionFactory, in_flight: InFlight | No
             return await asyncio.to_thread(run_unit, config, sessions, kind, key, datetime.fromisoformat(due_at))
 
     @app.periodic(cron=settings.tick, periodic_id="tick")
-    @app.task(name=TICK_TASK, queue=QUEUE, queueing_lock="tick", lock="tick")
+    @app.task(name=TICK_TASK, queue=QUEUE, queueing_lock=TICK_LOCK, lock=TICK_LOCK)
     async def tick(timestamp: int) -> str:
         # A tick that cannot reach the database (a restart) does nothing: the next tick
         # finds the same due work, so nothing is lost and the tick is not a failed job.
@@ -440,8 +441,8 @@ async def _one_session(config: Config, sessions: SessionFactory, concurrency: in
         session_over = asyncio.Event()
         requeue = asyncio.create_task(_requeue_stalled(app, settings, outage, session_over), name="requeue-stalled")
         outage.serving(concurrency)
-        await _tick_now(app)
         try:
+            await _tick_now(app)
             await worker.run()
         finally:
             life.worker = None
@@ -455,7 +456,7 @@ async def _one_session(config: Config, sessions: SessionFactory, concurrency: in
 # (another worker's) is the one (its queueing lock), and no duplicate-key error is raised or logged.
 _TICK_NOW = f"""
 INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args)
-VALUES ('{QUEUE}', '{TICK_TASK}', 'tick', 'tick', jsonb_build_object('timestamp', %(timestamp)s::bigint))
+VALUES ('{QUEUE}', '{TICK_TASK}', '{TICK_LOCK}', '{TICK_LOCK}', jsonb_build_object('timestamp', %(timestamp)s::bigint))
 ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
 """
 
