@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from store.batches import in_batches
+from store.database import first_line
 from store.errors import StoreError
 from store.models import Base
 
@@ -228,14 +229,9 @@ def copy_database(source: Engine, target: Engine, *, batch_size: int = 500, prog
             _, result.source_digest = table_digest(source, table, batch_size)
             result.target_rows, result.target_digest = table_digest(target, table, batch_size)
     except SQLAlchemyError as exc:
-        raise StoreError(f"copy failed: {_first_line(exc)}") from exc
+        raise StoreError(f"copy failed: {first_line(exc)}") from exc
     wrong = [result for result in results if not result.verified]
     if wrong:
         raise CopyError("after the copy, these tables differ between source and target: " + ", ".join(
             f"{result.table} ({result.read} rows read, {result.target_rows} in the target)" for result in wrong))
     return results
-
-
-def _first_line(exc: BaseException) -> str:
-    text_ = str(getattr(exc, "orig", None) or exc).strip()
-    return text_.splitlines()[0] if text_ else type(exc).__name__

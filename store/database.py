@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "open_engine", "session_factory", "engine_of", "upgrade", "current_revision", "head_revision", "transaction", "SessionFactory", "retry_when_locked",
-    "store_error",
+    "store_error", "printable_url", "first_line",
 ]
 
 SessionFactory = Callable[[], "Session"]
@@ -69,7 +69,7 @@ def open_engine(url: str, *, busy_timeout_s: float = 30.0, upgrade_sqlite: bool 
             bound = {"pool_size": pool_size, "max_overflow": 0} if pool_size else {}
             engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text, **bound)
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise StoreError(f"database url {_safe(url)}: {exc}") from exc
+        raise StoreError(f"database url {printable_url(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite" and upgrade_sqlite:
         _upgrade_if_behind(engine)
     elif require_current:
@@ -85,7 +85,8 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _safe(url: str) -> str:
+def printable_url(url: str) -> str:
+    """``url`` with its password hidden, for a message."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -159,8 +160,8 @@ def current_revision(engine: Engine) -> str | None:
                 return None
             return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     except OperationalError as exc:
-        fault = store_error(exc, f"database {_safe(str(engine.url))}")
-        raise (fault if type(fault) is not StoreError else StoreError(f"cannot open database {_safe(str(engine.url))}: {_first_line(exc)}")) from exc
+        fault = store_error(exc, f"database {printable_url(str(engine.url))}")
+        raise (fault if type(fault) is not StoreError else StoreError(f"cannot open database {printable_url(str(engine.url))}: {first_line(exc)}")) from exc
 
 
 def _require_current(engine: Engine) -> None:
@@ -168,7 +169,7 @@ def _require_current(engine: Engine) -> None:
     if current != head:
         _refuse_newer(engine, current, head)
         raise StoreError(
-            f"database {_safe(str(engine.url))} is at schema {current or 'empty'}, this version needs {head}: "
+            f"database {printable_url(str(engine.url))} is at schema {current or 'empty'}, this version needs {head}: "
             "run `sesaku-monitor db upgrade`"
         )
 
@@ -184,7 +185,7 @@ def _upgrade_if_behind(engine: Engine) -> None:
 def _refuse_newer(engine: Engine, current: str | None, head: str) -> None:
     """A schema no migration here names was written by a newer sesaku-monitor: upgrading cannot help."""
     if current is not None and current not in _revisions():
-        raise StoreError(f"database {_safe(str(engine.url))} is at schema {current}, newer than this version of sesaku-monitor "
+        raise StoreError(f"database {printable_url(str(engine.url))} is at schema {current}, newer than this version of sesaku-monitor "
                          f"knows (its newest is {head}): run the version that upgraded it")
 
 
@@ -194,13 +195,13 @@ def upgrade(engine: Engine) -> None:
 
         command.upgrade(_alembic_config(engine), "head")
     except SQLAlchemyError as exc:
-        fault = store_error(exc, f"database {_safe(str(engine.url))}")
-        raise (fault if type(fault) is not StoreError else StoreError(f"cannot upgrade database {_safe(str(engine.url))}: {_first_line(exc)}")) from exc
+        fault = store_error(exc, f"database {printable_url(str(engine.url))}")
+        raise (fault if type(fault) is not StoreError else StoreError(f"cannot upgrade database {printable_url(str(engine.url))}: {first_line(exc)}")) from exc
 
 
 def store_error(exc: BaseException, where: str = "the database", *, waited_s: float | None = None) -> StoreError:
     """The one line a person reads for a driver's error, as the StoreError of its fault."""
-    detail = _first_line(exc)
+    detail = first_line(exc)
     text = detail.lower()
     if any(marker in text for marker in _LOCKED):
         waited = f" (waited {waited_s:g} s: database.busy_timeout_s)" if waited_s is not None else ""
@@ -212,7 +213,8 @@ def store_error(exc: BaseException, where: str = "the database", *, waited_s: fl
     return StoreError(f"{where} refused: {detail}")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (the driver's own, under SQLAlchemy's wrapping)."""
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 

@@ -13,12 +13,13 @@ from procrastinate import App, PsycopgConnector
 from procrastinate import exceptions as queue_errors
 from sqlalchemy.engine import make_url
 
+from store.database import printable_url
 from store.errors import StoreError
 
 from monitor.errors import ConfigError
 
 __all__ = ["DATABASE_ERRORS", "QUEUE_CONNECTIONS", "apply_queue_schema", "first_line", "queue_conninfo", "queue_connector",
-           "queue_schema_present", "printable_url", "require_postgres"]
+           "queue_schema_present", "require_postgres"]
 
 # procrastinate's own pool: its LISTEN, fetching and finishing jobs, heartbeats, the tick's
 # insert and the stalled-job sweep. Jobs never use it (they finish through it, briefly).
@@ -56,11 +57,6 @@ async def _plan_each_run(connection: psycopg.AsyncConnection[Any]) -> None:
     A SET, not libpq's ``options``: PgBouncer refuses those."""
     await connection.execute("SET plan_cache_mode = force_custom_plan")
     await connection.commit()
-
-
-def printable_url(url: str) -> str:
-    """``url`` with its password hidden, for a message."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def queue_schema_present(url: str) -> bool:

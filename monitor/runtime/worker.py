@@ -67,7 +67,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 # First of ours: it keeps httpx's and httpcore's unused optional imports out (see the module).
 from monitor.runtime import lean_imports  # noqa: F401
-from store.database import SessionFactory, open_engine, session_factory, transaction
+from store.database import SessionFactory, open_engine, printable_url, session_factory, transaction
 from store.errors import StoreError
 from store.jobstate import job_states, start_ranks
 
@@ -78,8 +78,7 @@ from monitor.runtime.host_batch import UnitBusy, run_links_job, settle_left_over
 from monitor.runtime.jobs import KINDS, job_id, run_job
 from monitor.runtime.outage import Outage, database_gone, quiet_outages
 from monitor.runtime.queue_db import (
-    DATABASE_ERRORS, QUEUE_CONNECTIONS, apply_queue_schema, first_line, printable_url, queue_conninfo, queue_connector, queue_schema_present,
-    require_postgres,
+    DATABASE_ERRORS, QUEUE_CONNECTIONS, apply_queue_schema, first_line, queue_conninfo, queue_connector, queue_schema_present, require_postgres,
 )
 from monitor.runtime.queue_retry import RetryUnlessWaiting, close_job
 from monitor.runtime.stopping import Deadline, InFlight
