@@ -8,10 +8,12 @@ every job waiting at each fetch, until the tick that queues a backlog had the ta
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
 import psycopg
-from procrastinate import App
+from procrastinate import App, PsycopgConnector
 from procrastinate.jobs import Status
 
 from monitor.runtime.worker import QUEUE, DueUnit, queue_connector, queue_conninfo, queue_missing
@@ -32,30 +34,35 @@ async def drain(app: App, worker: int, jobs: int) -> None:
         await app.job_manager.finish_job(job, Status.SUCCEEDED, delete_job=True)
 
 
+@asynccontextmanager
+async def worker_and_tick(url: str) -> AsyncIterator[tuple[App, int, PsycopgConnector]]:
+    """A worker's queue connection, one so that what it planned it uses again (and its counts are
+    flushed when asked), with the worker registered; the tick on another, as on another worker."""
+    app, tick = App(connector=queue_connector(url, min_size=1, max_size=1)), queue_connector(url, min_size=1, max_size=1)
+    async with app.open_async():
+        await tick.open_async()
+        try:
+            yield app, await app.job_manager.register_worker(), tick
+        finally:
+            await tick.close_async()
+
+
 def test_fetching_from_thousands_waiting_reads_the_queue_by_its_indexes(fleet_url: str) -> None:
     with psycopg.connect(queue_conninfo(fleet_url), autocommit=True) as admin:
 
         async def scenario() -> dict[str, int]:
-            # A worker's queue connection, one so that what it planned it uses again (and its counts are
-            # flushed when asked); the tick on another, as on another worker.
-            app, tick = App(connector=queue_connector(fleet_url, min_size=1, max_size=1)), queue_connector(fleet_url, min_size=1, max_size=1)
-            async with app.open_async():
-                await tick.open_async()
-                try:
-                    worker = await app.job_manager.register_worker()
-                    await queue_missing(tick, units(0, 100))
-                    # The statistics as autovacuum takes them on a small queue; then no ANALYZE of the grown
-                    # table, which would replace the connection's plans (autovacuum may take minutes to run one).
-                    admin.execute("ANALYZE procrastinate_jobs, procrastinate_events")
-                    admin.execute("ALTER TABLE procrastinate_jobs SET (autovacuum_enabled = off)")
-                    admin.execute("ALTER TABLE procrastinate_events SET (autovacuum_enabled = off)")
-                    await drain(app, worker, 100)  # what the connection plans, on a queue of 100
-                    await queue_missing(tick, units(100, 3000))
-                    before = await queue_reads(app.connector, admin)
-                    await drain(app, worker, 100)
-                    after = await queue_reads(app.connector, admin)
-                finally:
-                    await tick.close_async()
+            async with worker_and_tick(fleet_url) as (app, worker, tick):
+                await queue_missing(tick, units(0, 100))
+                # The statistics as autovacuum takes them on a small queue; then no ANALYZE of the grown
+                # table, which would replace the connection's plans (autovacuum may take minutes to run one).
+                admin.execute("ANALYZE procrastinate_jobs, procrastinate_events")
+                admin.execute("ALTER TABLE procrastinate_jobs SET (autovacuum_enabled = off)")
+                admin.execute("ALTER TABLE procrastinate_events SET (autovacuum_enabled = off)")
+                await drain(app, worker, 100)  # what the connection plans, on a queue of 100
+                await queue_missing(tick, units(100, 3000))
+                before = await queue_reads(app.connector, admin)
+                await drain(app, worker, 100)
+                after = await queue_reads(app.connector, admin)
             return {table: after[table].seq_scans - before[table].seq_scans for table in after}
 
         scans = asyncio.run(scenario())
@@ -69,17 +76,11 @@ def test_fetching_from_a_first_backlog_reads_a_few_rows_a_job(fleet_url: str) ->
         admin.execute("ALTER TABLE procrastinate_jobs SET (autovacuum_enabled = off)")  # no ANALYZE but the tick's
 
         async def scenario() -> float:
-            app, tick = App(connector=queue_connector(fleet_url, min_size=1, max_size=1)), queue_connector(fleet_url, min_size=1, max_size=1)
-            async with app.open_async():
-                await tick.open_async()
-                try:
-                    worker = await app.job_manager.register_worker()
-                    await queue_missing(tick, units(0, 3000))
-                    before = await queue_reads(app.connector, admin)
-                    await drain(app, worker, 20)
-                    after = await queue_reads(app.connector, admin)
-                finally:
-                    await tick.close_async()
+            async with worker_and_tick(fleet_url) as (app, worker, tick):
+                await queue_missing(tick, units(0, 3000))
+                before = await queue_reads(app.connector, admin)
+                await drain(app, worker, 20)
+                after = await queue_reads(app.connector, admin)
             return (after["procrastinate_jobs"].rows - before["procrastinate_jobs"].rows) / 20
 
         # Without statistics, each fetch sorted every job waiting: about 6,000 rows read a job.
