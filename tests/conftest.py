@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """A fresh, empty database of each backend: the same tests run on both."""
     with fresh_database(request.param, tmp_path) as url:
         yield url
+
+
+def raised_in_threads(target: Callable[[str], None], names: Sequence[str], timeout: float) -> list[BaseException]:
+    """``target(name)`` for each name, each in a thread of its own started together; what they raised."""
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            target(name)
+        except BaseException as exc:  # noqa: BLE001 - the caller asserts on them
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return errors
 
 
 def source_entry(source_id: str, url: str, **overrides: Any) -> dict[str, Any]:

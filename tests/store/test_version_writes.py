@@ -16,7 +16,7 @@ from store.models import Measure, MeasureVersion, Snapshot, Source
 from store.search import search_versions
 from store.version_writes import bulk_versions, insert_rows, insert_versions, new_ids
 
-from tests.conftest import fresh_database
+from tests.conftest import fresh_database, raised_in_threads
 
 NOW = datetime(2026, 4, 1, tzinfo=timezone.utc)
 
@@ -41,20 +41,7 @@ def test_two_lists_written_at_the_same_moment_both_keep_every_row(database_url):
     # On PostgreSQL both transactions take their ids while both are open (two workers); on
     # SQLite the second waits for the first's write lock, then takes ids above its rows.
     barrier = threading.Barrier(2) if database_url.startswith("postgresql") else threading.Barrier(1)
-    errors: list[BaseException] = []
-
-    def run(source_id: str) -> None:
-        try:
-            _write_measures(sessions, source_id, 2000, barrier)
-        except BaseException as exc:  # noqa: BLE001 - the assertion below names it
-            errors.append(exc)
-
-    writers = [threading.Thread(target=run, args=(s,)) for s in ("a", "b")]
-    for writer in writers:
-        writer.start()
-    for writer in writers:
-        writer.join(timeout=60)
-    assert errors == []
+    assert raised_in_threads(lambda source_id: _write_measures(sessions, source_id, 2000, barrier), ("a", "b"), timeout=60) == []
     with sessions() as session:
         counts = dict(session.execute(select(Measure.source_id, func.count()).group_by(Measure.source_id)).all())
         assert counts == {"a": 2000, "b": 2000}

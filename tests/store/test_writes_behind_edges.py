@@ -26,7 +26,7 @@ from store.errors import DiskFull
 from store.models import Measure, MeasureVersion, Snapshot, Source
 from store.version_writes import bulk_versions, insert_rows, insert_versions, new_ids
 from store.writes_behind import writing_behind
-from tests.conftest import source_entry
+from tests.conftest import raised_in_threads, source_entry
 from tests.runtime.harness import wait_until, write_config
 from tests.runtime.test_check import publish
 from tests.store.test_writes_behind import NOW, _measures, _snapshot, _versions, _writer_threads
@@ -224,29 +224,20 @@ def test_two_lists_written_behind_at_once_are_both_stored_whole(sessions):
     switch interval outlives them."""
     usual = sys.getswitchinterval()
     start = threading.Barrier(2, timeout=30)
-    errors: list[BaseException] = []
 
     def write(source_id: str) -> None:
-        try:
-            start.wait()
-            with sessions.begin() as session:
-                snapshot = Snapshot(source_id=source_id, fetched_at=NOW, status="baseline")
-                session.add(snapshot)
-                session.flush()
-                with bulk_versions(session, 20_000):
-                    for _ in range(5):
-                        ids = new_ids(session, "measures", 4000)
-                        insert_rows(session, "measures", _measures(source_id, snapshot.id, ids))
-                        insert_versions(session, _versions(source_id, snapshot.id, list(zip(new_ids(session, "measure_versions", 4000), ids, strict=True))))
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
+        start.wait()
+        with sessions.begin() as session:
+            snapshot = Snapshot(source_id=source_id, fetched_at=NOW, status="baseline")
+            session.add(snapshot)
+            session.flush()
+            with bulk_versions(session, 20_000):
+                for _ in range(5):
+                    ids = new_ids(session, "measures", 4000)
+                    insert_rows(session, "measures", _measures(source_id, snapshot.id, ids))
+                    insert_versions(session, _versions(source_id, snapshot.id, list(zip(new_ids(session, "measure_versions", 4000), ids, strict=True))))
 
-    writers = [threading.Thread(target=write, args=(name,)) for name in ("tama", "hino")]
-    for writer in writers:
-        writer.start()
-    for writer in writers:
-        writer.join(timeout=120)
-    assert errors == []
+    assert raised_in_threads(write, ("tama", "hino"), timeout=120) == []
     for source_id in ("tama", "hino"):
         assert _count(sessions, Measure, source_id=source_id) == 20_000
         assert _count(sessions, MeasureVersion, source_id=source_id) == 20_000
