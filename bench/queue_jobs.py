@@ -85,9 +85,14 @@ async def server_pid(connector: PsycopgConnector) -> int:
     return int((await connector.execute_query_one_async("SELECT pg_backend_pid() AS pid"))["pid"])
 
 
+def process_cpu(stat: Path) -> tuple[str, float]:
+    """A process's name and its user and system CPU seconds so far, from its ``/proc/<pid>/stat``."""
+    head, fields = stat.read_text().rsplit(")", 1)
+    return head.partition("(")[2], sum(int(value) for value in fields.split()[11:13]) / TICKS_PER_S
+
+
 def cpu_ms(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / TICKS_PER_S
+    return process_cpu(Path(f"/proc/{pid}/stat"))[1] * 1000
 
 
 def scans(admin: psycopg.Connection) -> dict[str, int]:

@@ -138,15 +138,15 @@ def measure_tick(config: Any) -> None:
 
 
 def _empty_queue(config: Any) -> None:
-    """No job, and the table vacuumed to no page, as autovacuum leaves a fleet's queue whose jobs all
-    ran (PostgreSQL plans on the table's size: a table of dead rows is planned as a full one)."""
+    """No job, as autovacuum leaves a fleet's queue whose jobs all ran (PostgreSQL plans on the
+    table's size: a table of dead rows is planned as a full one)."""
     import psycopg
 
+    from bench.queue_jobs import empty_queue
     from monitor.runtime.worker import queue_conninfo
 
     with psycopg.connect(queue_conninfo(config.database.url), autocommit=True) as connection:
-        connection.execute("DELETE FROM procrastinate_jobs")
-        connection.execute("VACUUM procrastinate_jobs, procrastinate_events")
+        empty_queue(connection)
 
 
 async def _queued(app: Any, units: list[Any]) -> tuple[float, float, int]:
@@ -162,16 +162,18 @@ async def _queued(app: Any, units: list[Any]) -> tuple[float, float, int]:
 
 
 def _postgres_cpu() -> dict[str, float]:
-    """Each postgres process on this machine: its user and system CPU seconds so far (one that
-    exits between two looks drops out of both, not out of the sum)."""
+    """Each postgres process on this machine: its CPU seconds so far (one that exits between two
+    looks drops out of both, not out of the sum)."""
+    from bench.queue_jobs import process_cpu
+
     seconds = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)
+            name, cpu = process_cpu(stat)
         except OSError:
             continue  # gone meanwhile
-        if fields[0].endswith("(postgres"):
-            seconds[stat.parent.name] = sum(int(value) for value in fields[1].split()[11:13]) / os.sysconf("SC_CLK_TCK")
+        if name == "postgres":
+            seconds[stat.parent.name] = cpu
     return seconds
 
 
